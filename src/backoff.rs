@@ -1,0 +1,156 @@
+//! The retry policy: pure arithmetic, no clock and no async, so it is tested exhaustively.
+//!
+//! - The first attempt is immediate (the scheduler does not ask for a delay before it).
+//! - After a cheap failure (connection refused), wait `interval` (±20% jitter). A starting server
+//!   is then noticed within about one interval, and a refused SYN costs the server nothing.
+//! - After a costly failure (the server answered "not yet", a lookup failed, an attempt timed
+//!   out), the delay doubles from `interval` up to `max_interval`, and a random point in the upper
+//!   half of it is taken ("equal jitter"), so replicas that started together spread out.
+//! - A cheap failure resets the doubling: the server went away and will come back from scratch.
+//! - A server's own `Retry-After` is honoured as a floor (the scheduler still caps every delay at
+//!   the deadline).
+
+use std::time::Duration;
+
+/// The validated policy settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub interval: Duration,
+    pub max_interval: Duration,
+}
+
+/// Backoff state for one target.
+#[derive(Debug)]
+pub struct Backoff {
+    policy: Policy,
+    costly_streak: u32,
+    rng: u64,
+}
+
+impl Backoff {
+    /// `seed` only spreads replicas apart; it needs no cryptographic quality.
+    pub fn new(policy: Policy, seed: u64) -> Self {
+        Backoff {
+            policy,
+            costly_streak: 0,
+            rng: seed | 1,
+        }
+    }
+
+    /// The pause before the next attempt after a failure.
+    pub fn next_delay(
+        &mut self,
+        cost: crate::verdict::Cost,
+        retry_after: Option<Duration>,
+    ) -> Duration {
+        let delay = match cost {
+            crate::verdict::Cost::Cheap => {
+                self.costly_streak = 0;
+                // ±20%: keeps many gates from probing in lock-step.
+                self.policy.interval.mul_f64(0.8 + 0.4 * self.unit())
+            }
+            crate::verdict::Cost::Costly => {
+                let factor = 2u32.saturating_pow(self.costly_streak.min(30));
+                self.costly_streak = self.costly_streak.saturating_add(1);
+                let ceiling = self
+                    .policy
+                    .interval
+                    .saturating_mul(factor)
+                    .min(self.policy.max_interval);
+                ceiling.mul_f64(0.5 + 0.5 * self.unit())
+            }
+        };
+        match retry_after {
+            Some(floor) => delay.max(floor),
+            None => delay,
+        }
+    }
+
+    /// A number in [0, 1) from xorshift64*.
+    fn unit(&mut self) -> f64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let x = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verdict::Cost;
+
+    const P: Policy = Policy {
+        interval: Duration::from_millis(50),
+        max_interval: Duration::from_secs(2),
+    };
+
+    #[test]
+    fn cheap_stays_near_interval() {
+        let mut b = Backoff::new(P, 42);
+        for _ in 0..1000 {
+            let d = b.next_delay(Cost::Cheap, None);
+            assert!(
+                d >= Duration::from_millis(40) && d <= Duration::from_millis(60),
+                "{d:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn costly_doubles_to_cap_with_equal_jitter() {
+        let mut b = Backoff::new(P, 7);
+        let mut ceilings = vec![];
+        for _ in 0..12 {
+            let d = b.next_delay(Cost::Costly, None);
+            ceilings.push(d);
+        }
+        // Step n lies in [c/2, c] where c = min(50ms * 2^n, 2s).
+        for (n, d) in ceilings.iter().enumerate() {
+            let c = Duration::from_millis(50)
+                .saturating_mul(1 << n)
+                .min(Duration::from_secs(2));
+            assert!(
+                *d >= c / 2 && *d <= c,
+                "step {n}: {d:?} not in [{:?}, {c:?}]",
+                c / 2
+            );
+        }
+    }
+
+    #[test]
+    fn cheap_resets_streak() {
+        let mut b = Backoff::new(P, 3);
+        for _ in 0..10 {
+            b.next_delay(Cost::Costly, None);
+        }
+        b.next_delay(Cost::Cheap, None);
+        assert!(b.next_delay(Cost::Costly, None) <= Duration::from_millis(50));
+    }
+
+    #[test]
+    fn retry_after_is_a_floor() {
+        let mut b = Backoff::new(P, 9);
+        assert_eq!(
+            b.next_delay(Cost::Costly, Some(Duration::from_secs(5))),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn jitter_spreads_replicas() {
+        let delays: Vec<Duration> = (1..=20u64)
+            .map(|seed| {
+                let mut b = Backoff::new(P, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                for _ in 0..5 {
+                    b.next_delay(Cost::Costly, None);
+                }
+                b.next_delay(Cost::Costly, None)
+            })
+            .collect();
+        let min = delays.iter().min().unwrap();
+        let max = delays.iter().max().unwrap();
+        assert!(*max - *min > Duration::from_millis(200), "{min:?}..{max:?}");
+    }
+}

@@ -1,0 +1,202 @@
+//! Name resolution and TCP connection, redone on every attempt.
+//!
+//! Why no cache: a compose service name resolves only once its container exists, and its address
+//! changes when the container restarts (Docker's embedded DNS). Every attempt therefore resolves
+//! again and tries every address returned, IPv6 and IPv4.
+//!
+//! Resolution goes through the C library's `getaddrinfo` on tokio's blocking pool. In the static musl
+//! build that resolver reads `/etc/hosts` and `/etc/resolv.conf` itself, so it works in a
+//! `FROM scratch` image with no NSS modules.
+//!
+//! Connection follows the idea of Happy Eyeballs (RFC 8305 §5): start with the first address; if it
+//! fails, start the next at once; if it is merely slow, start the next after a short stagger while
+//! the first goes on. The first to connect wins, the rest are dropped. So a `::1` that refuses, or a
+//! stale address that never answers, does not hide a working `127.0.0.1`.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+use crate::uri::Host;
+use crate::verdict::Verdict;
+
+/// How long an address may stay silent before the next one is tried alongside it.
+const STAGGER: Duration = Duration::from_millis(250);
+
+/// Resolves `host` (a literal needs no lookup) to every address it has.
+pub async fn resolve(host: &Host, port: u16) -> Result<Vec<SocketAddr>, Verdict> {
+    let name = match host {
+        Host::Ip(ip) => return Ok(vec![SocketAddr::new(*ip, port)]),
+        Host::Name(name) => name,
+    };
+    match tokio::net::lookup_host((name.as_str(), port)).await {
+        Ok(addrs) => {
+            let addrs = interleave(addrs.collect());
+            if addrs.is_empty() {
+                Err(Verdict::costly(format!("name '{name}' has no address")))
+            } else {
+                tracing::debug!("'{name}' resolved to {addrs:?}");
+                Ok(addrs)
+            }
+        }
+        // A missing name is the normal state of a compose service that has not started yet: keep
+        // waiting, but politely (it costs a DNS query).
+        Err(e) => Err(Verdict::costly(format!(
+            "cannot resolve '{name}': {}",
+            lookup_reason(&e)
+        ))),
+    }
+}
+
+fn lookup_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    // getaddrinfo's texts vary by libc; keep them short but honest.
+    if text.contains("not known")
+        || text.contains("nodename")
+        || text.contains("Name does not resolve")
+    {
+        "name not found".to_string()
+    } else {
+        text.trim_start_matches("failed to lookup address information: ")
+            .to_string()
+    }
+}
+
+/// Orders addresses by alternating families, keeping the resolver's preference for the first
+/// (RFC 8305 §4).
+fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let first_v6 = addrs.first().is_some_and(SocketAddr::is_ipv6);
+    let (mut a, mut b): (Vec<_>, Vec<_>) = addrs.into_iter().partition(|x| x.is_ipv6() == first_v6);
+    a.dedup();
+    b.dedup();
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut ia, mut ib) = (a.into_iter(), b.into_iter());
+    loop {
+        match (ia.next(), ib.next()) {
+            (None, None) => return out,
+            (x, y) => out.extend(x.into_iter().chain(y)),
+        }
+    }
+}
+
+/// Resolves and connects; on failure returns the verdict that describes it.
+pub async fn connect(host: &Host, port: u16) -> Result<TcpStream, Verdict> {
+    let addrs = resolve(host, port).await?;
+    connect_any(&addrs).await
+}
+
+/// Connects to the first of `addrs` that accepts, staggering attempts (see the module doc).
+pub async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
+    let mut pending: JoinSet<(SocketAddr, io::Result<TcpStream>)> = JoinSet::new();
+    let mut next = 0;
+    let mut errors: Vec<(SocketAddr, io::Error)> = Vec::new();
+    loop {
+        if next < addrs.len() && pending.is_empty() {
+            let addr = addrs[next];
+            pending.spawn(async move { (addr, TcpStream::connect(addr).await) });
+            next += 1;
+        }
+        tokio::select! {
+            joined = pending.join_next() => match joined {
+                Some(Ok((_, Ok(stream)))) => {
+                    // Small request/response exchanges follow: do not let Nagle delay them.
+                    let _ = stream.set_nodelay(true);
+                    return Ok(stream);
+                }
+                Some(Ok((addr, Err(e)))) => {
+                    tracing::debug!("connect to {addr} failed: {e}");
+                    errors.push((addr, e));
+                }
+                Some(Err(join)) => errors.push((addrs[0], io::Error::other(join.to_string()))),
+                None => {}
+            },
+            _ = tokio::time::sleep(STAGGER), if next < addrs.len() => {
+                let addr = addrs[next];
+                pending.spawn(async move { (addr, TcpStream::connect(addr).await) });
+                next += 1;
+            }
+        }
+        if pending.is_empty() && next >= addrs.len() {
+            return Err(describe(&errors));
+        }
+    }
+}
+
+fn describe(errors: &[(SocketAddr, io::Error)]) -> Verdict {
+    let all_refused = !errors.is_empty()
+        && errors
+            .iter()
+            .all(|(_, e)| e.kind() == io::ErrorKind::ConnectionRefused);
+    if all_refused {
+        return Verdict::cheap("connection refused");
+    }
+    let reasons: Vec<String> = errors
+        .iter()
+        .map(|(addr, e)| format!("{addr}: {}", io_reason(e)))
+        .collect();
+    Verdict::costly(reasons.join("; "))
+}
+
+/// A short, stable description of an I/O error (no OS error numbers).
+pub fn io_reason(e: &io::Error) -> String {
+    use io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "connection refused".into(),
+        ConnectionReset => "connection reset by peer".into(),
+        ConnectionAborted => "connection aborted".into(),
+        UnexpectedEof => "connection closed by peer".into(),
+        BrokenPipe => "connection closed by peer (broken pipe)".into(),
+        TimedOut => "timed out".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_lowercase(),
+                None => text,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaves_families_keeping_first() {
+        let a: SocketAddr = "[::1]:1".parse().unwrap();
+        let b: SocketAddr = "[::2]:1".parse().unwrap();
+        let c: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(interleave(vec![a, b, c]), vec![a, c, b]);
+        assert_eq!(interleave(vec![c, a, b]), vec![c, a, b]);
+    }
+
+    #[tokio::test]
+    async fn falls_through_a_refusing_address() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let good = listener.local_addr().unwrap();
+        // A port we just closed refuses.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let stream = connect_any(&[closed, good])
+            .await
+            .expect("second address works");
+        assert_eq!(stream.peer_addr().unwrap(), good);
+    }
+
+    #[tokio::test]
+    async fn all_refused_is_cheap() {
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        assert_eq!(
+            connect_any(&[closed]).await.unwrap_err(),
+            Verdict::cheap("connection refused")
+        );
+    }
+}

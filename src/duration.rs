@@ -1,0 +1,83 @@
+//! Durations as people write them: `500ms`, `30s`, `2m`, `1h30m` (humantime), or a bare number of
+//! seconds (`30`, `0.5`), the way `timeout(1)` and wait-for-it take them.
+
+use std::time::Duration;
+
+/// Parses a duration; the error quotes the input and shows accepted forms.
+pub fn parse(input: &str) -> Result<Duration, String> {
+    let s = input.trim();
+    let bad = || {
+        format!("'{input}' is not a duration (examples: 30s, 500ms, 2m, 1h30m, or 30 for seconds)")
+    };
+    if s.is_empty() {
+        return Err(bad());
+    }
+    if s.starts_with('-') {
+        return Err(format!(
+            "'{input}' is negative: a duration must be 0 or more (example: 30s)"
+        ));
+    }
+    if s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        let secs: f64 = s.parse().map_err(|_| bad())?;
+        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
+    }
+    humantime::parse_duration(s).map_err(|_| bad())
+}
+
+/// Renders a duration short and exact enough for a log line: `250ms`, `1.5s`, `2m30s`.
+pub fn show(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        let s = format!("{:.2}", d.as_secs_f64());
+        format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
+    } else {
+        let secs = d.as_secs();
+        match (secs / 60, secs % 60) {
+            (m, 0) => format!("{m}m"),
+            (m, s) => format!("{m}m{s}s"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_table() {
+        let ok = [
+            ("30", 30_000),
+            ("0", 0),
+            ("0.5", 500),
+            ("500ms", 500),
+            ("2m", 120_000),
+            ("1h30m", 5_400_000),
+            (" 10s ", 10_000),
+        ];
+        for (input, ms) in ok {
+            assert_eq!(parse(input), Ok(Duration::from_millis(ms)), "{input:?}");
+        }
+        for bad in ["10x", "", "-5", "-1s", "abc", "1..2", "s"] {
+            let e = parse(bad).unwrap_err();
+            assert!(e.contains(&format!("'{bad}'")), "{e}");
+            assert!(e.contains("example"), "{e}");
+        }
+    }
+
+    #[test]
+    fn show_table() {
+        for (ms, want) in [
+            (0, "0ms"),
+            (250, "250ms"),
+            (1000, "1s"),
+            (1500, "1.5s"),
+            (1234, "1.23s"),
+            (60_000, "1m"),
+            (150_000, "2m30s"),
+        ] {
+            assert_eq!(show(Duration::from_millis(ms)), want);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The gate's algorithm, top to bottom: parse → plan → wait (or get a signal) → exec or exit.
+//!
+//! `main.rs` only hands the arguments here and exits with what comes back; this function never
+//! returns when the exec succeeds.
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{self, Cli};
+use crate::exec;
+use crate::exit::{self, Ending};
+use crate::plan::{Mode, Plan};
+use crate::probe::Spec;
+use crate::report::{self, Reporter};
+use crate::schedule::{self, Attempts, Outcome};
+use crate::signal;
+use crate::verdict::Verdict;
+
+/// Runs the gate with these arguments (argv[0] included); returns the exit status.
+pub fn run(args: Vec<OsString>) -> i32 {
+    // Before anything else: which signals did the parent leave ignored?
+    let inherited = signal::record();
+    let check = cli::wants_check(&args);
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+            if matches!(e.kind(), DisplayHelp | DisplayVersion) {
+                let _ = e.print();
+                return 0;
+            }
+            if check {
+                report::usage_error(&e.to_string(), true);
+            } else {
+                let _ = e.print();
+            }
+            return exit::code(Ending::Usage, check);
+        }
+    };
+    let env_targets = std::env::var("READYGATE_TARGETS").ok();
+    let plan = match Plan::build(
+        cli,
+        env_targets.as_deref(),
+        report::status::stderr_is_terminal(),
+    ) {
+        Ok(plan) => plan,
+        Err(e) => {
+            report::usage_error(&e.to_string(), check);
+            return exit::code(Ending::Usage, check);
+        }
+    };
+    report::init(&plan.output);
+    let check = plan.mode == Mode::Check;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        // Name lookups run here (getaddrinfo blocks); bound the threads so a thousand targets with
+        // names cannot start a thousand threads, and keep their stacks small.
+        .max_blocking_threads(32)
+        .thread_stack_size(256 * 1024)
+        .build();
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return exit::code(Ending::Internal, check);
+        }
+    };
+    let Plan {
+        targets,
+        settings,
+        retry_permanent,
+        mode,
+        output,
+    } = plan;
+    let command = match mode {
+        Mode::Wait { command } => command,
+        Mode::Check => None,
+    };
+    let names = targets.iter().map(|t| t.name.clone()).collect();
+    let warnings: Vec<String> = targets
+        .iter()
+        .flat_map(|t| {
+            t.spec
+                .warnings()
+                .into_iter()
+                .map(|w| format!("{}: {w}", t.name))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let probes = Arc::new(Probes {
+        specs: targets.into_iter().map(|t| t.spec).collect(),
+        retry_permanent,
+    });
+    let reporter = Reporter::new(names, output);
+    let program = command.as_deref().map(exec::program_name);
+
+    let ending = runtime.block_on(async {
+        let mut watch = match signal::Watch::install(&inherited) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!("cannot install signal handlers: {e}");
+                return Ending::Internal;
+            }
+        };
+        reporter.start(settings.deadline, &warnings);
+        let reporter = RefCell::new(reporter);
+        // The RefCell is borrowed only inside synchronous callbacks of this one task, never across
+        // an await, so the borrows cannot overlap.
+        let wait = schedule::run(probes, settings, |r| reporter.borrow_mut().on_report(r));
+        let ticker = async {
+            if !output.progress {
+                return std::future::pending().await;
+            }
+            let mut every = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                every.tick().await;
+                reporter.borrow().tick();
+            }
+        };
+        tokio::select! {
+            outcome = wait => {
+                reporter.borrow().finish(&outcome, program.as_deref());
+                match outcome {
+                    Outcome::AllReady { .. } => Ending::Ready,
+                    Outcome::Failed { .. } => Ending::Failed,
+                    Outcome::TimedOut { .. } => Ending::TimedOut,
+                    Outcome::NotReady { .. } => Ending::NotReady,
+                }
+            }
+            sig = watch.recv() => {
+                reporter.borrow().interrupted(signal::name(sig));
+                Ending::Signal(sig)
+            }
+            () = ticker => Ending::Internal,
+        }
+    });
+    // Tear the runtime down before exec: abort every task and close every socket now. Lookups still
+    // blocked in getaddrinfo are abandoned, not waited for (execve or exit ends those threads).
+    runtime.shutdown_background();
+
+    match (ending, command) {
+        (Ending::Ready, Some(command)) => {
+            signal::restore_for_exec(&inherited);
+            let err = exec::exec(&command);
+            tracing::error!(event = "exec_failed", "{err}");
+            let ending = match err {
+                exec::ExecError::NotFound { .. } => Ending::NotFound,
+                exec::ExecError::NotExecutable { .. } => Ending::NotExecutable,
+            };
+            exit::code(ending, check)
+        }
+        (ending, _) => exit::code(ending, check),
+    }
+}
+
+/// The probes as the scheduler sees them: attempts by index.
+struct Probes {
+    specs: Vec<Spec>,
+    retry_permanent: bool,
+}
+
+impl Attempts for Probes {
+    fn count(&self) -> usize {
+        self.specs.len()
+    }
+
+    async fn attempt(&self, index: usize) -> Verdict {
+        match self.specs[index].attempt().await {
+            // Downgrade "permanent" to "not yet" when asked, with backoff as for a server that said
+            // no: the setup is expected to fix it (a role created by a migration job).
+            Verdict::Failed { reason } if self.retry_permanent => Verdict::costly(reason),
+            verdict => verdict,
+        }
+    }
+}

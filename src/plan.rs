@@ -1,0 +1,220 @@
+//! The validated plan: everything the gate will do, decided before anything runs.
+//!
+//! `Cli` (raw, from clap) becomes a [`Plan`] here; every check that can fail on input happens in this
+//! step, so bad input ends in milliseconds with exit 2 and never reaches a probe, a retry loop or a
+//! timeout.
+
+use std::ffi::OsString;
+use std::fmt;
+
+use crate::backoff::Policy;
+use crate::cli::{Cli, LogFormat, Progress};
+use crate::report::{Level, OutputOptions};
+use crate::schedule::Settings;
+use crate::target::{Target, TargetError};
+
+/// What the gate does once the targets are ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Exec the command (`Some`) or just exit 0 (`None`).
+    Wait { command: Option<Vec<OsString>> },
+    /// Healthcheck: one attempt per target, exit 0 or 1.
+    Check,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub targets: Vec<Target>,
+    pub settings: Settings,
+    pub retry_permanent: bool,
+    pub mode: Mode,
+    pub output: OutputOptions,
+}
+
+/// A usage or configuration error (exit 2, or 1 in `--check` mode).
+#[derive(Debug)]
+pub enum PlanError {
+    Target(TargetError),
+    Invalid(String),
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanError::Target(e) => e.fmt(f),
+            PlanError::Invalid(s) => f.write_str(s),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+impl Plan {
+    /// Builds the plan. `env_targets` is the value of `READYGATE_TARGETS`, if set.
+    pub fn build(
+        cli: Cli,
+        env_targets: Option<&str>,
+        stderr_is_terminal: bool,
+    ) -> Result<Plan, PlanError> {
+        let invalid = |s: String| Err(PlanError::Invalid(s));
+        let mut inputs: Vec<String> = cli.targets;
+        if let Some(env) = env_targets {
+            inputs.extend(env.split_whitespace().map(str::to_string));
+        }
+        let targets = inputs
+            .iter()
+            .map(|t| Target::parse(t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(PlanError::Target)?;
+
+        let deadline = (!cli.timeout.is_zero()).then_some(cli.timeout);
+        if cli.attempt_timeout.is_zero() {
+            return invalid(
+                "--attempt-timeout must be more than 0 (example: --attempt-timeout 5s)".into(),
+            );
+        }
+        if cli.interval.is_zero() {
+            return invalid(
+                "--interval must be more than 0, or the gate would spin (example: --interval 50ms)"
+                    .into(),
+            );
+        }
+        if cli.interval > cli.max_interval {
+            return invalid(format!(
+                "--interval ({}) is longer than --max-interval ({}): the first pause cannot exceed the longest",
+                crate::duration::show(cli.interval),
+                crate::duration::show(cli.max_interval)
+            ));
+        }
+        if let Some(d) = deadline {
+            if cli.interval >= d {
+                return invalid(format!(
+                    "--interval ({}) is not shorter than --timeout ({}): there would be no second attempt",
+                    crate::duration::show(cli.interval),
+                    crate::duration::show(d)
+                ));
+            }
+        }
+
+        let mode = if cli.check {
+            if !cli.command.is_empty() {
+                return invalid(
+                    "--check takes no command: it only reports (exit 0 ready, 1 not)".into(),
+                );
+            }
+            if targets.is_empty() {
+                return invalid("--check needs at least one target (example: readygate --check postgres://db:5432)".into());
+            }
+            Mode::Check
+        } else {
+            if targets.is_empty() && cli.command.is_empty() {
+                return invalid(
+                    "nothing to wait for: give targets, or set READYGATE_TARGETS\n  example: readygate db:5432 -- gunicorn app.wsgi".into(),
+                );
+            }
+            Mode::Wait {
+                command: (!cli.command.is_empty()).then_some(cli.command),
+            }
+        };
+
+        let level = if cli.quiet {
+            Level::Quiet
+        } else if cli.verbose {
+            Level::Verbose
+        } else {
+            Level::Normal
+        };
+        let progress = match cli.progress {
+            Progress::Always => true,
+            Progress::Never => false,
+            Progress::Auto => stderr_is_terminal,
+        } && cli.log_format == LogFormat::Text
+            && level != Level::Quiet
+            && mode != Mode::Check;
+
+        Ok(Plan {
+            targets,
+            settings: Settings {
+                deadline,
+                attempt_timeout: cli.attempt_timeout,
+                policy: Policy {
+                    interval: cli.interval,
+                    max_interval: cli.max_interval,
+                },
+                single_attempt: mode == Mode::Check,
+            },
+            retry_permanent: cli.retry_permanent,
+            output: OutputOptions {
+                format: cli.log_format,
+                level,
+                progress,
+                check: mode == Mode::Check,
+            },
+            mode,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::time::Duration;
+
+    fn build(args: &[&str], env: Option<&str>) -> Result<Plan, String> {
+        let mut argv = vec!["readygate"];
+        argv.extend_from_slice(args);
+        let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
+        Plan::build(cli, env, false).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn env_targets_are_added() {
+        let plan = build(&["db:5432"], Some(" cache:6379\n http://api/h ")).unwrap();
+        let names: Vec<_> = plan.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["tcp://db:5432", "tcp://cache:6379", "http://api/h"]);
+    }
+
+    #[test]
+    fn timeout_zero_means_no_deadline() {
+        assert_eq!(
+            build(&["-t", "0", "db:1"], None).unwrap().settings.deadline,
+            None
+        );
+        assert_eq!(
+            build(&["db:1"], None).unwrap().settings.deadline,
+            Some(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn invalid_plans_table() {
+        let cases: &[(&[&str], &str)] = &[
+            (&[], "nothing to wait for"),
+            (&["--timeout", "10x", "db:1"], "'10x' is not a duration"),
+            (&["--timeout", "-5", "db:1"], "unexpected argument '-5'"),
+            (&["--timeout=-5", "db:1"], "is negative"),
+            (
+                &["--interval", "0", "db:1"],
+                "--interval must be more than 0",
+            ),
+            (&["--interval", "3s", "db:1"], "longer than --max-interval"),
+            (
+                &["--interval", "1s", "-t", "1s", "db:1"],
+                "not shorter than --timeout",
+            ),
+            (
+                &["--attempt-timeout", "0", "db:1"],
+                "--attempt-timeout must be more than 0",
+            ),
+            (&["--check"], "--check needs at least one target"),
+            (&["--check", "db:1", "--", "x"], "--check takes no command"),
+            (&["db:1", "gunicorn"], "put `--` before the command"),
+            (&["--bogus"], "unexpected argument '--bogus'"),
+        ];
+        for (args, want) in cases {
+            let err = build(args, None).unwrap_err();
+            assert!(err.contains(want), "args {args:?}: {err}");
+        }
+    }
+}

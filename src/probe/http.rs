@@ -1,0 +1,423 @@
+//! `http://` and `https://`: ready when a GET answers with an accepted status (2xx by default) and,
+//! if asked, a body containing a given text.
+//!
+//! Options (URL fragment, never sent to the server):
+//! - `#status=200-399,418` or `#status=2xx,3xx`: accepted statuses (default `2xx`). Redirects are not
+//!   followed: a 3xx is "not ready" unless accepted here.
+//! - `#contains=TEXT`: the body must contain TEXT (searched in the first 1 MiB).
+//! - `#header=Name:%20value`: an extra request header (repeatable). Values of credential headers
+//!   (`Authorization`, `Cookie`, …) are never printed.
+//! - `#ca=/path/ca.pem`: trust only these certificates (HTTPS).
+//! - `#insecure`: do not verify the server certificate (HTTPS); a warning is printed.
+//!
+//! Bounds: the response head may be at most 64 KiB and the body is read at most 1 MiB, so a huge or
+//! endless response cannot grow memory. The whole exchange (connect, TLS, request, headers, body) is
+//! bounded by the scheduler's attempt timeout, so a slowloris server cannot hold an attempt open.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use hyper::body::{Body, Bytes, Frame, Incoming};
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::tls::{self, Verify};
+use crate::connect;
+use crate::target::Options;
+use crate::uri::{Host, Uri};
+use crate::verdict::{Cost, Verdict};
+
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_BODY: usize = 1024 * 1024;
+const OPTIONS: &[&str] = &["status", "contains", "header", "ca", "insecure"];
+
+#[derive(Debug)]
+pub struct HttpTarget {
+    host: Host,
+    port: u16,
+    /// Present for https.
+    tls: Option<Arc<ClientConfig>>,
+    path_and_query: String,
+    host_header: String,
+    statuses: Vec<(u16, u16)>,
+    contains: Option<String>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    pub insecure: bool,
+}
+
+impl HttpTarget {
+    pub fn default_port(&self) -> u16 {
+        if self.tls.is_some() {
+            443
+        } else {
+            80
+        }
+    }
+
+    pub fn from_uri(uri: &Uri) -> Result<Self, String> {
+        let https = uri.scheme == "https";
+        let mut opts = Options::new(&uri.options);
+        let statuses = match opts.take("status") {
+            Some(s) => parse_statuses(&s)?,
+            None => vec![(200, 299)],
+        };
+        let contains = opts.take("contains").filter(|c| !c.is_empty());
+        let mut headers = Vec::new();
+        for h in opts.take_all("header") {
+            headers.push(parse_header(&h)?);
+        }
+        let ca = opts.take("ca");
+        let insecure = opts.flag("insecure")?;
+        opts.finish(&uri.scheme, OPTIONS)?;
+        if !https && (ca.is_some() || insecure) {
+            return Err("#ca and #insecure apply to https targets only".into());
+        }
+        if ca.is_some() && insecure {
+            return Err("#ca and #insecure contradict each other: choose one".into());
+        }
+        let host = uri.host.clone().ok_or("the host is missing")?;
+        let default_port = if https { 443 } else { 80 };
+        let port = uri.port.unwrap_or(default_port);
+        if let (Some(user), pass) = (&uri.user, &uri.password) {
+            let pass = pass.as_ref().map(|p| p.expose()).unwrap_or("");
+            let mut value =
+                HeaderValue::from_str(&format!("Basic {}", base64(&format!("{user}:{pass}"))))
+                    .map_err(|_| "the user or password cannot go in an HTTP header")?;
+            value.set_sensitive(true);
+            headers.push((hyper::header::AUTHORIZATION, value));
+        }
+        let tls = if https {
+            let verify = if insecure { Verify::None } else { Verify::Full };
+            let ca = ca.as_deref().map(std::path::Path::new);
+            Some(tls::client_config(ca, verify, &[b"http/1.1"])?)
+        } else {
+            None
+        };
+        let mut path_and_query = if uri.path.is_empty() {
+            "/".to_string()
+        } else {
+            uri.path.clone()
+        };
+        if let Some(q) = &uri.raw_query {
+            path_and_query.push('?');
+            path_and_query.push_str(q);
+        }
+        // Validate now, so an attempt can never fail on the request line.
+        hyper::Uri::try_from(path_and_query.as_str())
+            .map_err(|_| format!("'{path_and_query}' is not a valid request path"))?;
+        let host_header = if port == default_port {
+            host.to_url_form()
+        } else {
+            format!("{}:{port}", host.to_url_form())
+        };
+        Ok(HttpTarget {
+            host,
+            port,
+            tls,
+            path_and_query,
+            host_header,
+            statuses,
+            contains,
+            headers,
+            insecure,
+        })
+    }
+
+    pub async fn attempt(&self) -> Verdict {
+        let stream = match connect::connect(&self.host, self.port).await {
+            Ok(s) => s,
+            Err(v) => return v,
+        };
+        match &self.tls {
+            None => self.exchange(stream).await,
+            Some(config) => {
+                let name = match tls::server_name(&self.host.tls_name()) {
+                    Ok(n) => n,
+                    Err(e) => return Verdict::failed(e),
+                };
+                match tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, stream)
+                    .await
+                {
+                    Ok(s) => self.exchange(s).await,
+                    Err(e) if tls::is_certificate_error(&e) => Verdict::failed(tls::describe(&e)),
+                    Err(e) => Verdict::costly(tls::describe(&e)),
+                }
+            }
+        }
+    }
+
+    async fn exchange<S>(&self, io: S) -> Verdict
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let handshake = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(MAX_HEAD)
+            .handshake::<_, NoBody>(TokioIo::new(io))
+            .await;
+        let (mut sender, conn) = match handshake {
+            Ok(pair) => pair,
+            Err(e) => return Verdict::costly(format!("HTTP error: {e}")),
+        };
+        let _conn = AbortOnDrop(tokio::spawn(conn));
+        let mut req = Request::get(self.path_and_query.as_str())
+            .header(hyper::header::HOST, self.host_header.as_str())
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("readygate/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(hyper::header::ACCEPT, "*/*")
+            .header(hyper::header::CONNECTION, "close");
+        for (name, value) in &self.headers {
+            req = req.header(name, value);
+        }
+        let req = match req.body(NoBody) {
+            Ok(r) => r,
+            Err(e) => return Verdict::failed(format!("cannot build the request: {e}")),
+        };
+        let response = match sender.send_request(req).await {
+            Ok(r) => r,
+            Err(e) => return Verdict::costly(describe_hyper(&e)),
+        };
+        let status = response.status();
+        if !self.accepts(status) {
+            let retry_after = response
+                .headers()
+                .get(hyper::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            return Verdict::NotReady {
+                reason: format!(
+                    "HTTP {} (expected {})",
+                    status_text(status),
+                    self.expected()
+                ),
+                cost: Cost::Costly,
+                retry_after,
+            };
+        }
+        let Some(needle) = &self.contains else {
+            return Verdict::ready(format!("HTTP {}", status.as_u16()));
+        };
+        let mut body = response.into_body();
+        let mut seen: Vec<u8> = Vec::new();
+        loop {
+            if find(&seen, needle.as_bytes()) {
+                return Verdict::ready(format!("HTTP {}, body matched", status.as_u16()));
+            }
+            if seen.len() >= MAX_BODY {
+                return Verdict::costly(format!(
+                    "body does not contain '{needle}' (first 1 MiB read)"
+                ));
+            }
+            match next_data(&mut body).await {
+                Some(Ok(chunk)) => {
+                    let room = MAX_BODY - seen.len();
+                    seen.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Some(Err(e)) => return Verdict::costly(describe_hyper(&e)),
+                None => return Verdict::costly(format!("body does not contain '{needle}'")),
+            }
+        }
+    }
+
+    fn accepts(&self, status: StatusCode) -> bool {
+        let s = status.as_u16();
+        self.statuses
+            .iter()
+            .any(|(lo, hi)| (*lo..=*hi).contains(&s))
+    }
+
+    fn expected(&self) -> String {
+        let parts: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|&(lo, hi)| match (lo, hi) {
+                (lo, hi) if lo == hi => lo.to_string(),
+                (lo, hi) if lo % 100 == 0 && hi == lo + 99 => format!("{}xx", lo / 100),
+                (lo, hi) => format!("{lo}-{hi}"),
+            })
+            .collect();
+        parts.join(",")
+    }
+}
+
+fn status_text(s: StatusCode) -> String {
+    match s.canonical_reason() {
+        Some(r) => format!("{} {r}", s.as_u16()),
+        None => s.as_u16().to_string(),
+    }
+}
+
+fn describe_hyper(e: &hyper::Error) -> String {
+    if e.is_parse() && e.to_string().contains("too large") {
+        "response head larger than 64 KiB".into()
+    } else if e.is_parse() || e.is_parse_status() {
+        "the server did not answer with HTTP (is this the right port, or does it need https?)"
+            .into()
+    } else if e.is_incomplete_message() || e.is_closed() {
+        "connection closed before a complete response".into()
+    } else {
+        format!("HTTP error: {e}")
+    }
+}
+
+async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
+    loop {
+        let frame: Frame<Bytes> = match poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await? {
+            Ok(f) => f,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Ok(data) = frame.into_data() {
+            return Some(Ok(data));
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Parses `200`, `200-399`, `2xx`, and comma-separated lists of them.
+fn parse_statuses(s: &str) -> Result<Vec<(u16, u16)>, String> {
+    let bad = || {
+        format!("'#status={s}' is not a status list (example: #status=200-399,418 or #status=2xx)")
+    };
+    let code = |t: &str| -> Result<u16, String> {
+        t.parse::<u16>()
+            .ok()
+            .filter(|c| (100..=599).contains(c))
+            .ok_or_else(bad)
+    };
+    s.split(',')
+        .map(|part| {
+            let part = part.trim();
+            if let Some(class) = part.strip_suffix("xx").or_else(|| part.strip_suffix("XX")) {
+                let c = code(&format!("{class}00"))?;
+                Ok((c, c + 99))
+            } else if let Some((lo, hi)) = part.split_once('-') {
+                let (lo, hi) = (code(lo)?, code(hi)?);
+                if lo > hi {
+                    return Err(bad());
+                }
+                Ok((lo, hi))
+            } else {
+                let c = code(part)?;
+                Ok((c, c))
+            }
+        })
+        .collect()
+}
+
+fn parse_header(h: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let bad = || "a #header option must look like #header=Name:%20value".to_string();
+    let (name, value) = h.split_once(':').ok_or_else(bad)?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
+    let mut value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+    if crate::redact::is_sensitive_key(name.as_str()) {
+        value.set_sensitive(true);
+    }
+    Ok((name, value))
+}
+
+fn base64(input: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = input.as_bytes();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// An empty request body (GET has none).
+#[derive(Debug)]
+struct NoBody;
+
+impl Body for NoBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(None)
+    }
+    fn is_end_stream(&self) -> bool {
+        true
+    }
+}
+
+/// Aborts the connection driver when the attempt ends (or is cancelled by its timeout).
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(parse_statuses("2xx").unwrap(), vec![(200, 299)]);
+        assert_eq!(
+            parse_statuses("200-399,418").unwrap(),
+            vec![(200, 399), (418, 418)]
+        );
+        for bad in ["", "abc", "600", "300-200", "99", "2x"] {
+            assert!(parse_statuses(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i), o);
+        }
+    }
+
+    #[test]
+    fn options_are_validated() {
+        let parse = |s: &str| HttpTarget::from_uri(&crate::uri::parse(s).unwrap());
+        assert!(parse("http://h/#status=2xx&contains=UP").is_ok());
+        assert!(parse("http://h/#insecure")
+            .unwrap_err()
+            .contains("https targets only"));
+        assert!(parse("http://h/#colour=red")
+            .unwrap_err()
+            .contains("valid: status"));
+        assert!(parse("https://h/#ca=/nonexistent/ca.pem")
+            .unwrap_err()
+            .contains("cannot read CA file"));
+        assert!(parse("http://h/#header=NoColon").is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! PostgreSQL probe (placeholder until the protocol-level probe lands).
+use crate::uri::Uri;
+use crate::verdict::Verdict;
+pub const DEFAULT_PORT: u16 = 5432;
+#[derive(Debug)]
+pub struct PgTarget;
+impl PgTarget {
+    pub fn from_uri(_uri: &Uri) -> Result<Self, String> {
+        Err("postgres targets are not supported yet".into())
+    }
+    pub async fn attempt(&self) -> Verdict {
+        Verdict::failed("unsupported")
+    }
+}

@@ -1,0 +1,283 @@
+//! Everything the user sees, on stderr: one line when a target changes state, one when it becomes
+//! ready, a final line, and on a terminal a live status line.
+//!
+//! The [`Reporter`] turns scheduler reports into `tracing` events with structured fields; the
+//! [`subscriber`] renders them as text or JSON. It only ever holds redacted target names, never raw
+//! input, so no path through it can print a secret. The command's arguments are never printed
+//! either (they may carry secrets): only the program's name.
+
+pub mod status;
+pub mod subscriber;
+
+use std::time::{Duration, Instant};
+
+use crate::cli::LogFormat;
+use crate::duration::show;
+use crate::schedule::{Outcome, Report};
+use crate::verdict::Verdict;
+
+/// How much to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OutputOptions {
+    pub format: LogFormat,
+    pub level: Level,
+    /// Live status line (only when stderr is a terminal, unless forced).
+    pub progress: bool,
+    /// Healthcheck mode: one short final line only.
+    pub check: bool,
+}
+
+/// Installs the subscriber for the whole process.
+pub fn init(options: &OutputOptions) {
+    let max = match options.level {
+        Level::Quiet => tracing::Level::WARN,
+        Level::Normal => tracing::Level::INFO,
+        Level::Verbose => tracing::Level::DEBUG,
+    };
+    let _ = tracing::subscriber::set_global_default(subscriber::LineSubscriber::new(
+        options.format,
+        max,
+    ));
+}
+
+/// Prints a usage error before any plan exists (text; the subscriber may not be installed).
+pub fn usage_error(message: &str, check: bool) {
+    if check {
+        // Docker keeps a healthcheck's output: one line, short.
+        let line = first_line(message);
+        status::print_line(&format!(
+            "readygate: not ready: {}",
+            line.strip_prefix("error: ").unwrap_or(line)
+        ));
+    } else {
+        status::print_line(&format!(
+            "readygate: error: {message}\n  (see 'readygate --help')"
+        ));
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Waiting,
+    NotReady(String),
+    Ready,
+}
+
+/// Tracks each target's state and reports changes.
+#[derive(Debug)]
+pub struct Reporter {
+    names: Vec<String>,
+    states: Vec<State>,
+    options: OutputOptions,
+    start: Instant,
+}
+
+impl Reporter {
+    pub fn new(names: Vec<String>, options: OutputOptions) -> Self {
+        let states = vec![State::Waiting; names.len()];
+        Reporter {
+            names,
+            states,
+            options,
+            start: Instant::now(),
+        }
+    }
+
+    pub fn start(&self, deadline: Option<Duration>, warnings: &[String]) {
+        for w in warnings {
+            tracing::warn!(event = "warning", "{w}");
+        }
+        if self.options.check || self.names.is_empty() {
+            return;
+        }
+        let limit = deadline.map_or("no deadline".to_string(), |d| {
+            format!("timeout {}", show(d))
+        });
+        let plural = if self.names.len() == 1 { "" } else { "s" };
+        tracing::info!(
+            event = "start",
+            targets = self.names.len() as u64,
+            "waiting for {} target{plural} ({limit}): {}",
+            self.names.len(),
+            self.names.join(", ")
+        );
+    }
+
+    pub fn on_report(&mut self, r: &Report) {
+        let name = &self.names[r.index];
+        let elapsed_ms = r.elapsed.as_millis() as u64;
+        match &r.verdict {
+            Verdict::Ready { detail } => {
+                tracing::debug!(event = "attempt", target = %name, attempt = r.attempt, "{name}: attempt {} ready", r.attempt);
+                self.states[r.index] = State::Ready;
+                if self.options.check {
+                    return;
+                }
+                let how = detail
+                    .as_deref()
+                    .map_or(String::new(), |d| format!(", {d}"));
+                let attempts = if r.attempt == 1 {
+                    "1 attempt".to_string()
+                } else {
+                    format!("{} attempts", r.attempt)
+                };
+                tracing::info!(
+                    event = "ready",
+                    target = %name,
+                    elapsed_ms,
+                    attempts = r.attempt,
+                    "{name} is ready after {} ({attempts}{how})",
+                    show(r.elapsed)
+                );
+            }
+            Verdict::NotReady { reason, .. } => {
+                tracing::debug!(event = "attempt", target = %name, attempt = r.attempt, reason = %reason, "{name}: attempt {}: {reason}", r.attempt);
+                let new = State::NotReady(reason.clone());
+                if self.states[r.index] != new && !self.options.check {
+                    tracing::info!(event = "not_ready", target = %name, reason = %reason, elapsed_ms, "{name} is not ready: {reason}");
+                }
+                self.states[r.index] = new;
+            }
+            Verdict::Failed { .. } => {} // reported by `finish`
+        }
+    }
+
+    /// Redraws the status line (called on a timer while waiting).
+    pub fn tick(&self) {
+        if !self.options.progress {
+            return;
+        }
+        let parts: Vec<String> = self
+            .names
+            .iter()
+            .zip(&self.states)
+            .map(|(n, s)| match s {
+                State::Waiting => format!("{n} …"),
+                State::NotReady(r) => format!("{n} ✗ {r}"),
+                State::Ready => format!("{n} ✓"),
+            })
+            .collect();
+        status::show(&format!(
+            "readygate {:>6}  {}",
+            show(self.start.elapsed()),
+            parts.join("  │  ")
+        ));
+    }
+
+    pub fn finish(&self, outcome: &Outcome, program: Option<&str>) {
+        status::clear();
+        let names = |pending: &[(usize, String)]| -> String {
+            let list: Vec<String> = pending
+                .iter()
+                .map(|(i, r)| format!("{} ({r})", self.names[*i]))
+                .collect();
+            list.join("; ")
+        };
+        match outcome {
+            Outcome::AllReady { elapsed } if self.options.check => {
+                tracing::info!(
+                    event = "healthy",
+                    "ready: {}",
+                    truncate(&self.names.join(", "))
+                );
+                let _ = elapsed;
+            }
+            Outcome::AllReady { elapsed } => {
+                let what = match program {
+                    Some(p) => format!("; starting {p}"),
+                    None => String::new(),
+                };
+                let n = self.names.len();
+                if n == 0 {
+                    // Allowed so that an empty READYGATE_TARGETS in one environment still runs.
+                    tracing::info!(
+                        event = "all_ready",
+                        elapsed_ms = 0u64,
+                        "no targets to wait for{what}"
+                    );
+                    return;
+                }
+                let all = if n == 1 {
+                    "the target is".to_string()
+                } else {
+                    format!("all {n} targets are")
+                };
+                tracing::info!(
+                    event = "all_ready",
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    "{all} ready after {}{what}",
+                    show(*elapsed)
+                );
+            }
+            Outcome::Failed { index, reason } => {
+                let name = &self.names[*index];
+                if self.options.check {
+                    tracing::error!(event = "unhealthy", target = %name, reason = %reason, "not ready: {}", truncate(&format!("{name} ({reason})")));
+                } else {
+                    tracing::error!(
+                        event = "failed",
+                        target = %name,
+                        reason = %reason,
+                        "{name} failed: {reason}; not waiting (waiting will not fix this; --retry-permanent keeps waiting)"
+                    );
+                }
+            }
+            Outcome::TimedOut { pending } if self.options.check => {
+                tracing::error!(
+                    event = "unhealthy",
+                    "not ready: {}",
+                    truncate(&names(pending))
+                );
+            }
+            Outcome::TimedOut { pending } => {
+                tracing::error!(
+                    event = "timeout",
+                    elapsed_ms = self.start.elapsed().as_millis() as u64,
+                    "timed out after {}; not ready: {}; the command was not started",
+                    show(self.start.elapsed()),
+                    names(pending)
+                );
+            }
+            Outcome::NotReady { pending } => {
+                tracing::error!(
+                    event = "unhealthy",
+                    "not ready: {}",
+                    truncate(&names(pending))
+                );
+            }
+        }
+    }
+
+    pub fn interrupted(&self, signal_name: &str) {
+        status::clear();
+        tracing::warn!(
+            event = "interrupted",
+            signal = signal_name,
+            "interrupted by {signal_name} while waiting; the command was not started"
+        );
+    }
+}
+
+/// Keeps healthcheck output far below Docker's 4096-byte limit.
+fn truncate(s: &str) -> String {
+    const MAX: usize = 1000;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}

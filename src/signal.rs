@@ -1,0 +1,119 @@
+//! Signals while waiting, and a clean signal state for the command after exec.
+//!
+//! While waiting, SIGTERM, SIGINT, SIGHUP and SIGQUIT end the gate at once with 128+N. This matters
+//! most as PID 1 in a container: the kernel delivers to PID 1 only the signals it has a handler for,
+//! so without these handlers `docker stop` would wait out its grace period and SIGKILL.
+//!
+//! A signal that was already IGNORED when the gate started (a shell does that for `cmd &`) is left
+//! alone, and stays ignored for the command.
+//!
+//! Before exec ([`restore_for_exec`]): the watched signals go back to what they were (default, or
+//! ignored), SIGPIPE goes back to default (Rust's runtime ignores it at start-up, and an ignored
+//! SIGPIPE would be inherited by the command), and the signal mask is emptied. Caught handlers would
+//! be reset by `execve` anyway; doing it explicitly keeps the state exact and documented.
+
+use std::future::poll_fn;
+use std::io;
+use std::task::Poll;
+
+use libc::c_int;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// The signals that end the wait, with their names.
+pub const WATCHED: [(c_int, &str); 4] = [
+    (libc::SIGTERM, "SIGTERM"),
+    (libc::SIGINT, "SIGINT"),
+    (libc::SIGHUP, "SIGHUP"),
+    (libc::SIGQUIT, "SIGQUIT"),
+];
+
+/// The dispositions found at start-up, before any handler was installed.
+#[derive(Debug, Clone)]
+pub struct Inherited {
+    ignored: Vec<c_int>,
+}
+
+/// Records which watched signals the parent left ignored. Call before [`Watch::install`].
+pub fn record() -> Inherited {
+    let ignored = WATCHED
+        .iter()
+        .map(|(sig, _)| *sig)
+        .filter(|sig| {
+            // SAFETY: querying (null new action) writes only into `old`.
+            let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            let rc = unsafe { libc::sigaction(*sig, std::ptr::null(), &mut old) };
+            rc == 0 && old.sa_sigaction == libc::SIG_IGN
+        })
+        .collect();
+    Inherited { ignored }
+}
+
+/// Waits for any watched signal.
+#[derive(Debug)]
+pub struct Watch {
+    streams: Vec<(c_int, Signal)>,
+}
+
+impl Watch {
+    /// Installs handlers (inside the runtime) for every watched signal not inherited as ignored.
+    pub fn install(inherited: &Inherited) -> io::Result<Watch> {
+        let mut streams = Vec::new();
+        for (sig, _) in WATCHED {
+            if !inherited.ignored.contains(&sig) {
+                streams.push((sig, signal(SignalKind::from_raw(sig))?));
+            }
+        }
+        Ok(Watch { streams })
+    }
+
+    /// Resolves with the number of the first signal received.
+    pub async fn recv(&mut self) -> c_int {
+        poll_fn(|cx| {
+            for (sig, stream) in &mut self.streams {
+                if stream.poll_recv(cx).is_ready() {
+                    return Poll::Ready(*sig);
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// The conventional name of a watched signal.
+pub fn name(sig: c_int) -> &'static str {
+    WATCHED
+        .iter()
+        .find(|(s, _)| *s == sig)
+        .map_or("a signal", |(_, n)| n)
+}
+
+/// Puts the signal state back as the command should inherit it (see the module doc).
+pub fn restore_for_exec(inherited: &Inherited) {
+    for (sig, _) in WATCHED {
+        let handler = if inherited.ignored.contains(&sig) {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
+        };
+        set_disposition(sig, handler);
+    }
+    set_disposition(libc::SIGPIPE, libc::SIG_DFL);
+    // SAFETY: an empty, initialised set; SIG_SETMASK on the calling (main) thread, whose mask the
+    // new program inherits.
+    unsafe {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+}
+
+fn set_disposition(sig: c_int, handler: libc::sighandler_t) {
+    // SAFETY: a zeroed sigaction with an empty mask and a plain SIG_DFL/SIG_IGN handler is valid.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(sig, &action, std::ptr::null_mut());
+    }
+}

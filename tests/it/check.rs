@@ -1,0 +1,58 @@
+//! `--check`, the healthcheck mode: exit 0 or 1 in every case, one short line, no secret.
+
+use std::net::TcpListener;
+
+use crate::fake;
+use crate::harness::{encode, free_port, gate, ms, run, CANARY};
+
+#[test]
+fn exit_status_is_0_or_1_in_every_case() {
+    let up = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up = format!("127.0.0.1:{}", up.local_addr().unwrap().port());
+    let down = format!("127.0.0.1:{}", free_port());
+    let silent = format!("http://127.0.0.1:{}/", fake::silent());
+    let (cert, key) = fake::self_signed();
+    let bad_cert = format!(
+        "https://localhost:{}/",
+        fake::https(&cert, &key, fake::status(200))
+    );
+    let secret = format!("http://u:{}@127.0.0.1:{}/", encode(CANARY), free_port());
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec![up.as_str()], 0),
+        (vec![up.as_str(), down.as_str()], 1),
+        (vec![silent.as_str(), "--attempt-timeout", "300ms"], 1),
+        (vec![silent.as_str(), "-t", "300ms"], 1),
+        (vec![bad_cert.as_str()], 1),
+        (vec![secret.as_str()], 1),
+        (vec!["tcp://[::1"], 1),
+    ];
+    for (args, want) in cases {
+        let r = run(gate().arg("--check").args(&args), ms(5000));
+        assert_eq!(r.code(), want, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {:?}", r.stderr);
+        assert!(r.stderr.len() < 4096);
+        assert!(r.stdout.is_empty());
+        let prefix = if want == 0 {
+            "readygate: ready: "
+        } else {
+            "readygate: "
+        };
+        assert!(r.stderr.starts_with(prefix), "{:?}", r.stderr);
+    }
+}
+
+#[test]
+fn check_makes_one_attempt_bounded_by_the_attempt_timeout() {
+    let r = run(
+        gate().args([
+            "--check",
+            "--attempt-timeout",
+            "500ms",
+            &format!("http://127.0.0.1:{}/", fake::silent()),
+        ]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 1);
+    assert!(r.elapsed < ms(900), "{:?}", r.elapsed);
+    assert!(r.stderr.contains("no answer within 500ms"), "{}", r.stderr);
+}

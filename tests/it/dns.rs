@@ -1,0 +1,182 @@
+//! Names resolve on every attempt with no cache: a name that appears late, and a name that moves.
+//!
+//! Each test runs the gate in its own mount namespace (`unshare -m`) with /etc/hosts and
+//! /etc/resolv.conf bind-mounted from files the test rewrites in place while the gate waits.
+
+use std::net::{TcpListener, UdpSocket};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::harness::{finish, have, is_root, ms, require, Run};
+use crate::signals::{child_of, signal_gate};
+
+struct Names {
+    dir: tempfile::TempDir,
+}
+
+impl Names {
+    fn new(hosts: &str, resolv: &str) -> Option<Names> {
+        if !require(
+            is_root() && have("unshare") && have("mount"),
+            "root, unshare(1) and mount(8) for DNS tests",
+        ) {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hosts"), hosts).unwrap();
+        std::fs::write(dir.path().join("resolv.conf"), resolv).unwrap();
+        Some(Names { dir })
+    }
+
+    fn hosts(&self) -> std::path::PathBuf {
+        self.dir.path().join("hosts")
+    }
+
+    /// The gate in a new mount namespace seeing our files; PID 1 of a new PID namespace too.
+    fn gate(&self, args: &[String]) -> Command {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--mount", "--pid", "--fork", "--mount-proc", "--", "sh", "-c"])
+            .arg(r#"mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/resolv.conf" /etc/resolv.conf && exec "$@""#)
+            .arg(self.dir.path())
+            .arg(env!("CARGO_BIN_EXE_readygate"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+}
+
+/// Rewrites a file in place (same inode), so a bind mount of it sees the change.
+fn rewrite(path: &Path, content: &str) {
+    std::fs::write(path, content).unwrap();
+}
+
+fn run_while(cmd: &mut Command, after_ms: u64, change: impl FnOnce() + Send + 'static) -> Run {
+    let child = cmd.spawn().unwrap();
+    let changer = std::thread::spawn(move || {
+        std::thread::sleep(ms(after_ms));
+        change();
+    });
+    let r = finish(child, Instant::now(), ms(15_000));
+    changer.join().unwrap();
+    r
+}
+
+// An unreachable resolver answers at once (ICMP port unreachable on loopback), so "name not found"
+// comes fast, as from Docker's embedded DNS.
+const FAST_RESOLV: &str = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+
+#[test]
+fn a_name_that_appears_late_is_found() {
+    let base = "127.0.0.1 localhost\n";
+    let Some(names) = Names::new(base, FAST_RESOLV) else {
+        return;
+    };
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let hosts = names.hosts();
+    let r = run_while(
+        &mut names.gate(&[
+            "-t".into(),
+            "10s".into(),
+            format!("tcp://late-svc.test:{port}"),
+        ]),
+        800,
+        move || {
+            rewrite(&hosts, &format!("{base}127.0.0.1 late-svc.test\n"));
+        },
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot resolve 'late-svc.test'"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.elapsed >= ms(800), "{:?}", r.elapsed);
+}
+
+#[test]
+fn a_name_that_moves_to_a_live_address_is_followed() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    // 127.0.0.2 has nothing on this port: refused.
+    let Some(names) = Names::new("127.0.0.2 moving.test\n", FAST_RESOLV) else {
+        return;
+    };
+    let hosts = names.hosts();
+    let r = run_while(
+        &mut names.gate(&[
+            "-t".into(),
+            "10s".into(),
+            format!("tcp://moving.test:{port}"),
+        ]),
+        800,
+        move || {
+            rewrite(&hosts, "127.0.0.1 moving.test\n");
+        },
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("connection refused"), "{}", r.stderr);
+    assert!(r.elapsed >= ms(800), "{:?}", r.elapsed);
+}
+
+#[test]
+fn several_addresses_the_first_refusing() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let Some(names) = Names::new(
+        "::1 multi.test\n127.0.0.3 multi.test\n127.0.0.1 multi.test\n",
+        FAST_RESOLV,
+    ) else {
+        return;
+    };
+    let r = finish(
+        names
+            .gate(&["-t".into(), "3s".into(), format!("tcp://multi.test:{port}")])
+            .spawn()
+            .unwrap(),
+        Instant::now(),
+        ms(8000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("ready after") && r.stderr.contains("(1 attempt)"),
+        "every address is tried within one attempt: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn sigterm_during_a_hanging_lookup_as_pid_1() {
+    // A resolver that never answers: a bound UDP socket that reads nothing.
+    if !require(is_root(), "root to bind a UDP port 53 on loopback") {
+        return;
+    }
+    let Ok(silent_dns) = UdpSocket::bind("127.0.0.77:53") else {
+        require(false, "binding 127.0.0.77:53");
+        return;
+    };
+    let Some(names) = Names::new(
+        "127.0.0.1 localhost\n",
+        "nameserver 127.0.0.77\noptions timeout:30 attempts:1\n",
+    ) else {
+        return;
+    };
+    let child = names
+        .gate(&[
+            "-t".into(),
+            "60s".into(),
+            "--attempt-timeout".into(),
+            "50s".into(),
+            "tcp://hangs.test:5432".into(),
+        ])
+        .spawn()
+        .unwrap();
+    let gate_pid = child_of(child.id());
+    let (r, took) = signal_gate(child, gate_pid, libc::SIGTERM);
+    assert_eq!(r.code(), 143, "{}", r.stderr);
+    assert!(took < ms(500), "{took:?}");
+    drop(silent_dns);
+}

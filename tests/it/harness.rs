@@ -1,0 +1,198 @@
+//! Running the real binary, with a secret-canary sweep on every run, and the prerequisites that let a
+//! test skip loudly outside CI but fail under `CI=true`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Every password and token in the suite contains this marker, with characters that need
+/// URL-encoding. No output of any run may contain it, raw or encoded.
+pub const CANARY: &str = "Cn4ry@p:w/d%x";
+
+pub fn canary_encoded() -> String {
+    encode(CANARY)
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn assert_no_canary(text: &str) {
+    for needle in [
+        CANARY.to_string(),
+        canary_encoded(),
+        encode(&canary_encoded()),
+        "Cn4ry".to_string(),
+    ] {
+        assert!(
+            !text.contains(&needle),
+            "SECRET LEAKED ({needle:?}) in output:\n{text}"
+        );
+    }
+}
+
+/// The outcome of one run of the gate.
+#[derive(Debug)]
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.status
+            .code()
+            .unwrap_or_else(|| panic!("killed by a signal: {self:?}"))
+    }
+    /// A field `key=value` printed by the inspector.
+    pub fn field(&self, key: &str) -> Option<String> {
+        let prefix = format!("{key}=");
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+    }
+}
+
+/// A gate command with a clean environment: no READYGATE_* or PG* variable leaks in from the
+/// machine running the tests.
+pub fn gate() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_readygate"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("READYGATE_") || k.starts_with("PG") || k.starts_with("REDIS") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    // Start the gate with only fds 0-2, as a container runtime does, so that "no descriptor leaked"
+    // is about the gate and not about what the test runner inherited.
+    // SAFETY: close_range is async-signal-safe.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// Runs to completion, failing the test if it takes longer than `limit`.
+pub fn run(cmd: &mut Command, limit: Duration) -> Run {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn readygate");
+    finish(child, start, limit)
+}
+
+/// Waits for a spawned child (with piped output), failing the test after `limit`.
+pub fn finish(mut child: Child, start: Instant, limit: Duration) -> Run {
+    let mut out_pipe = child.stdout.take();
+    let mut err_pipe = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(p) = out_pipe.as_mut() {
+            let _ = p.read_to_string(&mut s);
+        }
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(p) = err_pipe.as_mut() {
+            let _ = p.read_to_string(&mut s);
+        }
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = err_reader.join().unwrap_or_default();
+            panic!("readygate did not finish within {limit:?}; stderr:\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let elapsed = start.elapsed();
+    let run = Run {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        elapsed,
+    };
+    assert_no_canary(&run.stdout);
+    assert_no_canary(&run.stderr);
+    run
+}
+
+/// The inspector (tests/support/inspect.c), compiled once per test run.
+pub fn inspector() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("inspect");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/inspect.c");
+        let status = Command::new("cc")
+            .args(["-O1", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("a C compiler (cc) is needed to build the test inspector");
+        assert!(status.success(), "compiling the inspector failed");
+        out
+    })
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn have(program: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program} >/dev/null"))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether a prerequisite holds. Outside CI a missing one skips the test with a loud line; under
+/// `CI=true` it fails the test, so CI can never pass by skipping.
+pub fn require(ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("missing prerequisite under CI=true: {what}");
+    }
+    eprintln!("SKIPPED: {what}");
+    false
+}
+
+/// A port that nothing listens on (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}

@@ -1,0 +1,16 @@
+//! Integration tests: the real binary against real servers and small fake ones on loopback.
+//! One test binary (one link step); modules by subject.
+
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+mod fake;
+mod harness;
+
+mod check;
+mod dns;
+mod exec;
+mod http;
+mod signals;
+mod tcp;
+mod usage;

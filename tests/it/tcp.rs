@@ -1,0 +1,300 @@
+//! TCP targets, deadlines and attempt bounds against real listeners and misbehaving fake servers.
+
+use std::net::TcpListener;
+use std::time::Instant;
+
+use crate::fake;
+use crate::harness::{free_port, gate, inspector, ms, run};
+
+#[test]
+fn waits_for_a_late_listener_then_execs_once() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let opened = std::thread::spawn(move || {
+        std::thread::sleep(ms(700));
+        let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let at = std::time::SystemTime::now();
+        std::thread::sleep(ms(3000));
+        drop(l);
+        at
+    });
+    let r = run(
+        gate()
+            .args(["-t", "10s", &format!("tcp://127.0.0.1:{port}"), "--"])
+            .arg(inspector())
+            .env("INSPECT_MARKER", &marker),
+        ms(8000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(marker.exists());
+    assert_eq!(
+        r.stdout.matches("pid=").count(),
+        1,
+        "the command runs exactly once"
+    );
+    // Detection latency: the command started soon after the port opened (generous bound; the
+    // benchmark measures it properly).
+    let opened_ms = opened
+        .join()
+        .unwrap()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let started: i64 = r.field("started_ms").unwrap().parse().unwrap();
+    assert!(
+        started - opened_ms < 300,
+        "exec {}ms after the port opened",
+        started - opened_ms
+    );
+    assert!(
+        r.stderr.contains("is not ready: connection refused"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("is ready after"), "{}", r.stderr);
+}
+
+#[test]
+fn never_ready_exits_124_on_time_and_never_runs_the_command() {
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let r = run(
+        gate()
+            .args(["-t", "1s", &format!("127.0.0.1:{port}"), "--"])
+            .arg(inspector())
+            .env("INSPECT_MARKER", &marker),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(
+        !marker.exists(),
+        "the command must never run after a timeout"
+    );
+    assert!(
+        r.elapsed >= ms(1000) && r.elapsed < ms(1400),
+        "{:?}",
+        r.elapsed
+    );
+    assert!(
+        r.stderr.contains(&format!(
+            "timed out after 1s; not ready: tcp://127.0.0.1:{port} (connection refused)"
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn unanswered_syn_is_bounded_by_the_attempt_timeout_and_the_deadline() {
+    let (port, _keep, _l) = fake::full_backlog();
+    let r = run(
+        gate().args([
+            "-t",
+            "1500ms",
+            "--attempt-timeout",
+            "300ms",
+            &format!("tcp://127.0.0.1:{port}"),
+        ]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(
+        r.elapsed >= ms(1500) && r.elapsed < ms(1900),
+        "{:?}",
+        r.elapsed
+    );
+    assert!(r.stderr.contains("no answer within 300ms"), "{}", r.stderr);
+}
+
+#[test]
+fn deadline_wins_over_a_longer_attempt_timeout() {
+    // Scenario: an attempt timeout longer than the time left must not stretch the deadline.
+    let (port, _keep, _l) = fake::full_backlog();
+    let r = run(
+        gate().args([
+            "-t",
+            "1s",
+            "--attempt-timeout",
+            "30s",
+            &format!("tcp://127.0.0.1:{port}"),
+        ]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(r.elapsed < ms(1300), "{:?}", r.elapsed);
+}
+
+#[test]
+fn reset_connections_are_retried_without_panic() {
+    let port = fake::resetting();
+    let r = run(
+        gate().args(["-t", "1s", &format!("http://127.0.0.1:{port}/")]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("reset") || r.stderr.contains("closed"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"));
+}
+
+#[test]
+fn targets_are_probed_in_parallel() {
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let opener = {
+        let ports = ports.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(ms(1000));
+            let ls: Vec<TcpListener> = ports
+                .iter()
+                .map(|p| TcpListener::bind(("127.0.0.1", *p)).unwrap())
+                .collect();
+            std::thread::sleep(ms(3000));
+            drop(ls);
+        })
+    };
+    let start = Instant::now();
+    let args: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let r = run(gate().arg("-t").arg("10s").args(&args), ms(8000));
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    // Sequential probing would need far longer than the slowest one.
+    assert!(start.elapsed() < ms(1600), "{:?}", start.elapsed());
+    assert!(r.stderr.contains("all 3 targets are ready"), "{}", r.stderr);
+    opener.join().unwrap();
+}
+
+#[test]
+fn timeout_names_each_target_not_ready_and_why() {
+    let up = TcpListener::bind("127.0.0.1:0").unwrap();
+    let up_port = up.local_addr().unwrap().port();
+    let down = free_port();
+    let r = run(
+        gate().args([
+            "-t",
+            "800ms",
+            &format!("127.0.0.1:{up_port}"),
+            &format!("127.0.0.1:{down}"),
+        ]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 124);
+    let last = r.stderr.lines().last().unwrap();
+    assert!(
+        last.contains(&format!(
+            "not ready: tcp://127.0.0.1:{down} (connection refused)"
+        )),
+        "{last}"
+    );
+    assert!(!last.contains(&format!(":{up_port}")), "{last}");
+}
+
+#[test]
+fn localhost_falls_through_to_the_family_that_listens() {
+    // Only 127.0.0.1 listens; if localhost resolves to ::1 first, ::1 refuses and the next address
+    // must be tried within the same attempt.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let r = run(
+        gate().args(["-t", "3s", "-v", &format!("localhost:{port}")]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("ready after"), "{}", r.stderr);
+}
+
+#[test]
+fn ipv6_literal_target() {
+    let Ok(l) = TcpListener::bind("[::1]:0") else {
+        crate::harness::require(std::env::var("CI").is_err(), "IPv6 loopback");
+        return;
+    };
+    let port = l.local_addr().unwrap().port();
+    let r = run(
+        gate().args([
+            "-t",
+            "1s",
+            &format!("tcp://[::1]:{port}"),
+            &format!("http://[::1]:{}/#status=200", free_port()),
+        ]),
+        ms(5000),
+    );
+    // The tcp one is ready, the http one (nothing listening) is not: the timeout line shows the
+    // bracketed literal, proving both parsed and were probed.
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("tcp://[::1]:{port} is ready")),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("http://[::1]:"), "{}", r.stderr);
+}
+
+#[test]
+fn json_log_format_is_one_object_per_line() {
+    let port = free_port();
+    let r = run(
+        gate().args([
+            "--log-format",
+            "json",
+            "-t",
+            "300ms",
+            &format!("127.0.0.1:{port}"),
+        ]),
+        ms(3000),
+    );
+    assert_eq!(r.code(), 124);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert!(lines.len() >= 3, "{}", r.stderr);
+    for l in &lines {
+        assert!(l.starts_with("{\"time\":\"") && l.ends_with('}'), "{l}");
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("\"event\":\"not_ready\"")
+            && l.contains("\"reason\":\"connection refused\"")),
+        "{}",
+        r.stderr
+    );
+    assert!(lines.last().unwrap().contains("\"event\":\"timeout\""));
+}
+
+#[test]
+fn quiet_prints_only_the_failure() {
+    let port = free_port();
+    let r = run(
+        gate().args(["-q", "-t", "300ms", &format!("127.0.0.1:{port}")]),
+        ms(3000),
+    );
+    assert_eq!(r.code(), 124);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    let up = TcpListener::bind("127.0.0.1:0").unwrap();
+    let r = run(
+        gate().args([
+            "-q",
+            &format!("127.0.0.1:{}", up.local_addr().unwrap().port()),
+        ]),
+        ms(3000),
+    );
+    assert_eq!(r.code(), 0);
+    assert_eq!(r.stderr, "");
+}
+
+#[test]
+fn no_deadline_with_timeout_zero() {
+    let port = free_port();
+    std::thread::spawn(move || {
+        std::thread::sleep(ms(1200));
+        let l = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        std::thread::sleep(ms(3000));
+        drop(l);
+    });
+    let r = run(
+        gate().args(["-t", "0", &format!("127.0.0.1:{port}")]),
+        ms(6000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("no deadline"), "{}", r.stderr);
+}
