@@ -4,9 +4,13 @@
 //! - After a cheap failure (connection refused), wait `interval` (±20% jitter). A starting server
 //!   is then noticed within about one interval, and a refused SYN costs the server nothing.
 //! - After a costly failure (the server answered "not yet", a lookup failed, an attempt timed
-//!   out), the delay doubles from `interval` up to `max_interval`, and a random point in the upper
-//!   half of it is taken ("equal jitter"), so replicas that started together spread out.
-//! - A cheap failure resets the doubling: the server went away and will come back from scratch.
+//!   out), the delay grows by half each time (×1.5) from `interval` up to `max_interval`, and a
+//!   random point in the upper half of it is taken ("equal jitter"), so replicas that started
+//!   together spread out. Why ×1.5 and not ×2: a server's own "not yet" often lasts only a few
+//!   hundred milliseconds (PostgreSQL's start-up answers 57P03 until it is consistent), and a
+//!   gentler growth notices its end sooner; the cap, not the growth rate, is what protects a
+//!   server from a hundred replicas in a long outage.
+//! - A cheap failure resets the growth: the server went away and will come back from scratch.
 //! - A server's own `Retry-After` is honoured as a floor (the scheduler still caps every delay at
 //!   the deadline).
 
@@ -99,10 +103,10 @@ mod tests {
     }
 
     #[test]
-    fn costly_doubles_to_cap_with_equal_jitter() {
+    fn costly_grows_to_cap_with_equal_jitter() {
         let mut b = Backoff::new(P, 7);
         let mut ceilings = vec![];
-        for _ in 0..12 {
+        for _ in 0..14 {
             let d = b.next_delay(Cost::Costly, None);
             ceilings.push(d);
         }

@@ -23,6 +23,10 @@ use tokio::task::JoinSet;
 use crate::uri::Host;
 use crate::verdict::Verdict;
 
+/// A byte stream of any kind (TCP, TLS over TCP, a unix socket), for probes that support several.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 /// How long an address may stay silent before the next one is tried alongside it.
 const STAGGER: Duration = Duration::from_millis(250);
 

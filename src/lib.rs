@@ -6,7 +6,7 @@
 //! - `main.rs` → [`gate`]: the algorithm, parse → plan → wait → exec or exit.
 //! - [`cli`]: clap's raw view of flags and `READYGATE_*` variables; [`plan`]: the validated plan.
 //! - [`uri`]: the target URL grammar; [`target`]: a target per URL, its options and redacted name;
-//!   [`redact`]: keeping secrets out of output.
+//!   [`redact`]: keeping secrets out of output; [`environ`]: `PG*`-style variables and `*_FILE`.
 //! - [`probe`]: one module per protocol behind one enum; [`connect`]: resolve on every attempt and
 //!   connect to every address; [`probe::tls`]: rustls configuration.
 //! - [`schedule`]: concurrent attempts, deadlines and cancellation, protocol-blind;
@@ -19,6 +19,7 @@ pub mod backoff;
 pub mod cli;
 pub mod connect;
 pub mod duration;
+pub mod environ;
 pub mod exec;
 pub mod exit;
 pub mod gate;

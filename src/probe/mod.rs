@@ -9,8 +9,10 @@
 //! no boxing.
 
 pub mod http;
+pub mod pgwire;
 pub mod postgres;
 pub mod redis;
+pub mod resp;
 pub mod tcp;
 pub mod tls;
 
@@ -68,6 +70,9 @@ impl Spec {
     pub fn warnings(&self) -> Vec<String> {
         match self {
             Spec::Http(h) if h.insecure => {
+                vec!["TLS certificate verification is OFF (#insecure)".to_string()]
+            }
+            Spec::Redis(r) if r.insecure => {
                 vec!["TLS certificate verification is OFF (#insecure)".to_string()]
             }
             _ => Vec::new(),

@@ -1,14 +1,348 @@
-//! Redis probe (placeholder until the protocol-level probe lands).
-use crate::uri::Uri;
+//! `redis://`, `rediss://` (TLS) and `redis+unix://` (a unix socket): ready when `PING` answers
+//! `PONG` after `AUTH` and `SELECT` succeeded.
+//!
+//! URL forms: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`, `rediss://…` (options `#ca=FILE`,
+//! `#insecure`), `redis+unix://[[USER]:PASSWORD@]/path/to/redis.sock[?db=N]`. `?password=` and
+//! `?db=` are accepted as in common Redis clients. `#primary` also waits until `ROLE` says master.
+//!
+//! Classification by the error's first word (the Redis manual's error prefixes):
+//! transient — `LOADING` (loading the dataset), `BUSY` (a script is running), `MASTERDOWN`
+//! (replica without its primary), `TRYAGAIN`, `CLUSTERDOWN`, and connection errors;
+//! permanent — `NOAUTH` (a password is required), `WRONGPASS`, `NOPERM` (ACL), `DENIED`
+//! (protected mode), and any error to `AUTH` or `SELECT`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use tokio::io::{AsyncWriteExt, BufReader};
+
+use super::resp::{self, Reply};
+use super::tls::{self, Verify};
+use crate::connect::{self, Io};
+use crate::target::Options;
+use crate::uri::{self, Host, Secret, Uri};
 use crate::verdict::Verdict;
+
 pub const DEFAULT_PORT: u16 = 6379;
+const OPTIONS: &[&str] = &["primary", "ca", "insecure"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    Tcp(Host, u16),
+    Unix(PathBuf),
+}
+
 #[derive(Debug)]
-pub struct RedisTarget;
+pub struct RedisTarget {
+    endpoint: Endpoint,
+    tls: Option<Arc<ClientConfig>>,
+    user: Option<String>,
+    password: Option<Secret>,
+    db: Option<u32>,
+    primary: bool,
+    pub insecure: bool,
+}
+
+/// Which command a reply answers, for classification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Auth,
+    Select,
+    Ping,
+    Role,
+}
+
 impl RedisTarget {
-    pub fn from_uri(_uri: &Uri) -> Result<Self, String> {
-        Err("redis targets are not supported yet".into())
+    pub fn from_uri(uri: &Uri) -> Result<Self, String> {
+        let unix = matches!(uri.scheme.as_str(), "redis+unix" | "unix");
+        let tls_scheme = uri.scheme == "rediss";
+        let mut params = Options::new(&uri.query);
+        let db_param = params.take("db");
+        let password_param = params.take("password");
+        params
+            .finish(&uri.scheme, &["db", "password"])
+            .map_err(|e| e.replace("option '#", "parameter '?"))?;
+
+        let endpoint = if unix {
+            if uri.host.is_some() || uri.path.is_empty() {
+                return Err("a unix-socket target names the socket's path: redis+unix:///run/redis/redis.sock".into());
+            }
+            Endpoint::Unix(PathBuf::from(
+                uri::decode(&uri.path).map_err(|e| e.to_string())?,
+            ))
+        } else {
+            Endpoint::Tcp(
+                uri.host.clone().ok_or("the host is missing")?,
+                uri.port.unwrap_or(DEFAULT_PORT),
+            )
+        };
+        let path_db = if unix {
+            None
+        } else {
+            uri.path
+                .strip_prefix('/')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+        };
+        let db = match (path_db, db_param) {
+            (Some(_), Some(_)) => {
+                return Err("the database is given both in the path and as ?db=".into())
+            }
+            (a, b) => a.or(b),
+        };
+        let db = db
+            .map(|d| {
+                d.parse::<u32>().map_err(|_| {
+                    format!("'{d}' is not a database number (example: redis://cache:6379/0)")
+                })
+            })
+            .transpose()?;
+        if uri.password.is_some() && password_param.is_some() {
+            return Err("the password is given both in the URL and as ?password=".into());
+        }
+        let password = uri.password.clone().or(password_param.map(Secret::new));
+        if uri.user.is_some() && password.is_none() {
+            return Err("a Redis user needs a password: redis://USER:PASSWORD@host (or :PASSWORD@ for the default user)".into());
+        }
+
+        let mut opts = Options::new(&uri.options);
+        let primary = opts.flag("primary")?;
+        let ca = opts.take("ca");
+        let insecure = opts.flag("insecure")?;
+        opts.finish(&uri.scheme, OPTIONS)?;
+        if !tls_scheme && (ca.is_some() || insecure) {
+            return Err("#ca and #insecure apply to rediss:// targets only".into());
+        }
+        let tls = if tls_scheme {
+            let verify = if insecure { Verify::None } else { Verify::Full };
+            Some(tls::client_config(
+                ca.as_deref().map(std::path::Path::new),
+                verify,
+                &[],
+            )?)
+        } else {
+            None
+        };
+        Ok(RedisTarget {
+            endpoint,
+            tls,
+            user: uri.user.clone(),
+            password,
+            db,
+            primary,
+            insecure,
+        })
     }
+
     pub async fn attempt(&self) -> Verdict {
-        Verdict::failed("unsupported")
+        let stream = match self.open().await {
+            Ok(s) => s,
+            Err(v) => return v,
+        };
+        match self.exchange(stream).await {
+            Ok(v) => v,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Verdict::costly(e.to_string()),
+            Err(e) => Verdict::costly(connect::io_reason(&e)),
+        }
+    }
+
+    async fn open(&self) -> Result<Box<dyn Io>, Verdict> {
+        let (host, port) = match &self.endpoint {
+            Endpoint::Unix(path) => {
+                return match tokio::net::UnixStream::connect(path).await {
+                    Ok(s) => Ok(Box::new(s)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        Err(Verdict::cheap(format!("no socket at {}", path.display())))
+                    }
+                    Err(e) => Err(Verdict::cheap(format!(
+                        "{}: {}",
+                        path.display(),
+                        connect::io_reason(&e)
+                    ))),
+                };
+            }
+            Endpoint::Tcp(h, p) => (h, *p),
+        };
+        let tcp = connect::connect(host, port).await?;
+        let Some(config) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let name = tls::server_name(&host.tls_name()).map_err(Verdict::failed)?;
+        match tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, tcp)
+            .await
+        {
+            Ok(s) => Ok(Box::new(s)),
+            Err(e) if tls::is_certificate_error(&e) => Err(Verdict::failed(tls::describe(&e))),
+            Err(e) => Err(Verdict::costly(tls::describe(&e))),
+        }
+    }
+
+    async fn exchange(&self, stream: Box<dyn Io>) -> std::io::Result<Verdict> {
+        // All commands in one write (pipelined); replies come back in order.
+        let mut out = Vec::new();
+        let mut steps = Vec::new();
+        if let Some(p) = &self.password {
+            let p = p.expose().as_bytes();
+            out.extend(match &self.user {
+                Some(u) => resp::command(&[b"AUTH", u.as_bytes(), p]),
+                None => resp::command(&[b"AUTH", p]),
+            });
+            steps.push(Step::Auth);
+        }
+        if let Some(db) = self.db {
+            out.extend(resp::command(&[b"SELECT", db.to_string().as_bytes()]));
+            steps.push(Step::Select);
+        }
+        out.extend(resp::command(&[b"PING"]));
+        steps.push(Step::Ping);
+        if self.primary {
+            out.extend(resp::command(&[b"ROLE"]));
+            steps.push(Step::Role);
+        }
+        let mut stream = BufReader::new(stream);
+        stream.get_mut().write_all(&out).await?;
+        stream.get_mut().flush().await?;
+        for step in steps {
+            let reply = resp::read(&mut stream).await?;
+            if let Some(verdict) = self.judge(step, reply) {
+                return Ok(verdict);
+            }
+        }
+        let _ = stream.get_mut().write_all(&resp::command(&[b"QUIT"])).await;
+        Ok(Verdict::ready(match self.primary {
+            true => "PONG, role master".to_string(),
+            false => "PONG".to_string(),
+        }))
+    }
+
+    /// `None` to go on to the next reply; `Some` to stop with this verdict.
+    fn judge(&self, step: Step, reply: Reply) -> Option<Verdict> {
+        if let Reply::Error(e) = &reply {
+            return Some(self.classify(step, e));
+        }
+        match (step, reply) {
+            (Step::Auth | Step::Select, _) => None,
+            (Step::Ping, Reply::Simple(s)) if s == "PONG" => None,
+            (Step::Ping, other) => Some(Verdict::costly(format!(
+                "unexpected answer to PING: {}",
+                short(&other)
+            ))),
+            (Step::Role, Reply::Array(Some(items))) => match items.first() {
+                Some(Reply::Bulk(Some(role))) if role == b"master" => None,
+                Some(Reply::Bulk(Some(role))) => Some(Verdict::costly(format!(
+                    "the node is a {}; waiting for a primary (#primary)",
+                    String::from_utf8_lossy(role)
+                ))),
+                _ => Some(Verdict::costly("unexpected answer to ROLE")),
+            },
+            (Step::Role, other) => Some(Verdict::costly(format!(
+                "unexpected answer to ROLE: {}",
+                short(&other)
+            ))),
+        }
+    }
+
+    fn classify(&self, step: Step, error: &str) -> Verdict {
+        let prefix = error.split_whitespace().next().unwrap_or("");
+        let who = match (&self.user, &self.password) {
+            (Some(u), _) => format!("user {u}"),
+            (None, Some(_)) => "the default user".to_string(),
+            (None, None) => "no password given".to_string(),
+        };
+        match prefix {
+            "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN" | "CLUSTERDOWN" => {
+                Verdict::costly(error.to_string())
+            }
+            "NOAUTH" | "WRONGPASS" | "NOPERM" | "DENIED" => {
+                Verdict::failed(format!("{} ({who})", first_sentence(error)))
+            }
+            _ if matches!(step, Step::Auth | Step::Select) => {
+                Verdict::failed(format!("{} ({who})", first_sentence(error)))
+            }
+            _ => Verdict::costly(error.to_string()),
+        }
+    }
+}
+
+/// Protected mode's DENIED is a paragraph; its first sentence says it all.
+fn first_sentence(s: &str) -> &str {
+    match s.find(". ") {
+        Some(i) if i > 20 => &s[..i + 1],
+        _ => s,
+    }
+}
+
+fn short(r: &Reply) -> String {
+    let s = format!("{r:?}");
+    s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(url: &str) -> Result<RedisTarget, String> {
+        RedisTarget::from_uri(&uri::parse(url).map_err(|e| e.to_string())?)
+    }
+
+    #[test]
+    fn url_forms() {
+        let t = parse("redis://cache").unwrap();
+        assert_eq!(t.endpoint, Endpoint::Tcp(Host::Name("cache".into()), 6379));
+        assert_eq!(t.db, None);
+        let t = parse("redis://u:p@cache:7000/3").unwrap();
+        assert_eq!((t.user.as_deref(), t.db), (Some("u"), Some(3)));
+        let t = parse("redis+unix:///run/redis.sock?db=2").unwrap();
+        assert_eq!(t.endpoint, Endpoint::Unix("/run/redis.sock".into()));
+        assert_eq!(t.db, Some(2));
+        assert!(parse("rediss://cache#insecure").unwrap().tls.is_some());
+    }
+
+    #[test]
+    fn invalid_table() {
+        for (url, want) in [
+            ("redis://cache/x", "'x' is not a database number"),
+            ("redis://cache/1?db=2", "both in the path and as ?db="),
+            ("redis://u@cache", "needs a password"),
+            ("redis://cache#insecure", "rediss:// targets only"),
+            ("redis://cache?foo=1", "unknown parameter '?foo'"),
+            ("redis+unix://host/x.sock", "names the socket's path"),
+        ] {
+            let err = parse(url).unwrap_err();
+            assert!(err.contains(want), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn classification_table() {
+        let t = parse("redis://:p@cache").unwrap();
+        let transient = [
+            "LOADING Redis is loading the dataset in memory",
+            "BUSY Redis is busy running a script",
+            "MASTERDOWN Link with MASTER is down",
+        ];
+        for e in transient {
+            assert!(
+                matches!(t.classify(Step::Ping, e), Verdict::NotReady { .. }),
+                "{e}"
+            );
+        }
+        let permanent = [
+            (Step::Ping, "NOAUTH Authentication required."),
+            (Step::Auth, "WRONGPASS invalid username-password pair or user is disabled."),
+            (Step::Ping, "NOPERM this user has no permissions to run the 'ping' command"),
+            (Step::Ping, "DENIED Redis is running in protected mode because protected mode is enabled and no password is set. More text."),
+            (Step::Auth, "ERR AUTH <password> called without any password configured for the default user."),
+            (Step::Select, "ERR DB index is out of range"),
+        ];
+        for (step, e) in permanent {
+            assert!(matches!(t.classify(step, e), Verdict::Failed { .. }), "{e}");
+        }
+        let Verdict::Failed { reason } = t.classify(Step::Ping, permanent[3].1) else {
+            panic!()
+        };
+        assert!(!reason.contains("More text"), "{reason}");
     }
 }

@@ -166,6 +166,25 @@ pub fn write_reply<W: Write>(s: &mut W, reply: Reply) {
     }
 }
 
+/// An HTTP server that answers `reply` as soon as any bytes arrive, without waiting for a complete
+/// request head: what nginx does with a binary protocol's first bytes (a 400 at once).
+pub fn http_eager(reply: Reply) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let reply = reply.clone();
+            thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                if s.read(&mut buf).unwrap_or(0) > 0 {
+                    write_reply(&mut s, reply);
+                }
+            });
+        }
+    });
+    port
+}
+
 /// A self-signed certificate for `localhost` and 127.0.0.1; returns (cert PEM, key PEM).
 pub fn self_signed() -> (String, String) {
     let key = rcgen::KeyPair::generate().unwrap();
