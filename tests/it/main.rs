@@ -8,6 +8,7 @@ mod fake;
 mod harness;
 
 mod check;
+mod containers;
 mod dns;
 mod exec;
 mod http;
@@ -15,5 +16,6 @@ mod postgres;
 mod redis;
 mod servers;
 mod signals;
+mod static_build;
 mod tcp;
 mod usage;

@@ -1,0 +1,223 @@
+//! The static musl build: fully static, within its size budget, and working in an empty root with
+//! nothing but the binary, /etc/hosts and /etc/resolv.conf (no libc, no NSS, no CA files).
+
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::fake;
+use crate::harness::{have, is_root, ms, require, run};
+
+/// The size budget for the static binary with every probe and TLS built in.
+const BUDGET: u64 = 3 * 1024 * 1024;
+
+/// Builds (once, cached in target/static) the release binary for x86_64-unknown-linux-musl.
+pub fn static_binary() -> Option<&'static Path> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let target_dir = root.join("target/static");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "--target",
+                "x86_64-unknown-linux-musl",
+                "--target-dir",
+            ])
+            .arg(&target_dir)
+            .current_dir(root)
+            .status()
+            .ok()?;
+        status
+            .success()
+            .then(|| target_dir.join("x86_64-unknown-linux-musl/release/readygate"))
+    })
+    .as_deref()
+}
+
+/// The test inspector, linked statically with musl (the stand-in application for empty roots).
+pub fn static_inspector() -> Option<&'static Path> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("inspect-static");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/inspect.c");
+        let ok = Command::new("musl-gcc")
+            .args(["-static", "-O2", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .ok()?
+            .success();
+        ok.then_some(out)
+    })
+    .as_deref()
+}
+
+fn static_prerequisites() -> bool {
+    require(
+        have("musl-gcc") && static_binary().is_some() && static_inspector().is_some(),
+        "the musl target and musl-tools (musl-gcc) for the static build",
+    )
+}
+
+#[test]
+fn the_static_binary_is_static_and_within_budget() {
+    if !static_prerequisites() {
+        return;
+    }
+    let bin = static_binary().unwrap();
+    let file = Command::new("file").arg(bin).output().unwrap();
+    let file = String::from_utf8_lossy(&file.stdout);
+    assert!(
+        file.contains("static-pie linked") || file.contains("statically linked"),
+        "{file}"
+    );
+    let ldd = Command::new("ldd").arg(bin).output().unwrap();
+    let ldd = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ldd.stdout),
+        String::from_utf8_lossy(&ldd.stderr)
+    );
+    assert!(
+        !ldd.contains("=>")
+            && (ldd.contains("statically linked") || ldd.contains("not a dynamic executable")),
+        "{ldd}"
+    );
+    let size = std::fs::metadata(bin).unwrap().len();
+    eprintln!(
+        "MEASURE static binary: {size} bytes ({:.2} MiB)",
+        size as f64 / 1048576.0
+    );
+    assert!(size <= BUDGET, "{size} bytes is over the 3.0 MiB budget");
+}
+
+/// A minimal DNS server (RFC 1035): answers A queries for `name` with `ip`, NOERROR with no answer
+/// for other types of that name, NXDOMAIN for anything else. TTL 0.
+fn dns_responder(socket: UdpSocket, name: &'static str, ip: [u8; 4]) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, peer)) = socket.recv_from(&mut buf) {
+            if n < 17 {
+                continue;
+            }
+            let mut labels = vec![];
+            let mut i = 12;
+            while i < n && buf[i] != 0 {
+                let len = buf[i] as usize;
+                labels.push(String::from_utf8_lossy(&buf[i + 1..(i + 1 + len).min(n)]).to_string());
+                i += 1 + len;
+            }
+            let end = i + 5; // zero label + qtype + qclass
+            if end > n {
+                continue;
+            }
+            let qtype = u16::from_be_bytes([buf[i + 1], buf[i + 2]]);
+            let matches = labels.join(".").eq_ignore_ascii_case(name);
+            let mut out = Vec::from(&buf[..2]);
+            out.extend_from_slice(&[
+                0x81,
+                if matches { 0x80 } else { 0x83 },
+                0,
+                1,
+                0,
+                u8::from(matches && qtype == 1),
+                0,
+                0,
+                0,
+                0,
+            ]);
+            out.extend_from_slice(&buf[12..end]);
+            if matches && qtype == 1 {
+                out.extend_from_slice(&[0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4]);
+                out.extend_from_slice(&ip);
+            }
+            let _ = socket.send_to(&out, peer);
+        }
+    });
+}
+
+#[test]
+fn runs_in_an_empty_root() {
+    if !static_prerequisites()
+        || !require(
+            is_root() && have("chroot"),
+            "root and chroot(8) for the empty-root test",
+        )
+    {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    std::fs::create_dir(r.join("etc")).unwrap();
+    std::fs::copy(static_binary().unwrap(), r.join("readygate")).unwrap();
+    std::fs::copy(static_inspector().unwrap(), r.join("app")).unwrap();
+    std::fs::write(
+        r.join("etc/hosts"),
+        "127.0.0.1 localhost\n127.0.0.1 from-hosts.test\n",
+    )
+    .unwrap();
+    let Ok(dns) = UdpSocket::bind("127.0.0.153:53") else {
+        require(false, "binding a DNS responder on 127.0.0.153:53");
+        return;
+    };
+    dns_responder(dns, "from-dns.test", [127, 0, 0, 1]);
+    std::fs::write(
+        r.join("etc/resolv.conf"),
+        "nameserver 127.0.0.153\noptions timeout:1 attempts:2\n",
+    )
+    .unwrap();
+    // Nothing else: no libc, no NSS modules, no CA bundle.
+    let entries: Vec<_> = std::fs::read_dir(r)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(entries.len(), 3, "{entries:?}");
+
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (cert, key) = fake::self_signed();
+    let tls_port = fake::https(&cert, &key, fake::status(200));
+    let chroot = |args: &[String]| {
+        let mut c = Command::new("chroot");
+        c.arg(r).arg("/readygate").args(args);
+        run(&mut c, ms(20_000))
+    };
+
+    // Names from /etc/hosts and from the DNS server in resolv.conf, then exec of a static program.
+    let out = chroot(&[
+        "-t".into(),
+        "10s".into(),
+        format!("tcp://from-hosts.test:{port}"),
+        format!("tcp://from-dns.test:{port}"),
+        "--".into(),
+        "/app".into(),
+    ]);
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert!(
+        out.field("pid").is_some(),
+        "the static program ran: {}",
+        out.stdout
+    );
+
+    // TLS verification against the built-in roots works with no CA file on disk: a self-signed
+    // certificate is rejected as "unknown issuer" (not a crash, not "no roots").
+    let out = chroot(&[
+        "-t".into(),
+        "10s".into(),
+        format!("https://localhost:{tls_port}/"),
+    ]);
+    assert_eq!(out.code(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("unknown issuer"), "{}", out.stderr);
+    std::fs::write(r.join("ca.pem"), &cert).unwrap();
+    let out = chroot(&[
+        "-t".into(),
+        "10s".into(),
+        format!("https://localhost:{tls_port}/#ca=/ca.pem"),
+    ]);
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+}
