@@ -94,13 +94,24 @@ pub async fn connect(host: &Host, port: u16) -> Result<TcpStream, Verdict> {
 
 /// Connects to the first of `addrs` that accepts, staggering attempts (see the module doc).
 pub async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
+    // One address (an IP literal, most compose names): connect inline. No task, no stagger timer:
+    // an attempt that is repeated every 50 ms should cost the kernel's work and nothing more.
+    if let [addr] = addrs {
+        return match connect_one(*addr).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                Ok(stream)
+            }
+            Err(e) => Err(describe(&[(*addr, e)])),
+        };
+    }
     let mut pending: JoinSet<(SocketAddr, io::Result<TcpStream>)> = JoinSet::new();
     let mut next = 0;
     let mut errors: Vec<(SocketAddr, io::Error)> = Vec::new();
     loop {
         if next < addrs.len() && pending.is_empty() {
             let addr = addrs[next];
-            pending.spawn(async move { (addr, TcpStream::connect(addr).await) });
+            pending.spawn(async move { (addr, connect_one(addr).await) });
             next += 1;
         }
         tokio::select! {
@@ -119,7 +130,7 @@ pub async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
             },
             _ = tokio::time::sleep(STAGGER), if next < addrs.len() => {
                 let addr = addrs[next];
-                pending.spawn(async move { (addr, TcpStream::connect(addr).await) });
+                pending.spawn(async move { (addr, connect_one(addr).await) });
                 next += 1;
             }
         }
@@ -127,6 +138,98 @@ pub async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
             return Err(describe(&errors));
         }
     }
+}
+
+/// Connects to one address.
+///
+/// Why not just `TcpStream::connect`: a refused connection is the common case while a gate waits,
+/// repeated every 50 ms. On loopback (and often on a local bridge) the refusal is already known when
+/// the non-blocking `connect(2)` returns, because the kernel processed the RST before the syscall
+/// exited. Reading `SO_ERROR` at once then ends the attempt with four syscalls, without registering
+/// the socket with the reactor (an allocation, two `epoll_ctl`s and a driver wake-up to release it).
+/// A connection still in progress is handed to tokio and awaited as usual.
+async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let family = if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
+    // SAFETY: plain socket(2); the result is checked and owned at once.
+    let fd = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let (storage, len) = sockaddr(&addr);
+    // SAFETY: `storage` holds a valid sockaddr of `len` bytes for this family.
+    let rc = unsafe {
+        libc::connect(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            (&storage as *const libc::sockaddr_storage).cast(),
+            len,
+        )
+    };
+    if rc != 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINPROGRESS) {
+            return Err(err);
+        }
+    }
+    let std_stream = std::net::TcpStream::from(fd);
+    if let Some(err) = std_stream.take_error()? {
+        return Err(err);
+    }
+    let stream = TcpStream::from_std(std_stream)?;
+    if rc != 0 {
+        stream.writable().await?;
+        if let Some(err) = stream.take_error()? {
+            return Err(err);
+        }
+    }
+    Ok(stream)
+}
+
+fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid (unspecified) value.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(a) => {
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(a.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_in fits in sockaddr_storage (which is designed to hold any).
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(a) => {
+            let sin6 = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            };
+            // SAFETY: as above.
+            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
 }
 
 fn describe(errors: &[(SocketAddr, io::Error)]) -> Verdict {

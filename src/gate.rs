@@ -5,7 +5,6 @@
 
 use std::cell::RefCell;
 use std::ffi::OsString;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -92,10 +91,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 .collect::<Vec<_>>()
         })
         .collect();
-    let probes = Arc::new(Probes {
+    let probes = Probes {
         specs: targets.into_iter().map(|t| t.spec).collect(),
         retry_permanent,
-    });
+    };
     let reporter = Reporter::new(names, output);
     let program = command.as_deref().map(exec::program_name);
 
@@ -111,7 +110,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         let reporter = RefCell::new(reporter);
         // The RefCell is borrowed only inside synchronous callbacks of this one task, never across
         // an await, so the borrows cannot overlap.
-        let wait = schedule::run(probes, settings, |r| reporter.borrow_mut().on_report(r));
+        let wait = schedule::run(&probes, settings, |r| reporter.borrow_mut().on_report(r));
         let ticker = async {
             if !output.progress {
                 return std::future::pending().await;

@@ -3,25 +3,31 @@
 //! tested with scripted fake attempts under tokio's paused clock.
 //!
 //! It reports every attempt's verdict through a callback (the reporter decides what is worth a
-//! line) and returns the [`Outcome`]. Cancellation is by dropping: when the deadline passes, a target
-//! fails permanently, or the caller stops polling (a signal arrived), the `JoinSet` aborts every
-//! attempt in flight, closing its sockets.
+//! line) and returns the [`Outcome`].
+//!
+//! All targets' loops are polled inside the caller's task (a `FuturesUnordered`), not spawned: a
+//! target that wakes touches only its own loop, with no cross-task wake-up, no channel and no
+//! allocation per attempt. While a gate waits, the kernel work of an attempt is most of its cost;
+//! this keeps the rest near zero. Cancellation is by dropping: when the deadline passes, a target
+//! fails permanently, or the caller stops polling (a signal arrived), every attempt in flight is
+//! dropped and its sockets closed.
 
-use std::future::Future;
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
 use crate::backoff::{Backoff, Policy};
 use crate::verdict::Verdict;
 
 /// Something that can make attempts for `count()` targets, by index.
-pub trait Attempts: Send + Sync + 'static {
+pub trait Attempts {
     fn count(&self) -> usize;
-    fn attempt(&self, index: usize) -> impl Future<Output = Verdict> + Send;
+    fn attempt(&self, index: usize) -> impl Future<Output = Verdict>;
 }
 
 /// How the scheduler runs.
@@ -69,72 +75,88 @@ pub enum Outcome {
 
 /// Waits for every target; see the module doc.
 pub async fn run<A: Attempts>(
-    attempts: Arc<A>,
+    attempts: &A,
     settings: Settings,
     mut on_report: impl FnMut(&Report),
 ) -> Outcome {
     let start = Instant::now();
     let deadline_at = settings.deadline.map(|d| start + d);
     let count = attempts.count();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Report>();
-    let mut tasks = JoinSet::new();
+    // Reports are queued by the target loops and handled below, between polls.
+    let queue: RefCell<Vec<Report>> = RefCell::new(Vec::with_capacity(count.min(64)));
     let seed = seed();
-    for index in 0..count {
-        let tx = tx.clone();
-        let attempts = attempts.clone();
-        let backoff = Backoff::new(
-            settings.policy,
-            seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        tasks.spawn(target_loop(
-            attempts,
-            index,
-            settings,
-            start,
-            deadline_at,
-            backoff,
-            tx,
-        ));
-    }
-    drop(tx);
+    let mut loops: FuturesUnordered<_> = (0..count)
+        .map(|index| {
+            let backoff = Backoff::new(
+                settings.policy,
+                seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            target_loop(
+                attempts,
+                index,
+                settings,
+                start,
+                deadline_at,
+                backoff,
+                &queue,
+            )
+        })
+        .collect();
 
     let mut ready = vec![false; count];
     let mut last: Vec<Option<String>> = vec![None; count];
+    // Swapped with the queue so that neither buffer is freed and reallocated per attempt.
+    let mut batch: Vec<Report> = Vec::with_capacity(count.min(64));
     let mut remaining = count;
-    let deadline_sleep = async {
+    let mut deadline_sleep = pin!(async {
         match deadline_at {
             Some(at) => tokio::time::sleep_until(at).await,
             None => std::future::pending().await,
         }
-    };
-    tokio::pin!(deadline_sleep);
+    });
     while remaining > 0 {
+        // Drive the loops until one of them has queued a report (or all have ended).
+        let progress = poll_fn(|cx| {
+            while let Poll::Ready(Some(())) = loops.poll_next_unpin(cx) {}
+            if queue.borrow().is_empty() && !loops.is_empty() {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        });
         tokio::select! {
             // Reports first: one that arrives together with the deadline still counts.
             biased;
-            report = rx.recv() => {
-                let Some(report) = report else { break };
-                on_report(&report);
-                match &report.verdict {
-                    Verdict::Ready { .. } => {
-                        if !ready[report.index] {
-                            ready[report.index] = true;
-                            remaining -= 1;
-                        }
-                    }
-                    Verdict::Failed { reason } => {
-                        return Outcome::Failed { index: report.index, reason: reason.clone() };
-                    }
-                    Verdict::NotReady { reason, .. } => {
-                        last[report.index] = Some(reason.clone());
-                        if settings.single_attempt {
-                            remaining -= 1;
-                        }
+            () = progress => {}
+            () = &mut deadline_sleep => {
+                return Outcome::TimedOut { pending: pending(&ready, &last) };
+            }
+        }
+        std::mem::swap(&mut *queue.borrow_mut(), &mut batch);
+        if batch.is_empty() && loops.is_empty() {
+            break;
+        }
+        for report in batch.drain(..) {
+            on_report(&report);
+            match &report.verdict {
+                Verdict::Ready { .. } => {
+                    if !ready[report.index] {
+                        ready[report.index] = true;
+                        remaining -= 1;
                     }
                 }
-            }
-            _ = &mut deadline_sleep => {
-                return Outcome::TimedOut { pending: pending(&ready, &last) };
+                Verdict::Failed { reason } => {
+                    return Outcome::Failed {
+                        index: report.index,
+                        reason: reason.clone(),
+                    };
+                }
+                Verdict::NotReady { reason, .. } => {
+                    last[report.index] = Some(reason.clone());
+                    if settings.single_attempt {
+                        remaining -= 1;
+                    }
+                }
             }
         }
     }
@@ -166,13 +188,13 @@ fn pending(ready: &[bool], last: &[Option<String>]) -> Vec<(usize, String)> {
 }
 
 async fn target_loop<A: Attempts>(
-    attempts: Arc<A>,
+    attempts: &A,
     index: usize,
     settings: Settings,
     start: Instant,
     deadline_at: Option<Instant>,
     mut backoff: Backoff,
-    tx: mpsc::UnboundedSender<Report>,
+    queue: &RefCell<Vec<Report>>,
 ) {
     let mut attempt = 0u32;
     loop {
@@ -196,15 +218,13 @@ async fn target_loop<A: Attempts>(
             } if !settings.single_attempt => Some((*cost, *retry_after)),
             _ => None,
         };
-        let report = Report {
+        // Never borrowed across an await: the loops and the reader share one task.
+        queue.borrow_mut().push(Report {
             index,
             attempt,
             elapsed: start.elapsed(),
             verdict,
-        };
-        if tx.send(report).is_err() {
-            return;
-        }
+        });
         let Some((cost, retry_after)) = retry else {
             return;
         };
@@ -223,7 +243,7 @@ fn seed() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     /// Scripted attempts: each target has a list of (how long the attempt takes, verdict); the last
     /// entry repeats forever. `Duration::MAX` means "hangs".
@@ -249,7 +269,7 @@ mod tests {
         fn count(&self) -> usize {
             self.steps.len()
         }
-        fn attempt(&self, index: usize) -> impl Future<Output = Verdict> + Send {
+        fn attempt(&self, index: usize) -> impl Future<Output = Verdict> {
             let n = {
                 let mut calls = self.calls.lock().unwrap();
                 calls[index] += 1;
@@ -290,10 +310,7 @@ mod tests {
             (MS(0), Verdict::ready(None)),
         ]]);
         let mut reports = vec![];
-        let out = run(script.clone(), settings(10_000), |r| {
-            reports.push(r.clone())
-        })
-        .await;
+        let out = run(&*script, settings(10_000), |r| reports.push(r.clone())).await;
         let Outcome::AllReady { elapsed } = out else {
             panic!("{out:?}")
         };
@@ -310,7 +327,7 @@ mod tests {
         let script = Script::new(vec![slow.clone(), slow.clone(), slow]);
         let mut s = settings(10_000);
         s.attempt_timeout = MS(5000);
-        let out = run(script, s, |_| {}).await;
+        let out = run(&*script, s, |_| {}).await;
         assert_eq!(out, Outcome::AllReady { elapsed: MS(1000) });
     }
 
@@ -321,7 +338,7 @@ mod tests {
             vec![(Duration::MAX, Verdict::ready(None))],
         ]);
         let begin = Instant::now();
-        let out = run(script, settings(30_000), |_| {}).await;
+        let out = run(&*script, settings(30_000), |_| {}).await;
         assert_eq!(
             out,
             Outcome::Failed {
@@ -341,7 +358,7 @@ mod tests {
         let mut s = settings(2500);
         s.attempt_timeout = MS(60_000);
         let begin = Instant::now();
-        let out = run(script.clone(), s, |_| {}).await;
+        let out = run(&*script, s, |_| {}).await;
         assert_eq!(begin.elapsed(), MS(2500));
         let Outcome::TimedOut { pending } = out else {
             panic!("{out:?}")
@@ -357,7 +374,7 @@ mod tests {
         let mut s = settings(10_000);
         s.attempt_timeout = MS(1000);
         let mut reports = vec![];
-        let out = run(script.clone(), s, |r| reports.push(r.clone())).await;
+        let out = run(&*script, s, |r| reports.push(r.clone())).await;
         assert!(matches!(out, Outcome::TimedOut { .. }));
         // Each attempt ends at 1s; costly backoff spaces them: far fewer than 10 attempts.
         assert!((4..=9).contains(&reports.len()), "{}", reports.len());
@@ -371,7 +388,7 @@ mod tests {
         let script = Script::new(vec![steps]);
         let mut s = settings(0);
         s.deadline = None;
-        let out = run(script.clone(), s, |_| {}).await;
+        let out = run(&*script, s, |_| {}).await;
         assert!(
             matches!(out, Outcome::AllReady { elapsed } if elapsed > Duration::from_secs(30)),
             "{out:?}"
@@ -387,7 +404,7 @@ mod tests {
         ]);
         let mut s = settings(10_000);
         s.single_attempt = true;
-        let out = run(script.clone(), s, |_| {}).await;
+        let out = run(&*script, s, |_| {}).await;
         assert_eq!(
             out,
             Outcome::NotReady {
@@ -410,7 +427,7 @@ mod tests {
             ),
             (MS(0), Verdict::ready(None)),
         ]]);
-        let out = run(script, settings(10_000), |_| {}).await;
+        let out = run(&*script, settings(10_000), |_| {}).await;
         assert_eq!(out, Outcome::AllReady { elapsed: MS(3000) });
     }
 }

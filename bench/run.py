@@ -1,0 +1,549 @@
+#!/usr/bin/env python3
+"""readygate's side-by-side benchmark against the tools it replaces.
+
+    python3 bench/run.py            # the full run (a few minutes); prints Markdown tables
+    python3 bench/run.py --quick    # every figure once, small sizes (what CI runs)
+
+Tools, each at its default settings: readygate (the static release build), wait-for-it from
+Debian (bash), wait-for-it from PyPI (Python), and the usual shell retry loops around `pg_isready`
+and `redis-cli ping`. Runs are interleaved (A B C A B C ...) so that drift on a noisy machine hits
+every tool alike; each figure reports the median and the min-max range, and the ratio of
+readygate's median to the best other tool's.
+
+Measurements come from two small C programs (bench/launch.c, bench/mark.c): the launcher forks the
+tool and reads its CPU time and peak RSS from wait4(2), so the Python driver's own memory never
+enters a figure; the marker is the "application" and records the moment it starts.
+
+Needs: cargo with the x86_64-unknown-linux-musl target, a C compiler, Debian's wait-for-it,
+postgresql and redis-server packages, python3-venv (PyPI's wait-for-it is installed into
+bench/.venv), and root for the PID-1 (unshare) figure. A missing tool is reported, not fatal.
+"""
+
+import argparse
+import calendar
+import json
+import os
+import resource
+import selectors
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "bench" / ".build"
+VENV = ROOT / "bench" / ".venv"
+PASSWORD = "bench-pw"
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def now_ns():
+    return time.monotonic_ns()
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up: build readygate and the C helpers, find or install the other tools.
+
+
+class Setup:
+    def __init__(self):
+        BUILD.mkdir(parents=True, exist_ok=True)
+        log("building readygate (static, release)")
+        run(["cargo", "build", "--release", "--locked", "--target", "x86_64-unknown-linux-musl"], cwd=ROOT)
+        self.readygate = ROOT / "target/x86_64-unknown-linux-musl/release/readygate"
+        cc = shutil.which("musl-gcc") or "cc"
+        self.launch = BUILD / "launch"
+        self.mark = BUILD / "mark"
+        run(["cc", "-O2", "-o", str(self.launch), str(ROOT / "bench/launch.c")])
+        run([cc, "-O2", "-static", "-o", str(self.mark), str(ROOT / "bench/mark.c")])
+        self.wfi_deb = shutil.which("wait-for-it")
+        self.wfi_pypi = self._pypi_wait_for_it()
+        self.pg_bin = self._pg_bin()
+        self.redis = shutil.which("redis-server") and shutil.which("redis-cli")
+        self.root = os.geteuid() == 0 and shutil.which("unshare")
+        for name, ok in [("wait-for-it (Debian)", self.wfi_deb), ("wait-for-it (PyPI)", self.wfi_pypi),
+                         ("PostgreSQL", self.pg_bin), ("Redis", self.redis), ("root + unshare", self.root)]:
+            if not ok:
+                log(f"MISSING: {name}; its rows are left out")
+
+    def _pypi_wait_for_it(self):
+        exe = VENV / "bin" / "wait-for-it"
+        if exe.exists():
+            return str(exe)
+        try:
+            run([sys.executable, "-m", "venv", str(VENV)])
+            run([str(VENV / "bin" / "pip"), "install", "-q", "wait-for-it==2.3.0"])
+            return str(exe)
+        except (subprocess.CalledProcessError, OSError) as e:
+            log(f"cannot install wait-for-it from PyPI: {e}")
+            return None
+
+    def _pg_bin(self):
+        for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (d / "initdb").exists():
+                return d
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers: TCP listeners, a PostgreSQL cluster, a Redis server.
+
+
+class Listeners:
+    """TCP listeners on loopback that accept and close, all served by one thread."""
+
+    def __init__(self, count=1, ports=None):
+        self.sel = selectors.DefaultSelector()
+        self.socks = []
+        for i in range(count):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", ports[i] if ports else 0))
+            s.listen(1024)
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ)
+            self.socks.append(s)
+        self.ports = [s.getsockname()[1] for s in self.socks]
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop:
+            for key, _ in self.sel.select(timeout=0.05):
+                try:
+                    conn, _ = key.fileobj.accept()
+                    conn.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        for s in self.socks:
+            self.sel.unregister(s)
+            s.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Postgres:
+    def __init__(self, bin_dir):
+        self.bin = bin_dir
+        self.dir = Path(tempfile.mkdtemp(prefix="readygate-bench-pg"))
+        os.chmod(self.dir, 0o755)
+        self.data = self.dir / "data"
+        self.sock = self.dir / "sock"
+        self.sock.mkdir()
+        self.logfile = self.dir / "log"
+        self.port = free_port()
+        if os.geteuid() == 0:
+            run(["chown", "-R", "postgres:postgres", str(self.dir)])
+        self._as_pg("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        with open(self.data / "postgresql.conf", "a") as f:
+            f.write(f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.sock}'\n"
+                    "fsync = off\nlog_line_prefix = '%m '\nlog_timezone = 'UTC'\n")
+        with open(self.data / "pg_hba.conf", "w") as f:
+            f.write("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+        self.start(wait=True)
+        self._as_pg("psql", "-h", str(self.sock), "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-qc",
+                    f"CREATE ROLE app LOGIN PASSWORD '{PASSWORD}'")
+
+    def _as_pg(self, prog, *args):
+        cmd = [str(self.bin / prog), *args]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        return run(cmd)
+
+    def start(self, wait):
+        self._as_pg("pg_ctl", "-D", str(self.data), "-l", str(self.logfile), "-w" if wait else "-W", "start")
+
+    def stop(self):
+        self._as_pg("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def ready_lines(self):
+        if not self.logfile.exists():
+            return []
+        return [l for l in self.logfile.read_text().splitlines() if "ready to accept connections" in l]
+
+    def ready_realtime_ns(self, after_count, limit=30):
+        """Wall-clock time of the first 'ready to accept connections' line after the first
+        `after_count` (waits for it to be written)."""
+        end = time.time() + limit
+        while len(lines := self.ready_lines()) <= after_count:
+            if time.time() > end:
+                raise RuntimeError("PostgreSQL never became ready")
+            time.sleep(0.01)
+        date, clock = lines[after_count].split()[:2]  # 2026-11-26 04:00:00.123 UTC
+        whole, frac = clock.split(".")
+        secs = calendar.timegm(time.strptime(f"{date} {whole}", "%Y-%m-%d %H:%M:%S"))
+        return secs * 1_000_000_000 + int(frac.ljust(9, "0"))
+
+    def close(self):
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="readygate-bench-redis")
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--dir", self.dir, "--maxclients", "2000"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_port(port, limit=10):
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.01)
+    raise RuntimeError(f"port {port} never opened")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools: how each one waits for a target and then runs the command.
+
+
+def tools(s, kind):
+    """The tools for a kind of target ('tcp', 'pg', 'redis'): name -> argv builder(port, timeout_s)."""
+    mark = str(s.mark)
+    rg = str(s.readygate)
+    out = {}
+    if kind == "tcp":
+        out["readygate"] = lambda p, t: [rg, "-t", f"{t}s", f"tcp://127.0.0.1:{p}", "--", mark]
+        if s.wfi_deb:
+            out["wait-for-it (Debian)"] = lambda p, t: [s.wfi_deb, f"127.0.0.1:{p}", "-t", str(t), "--strict", "--", mark]
+        if s.wfi_pypi:
+            out["wait-for-it (PyPI)"] = lambda p, t: [s.wfi_pypi, "-s", f"127.0.0.1:{p}", "-t", str(t), "--", mark]
+    if kind == "pg" and s.pg_bin:
+        isready = str(s.pg_bin / "pg_isready")
+        out["readygate postgres (ping)"] = lambda p, t: [rg, "-t", f"{t}s", f"postgres://127.0.0.1:{p}", "--", mark]
+        out["pg_isready loop"] = lambda p, t: ["sh", "-c", f'until {isready} -q -h 127.0.0.1 -p "$0"; do sleep 1; done; exec "$@"', str(p), mark]
+    if kind == "redis" and s.redis:
+        out["readygate redis"] = lambda p, t: [rg, "-t", f"{t}s", f"redis://127.0.0.1:{p}", "--", mark]
+        out["redis-cli loop"] = lambda p, t: ["sh", "-c", 'until [ "$(redis-cli -h 127.0.0.1 -p "$0" ping 2>/dev/null)" = PONG ]; do sleep 1; done; exec "$@"', str(p), mark]
+    return out
+
+
+class Launch:
+    """One run of a tool under the launcher."""
+
+    def __init__(self, s, argv, env=None, pid1=False):
+        self.dir = Path(tempfile.mkdtemp(prefix="readygate-bench-run", dir=BUILD))
+        self.out = self.dir / "launch.json"
+        self.markfile = self.dir / "mark"
+        if pid1:
+            argv = ["unshare", "--pid", "--fork", "--mount-proc", *argv]
+        e = dict(os.environ, MARK_FILE=str(self.markfile), **(env or {}))
+        self.proc = subprocess.Popen([str(s.launch), str(self.out), *argv], env=e,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def wait(self, limit=30):
+        self.proc.wait(timeout=limit)
+        result = json.loads(self.out.read_text())
+        marks = self.markfile.read_text().split() if self.markfile.exists() else []
+        result["mark_mono_ns"] = int(marks[0]) if marks else None
+        result["mark_real_ns"] = int(marks[1]) if marks else None
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return result
+
+    def descendant(self, depth):
+        """The PID `depth` generations below the launcher (1 = the tool, 2 = under unshare)."""
+        pid = self.proc.pid
+        for _ in range(depth):
+            end = time.time() + 5
+            while True:
+                kids = []
+                for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                    kids += task.read_text().split()
+                if kids:
+                    pid = int(kids[0])
+                    break
+                if time.time() > end:
+                    raise RuntimeError("no child process")
+                time.sleep(0.002)
+        return pid
+
+
+# ---------------------------------------------------------------------------------------------
+# The figures.
+
+
+class Results:
+    def __init__(self):
+        self.tables = []
+        self.raw = {}
+
+    def add(self, title, unit, rows, lower_is_better=True, note=""):
+        """rows: {tool: [values]} (None values are runs that did not finish)."""
+        self.raw[title] = rows
+        self.tables.append((title, unit, rows, note))
+
+    def markdown(self):
+        out = []
+        for title, unit, rows, note in self.tables:
+            out.append(f"\n### {title}\n")
+            if note:
+                out.append(f"{note}\n")
+            out.append(f"| tool | median ({unit}) | min–max ({unit}) | runs |")
+            out.append("|---|---:|---:|---:|")
+            medians = {}
+            for tool, values in rows.items():
+                vals = [v for v in values if v is not None]
+                if not vals:
+                    out.append(f"| {tool} | n/a | n/a | {len(values)} |")
+                    continue
+                med = statistics.median(vals)
+                medians[tool] = med
+                out.append(f"| {tool} | {fmt(med)} | {fmt(min(vals))}–{fmt(max(vals))} | {len(vals)} |")
+            ours = {t: m for t, m in medians.items() if t.startswith("readygate")}
+            others = {t: m for t, m in medians.items() if not t.startswith("readygate") and t != "direct exec (baseline)"}
+            if ours and others:
+                best_tool, best = min(others.items(), key=lambda kv: kv[1])
+                our_tool, our = min(ours.items(), key=lambda kv: kv[1])
+                ratio = our / best if best else float("inf")
+                out.append(f"\nreadygate / best other ({best_tool}): **{ratio:.3g}×**")
+        return "\n".join(out)
+
+
+def fmt(v):
+    if isinstance(v, float) and v != int(v):
+        return f"{v:.2f}" if v < 100 else f"{v:.0f}"
+    return str(int(v))
+
+
+def interleave(rounds, names):
+    for r in range(rounds):
+        for name in names:
+            yield r, name
+
+
+def fig_overhead(s, res, rounds):
+    """Dependency already up: time from launch to the command running, CPU, peak RSS."""
+    listeners = Listeners(1)
+    pg = Postgres(s.pg_bin) if s.pg_bin else None
+    redis = Redis() if s.redis else None
+    cases = {"direct exec (baseline)": lambda: [str(s.mark)]}
+    for kind, port in [("tcp", listeners.ports[0]), ("pg", pg and pg.port), ("redis", redis and redis.port)]:
+        if port:
+            for name, argv in tools(s, kind).items():
+                cases[name] = (lambda a=argv, p=port: a(p, 15))
+    wall, cpu, rss = ({n: [] for n in cases} for _ in range(3))
+    for _, name in interleave(rounds, list(cases)):
+        r = Launch(s, cases[name]()).wait()
+        if r["status"] != 0 or r["mark_mono_ns"] is None:
+            log(f"overhead: {name} failed: {r}")
+            continue
+        wall[name].append((r["mark_mono_ns"] - r["start_ns"]) / 1e6)
+        cpu[name].append(r["cpu_us"] / 1000)
+        rss[name].append(r["maxrss_kb"] / 1024)
+    listeners.close()
+    if pg:
+        pg.close()
+    if redis:
+        redis.close()
+    res.add("Overhead, dependency already up: start → command running", "ms", wall)
+    res.add("Overhead: CPU time (user+system, whole process tree)", "ms", cpu)
+    res.add("Overhead: peak RSS", "MiB", rss)
+
+
+def fig_detection(s, res, rounds, delay):
+    """The port opens `delay` s after the tool starts: listener ready → command running."""
+    names = list(tools(s, "tcp"))
+    lat = {n: [] for n in names}
+    for _, name in interleave(rounds, names):
+        port = free_port()
+        launch = Launch(s, tools(s, "tcp")[name](port, 30))
+        time.sleep(delay)
+        listeners = Listeners(1, ports=[port])
+        opened = now_ns()
+        r = launch.wait(limit=40)
+        listeners.close()
+        lat[name].append((r["mark_mono_ns"] - opened) / 1e6 if r["mark_mono_ns"] else None)
+    res.add(f"Detection latency: port opens {delay:g} s after start → command running (defaults)", "ms", lat)
+
+
+def fig_waiting(s, res, rounds, seconds):
+    """CPU and peak RSS while waiting `seconds` on a closed port (each tool times out itself, or
+    is stopped by `timeout` for the shell loops)."""
+    cases = {}
+    for kind in ("tcp", "pg", "redis"):
+        for name, argv in tools(s, kind).items():
+            if "readygate" in name and kind != "tcp":
+                continue
+            if "loop" in name:
+                cases[name] = (lambda a=argv: ["timeout", "-s", "KILL", str(seconds), *a(free_port(), seconds)])
+            else:
+                cases[name] = (lambda a=argv: a(free_port(), seconds))
+    cpu, rss = ({n: [] for n in cases} for _ in range(2))
+    for _, name in interleave(rounds, list(cases)):
+        r = Launch(s, cases[name]()).wait(limit=seconds + 20)
+        cpu[name].append(r["cpu_us"] / 1000)
+        rss[name].append(r["maxrss_kb"] / 1024)
+    res.add(f"Waiting on a closed port for {seconds:g} s: CPU time", "ms", cpu)
+    res.add(f"Waiting on a closed port for {seconds:g} s: peak RSS", "MiB", rss)
+
+
+def fig_sigterm(s, res, rounds, cap):
+    """SIGTERM to the tool while it waits as PID 1 of a PID namespace: signal → exit."""
+    if not s.root:
+        return
+    cases = {}
+    for kind in ("tcp", "pg", "redis"):
+        for name, argv in tools(s, kind).items():
+            if "readygate" in name and kind != "tcp":
+                continue
+            cases[name] = argv
+    took = {n: [] for n in cases}
+    for _, name in interleave(rounds, list(cases)):
+        launch = Launch(s, cases[name](free_port(), 60), pid1=True)
+        pid1 = launch.descendant(2)
+        time.sleep(0.5)
+        sent = now_ns()
+        os.kill(pid1, signal.SIGTERM)
+        try:
+            r = launch.wait(limit=cap)
+            took[name].append((r["end_ns"] - sent) / 1e6)
+        except subprocess.TimeoutExpired:
+            os.kill(pid1, signal.SIGKILL)
+            launch.wait()
+            took[name].append(None)
+    res.add("SIGTERM while waiting as PID 1 (`unshare --pid --fork`): signal → exit", "ms", took,
+            note=f"n/a: ignored SIGTERM; still waiting after {cap:g} s (then SIGKILLed).")
+
+
+def fig_postgres(s, res, rounds, delay):
+    """PostgreSQL started `delay` s after the tool: 'ready to accept connections' → command."""
+    if not s.pg_bin:
+        return
+    pg = Postgres(s.pg_bin)
+    pg.stop()
+    rg = str(s.readygate)
+    mark = str(s.mark)
+    cases = dict(tools(s, "pg"))
+    cases["readygate postgres (login)"] = lambda p, t: [rg, "-t", f"{t}s", f"postgres://app:{PASSWORD}@127.0.0.1:{p}/postgres", "--", mark]
+    if s.wfi_deb:
+        cases["wait-for-it (Debian), TCP only"] = tools(s, "tcp")["wait-for-it (Debian)"]
+    lat = {n: [] for n in cases}
+    for _, name in interleave(rounds, list(cases)):
+        before = len(pg.ready_lines())
+        launch = Launch(s, cases[name](pg.port, 60))
+        time.sleep(delay)
+        pg.start(wait=False)
+        r = launch.wait(limit=60)
+        ready = pg.ready_realtime_ns(before)
+        lat[name].append((r["mark_real_ns"] - ready) / 1e6 if r["mark_real_ns"] else None)
+        pg.stop()
+    pg.close()
+    res.add("PostgreSQL: server ready to accept connections → command running", "ms", lat,
+            note="Negative: the command started before PostgreSQL could accept a query (a TCP check is not enough).")
+
+
+def fig_scale(s, res, rounds, sizes, redis_targets):
+    wall, cpu, rss = {}, {}, {}
+    for n in sizes:
+        listeners = Listeners(n)
+        name = f"readygate, {n} TCP target{'s' if n > 1 else ''}"
+        args = [f"tcp://127.0.0.1:{p}" for p in listeners.ports]
+        wall[name], cpu[name], rss[name] = [], [], []
+        for _ in range(rounds):
+            r = Launch(s, [str(s.readygate), "-q", *args, "--", str(s.mark)]).wait(limit=60)
+            if r["status"] == 0 and r["mark_mono_ns"]:
+                wall[name].append((r["mark_mono_ns"] - r["start_ns"]) / 1e6)
+                cpu[name].append(r["cpu_us"] / 1000)
+                rss[name].append(r["maxrss_kb"] / 1024)
+        listeners.close()
+    if s.redis and redis_targets:
+        redis = Redis()
+        name = f"readygate, {redis_targets} Redis targets (one server)"
+        args = [f"redis://127.0.0.1:{redis.port}/{i % 16}" for i in range(redis_targets)]
+        wall[name], cpu[name], rss[name] = [], [], []
+        for _ in range(rounds):
+            r = Launch(s, [str(s.readygate), "-q", *args, "--", str(s.mark)]).wait(limit=60)
+            if r["status"] == 0 and r["mark_mono_ns"]:
+                wall[name].append((r["mark_mono_ns"] - r["start_ns"]) / 1e6)
+                cpu[name].append(r["cpu_us"] / 1000)
+                rss[name].append(r["maxrss_kb"] / 1024)
+        redis.close()
+    res.add("Scale: start → all targets ready and the command running", "ms", wall)
+    res.add("Scale: CPU time", "ms", cpu)
+    res.add("Scale: peak RSS", "MiB", rss)
+
+
+def fig_sizes(s, res):
+    sizes = {"readygate (static, everything built in)": [s.readygate.stat().st_size / 1048576]}
+    if s.wfi_deb:
+        bash = Path(shutil.which("bash")).stat().st_size
+        sizes["wait-for-it (Debian): script + bash"] = [(Path(s.wfi_deb).stat().st_size + bash) / 1048576]
+    if s.pg_bin:
+        libpq = max(Path("/usr/lib/x86_64-linux-gnu").glob("libpq.so.5*"), key=lambda p: p.stat().st_size, default=None)
+        total = (s.pg_bin / "pg_isready").stat().st_size + (libpq.stat().st_size if libpq else 0)
+        sizes["pg_isready + libpq (not counting libc, libssl, …)"] = [total / 1048576]
+    if s.redis:
+        sizes["redis-cli"] = [Path(shutil.which("redis-cli")).stat().st_size / 1048576]
+    res.add("Binary size", "MiB", sizes, note="readygate needs nothing else; the others need a shell, an interpreter or shared libraries.")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="every figure once with small sizes (seconds)")
+    ap.add_argument("--json", type=Path, help="also write the raw numbers here")
+    args = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
+
+    s = Setup()
+    res = Results()
+    q = args.quick
+    log("overhead");   fig_overhead(s, res, rounds=2 if q else 21)
+    log("detection");  fig_detection(s, res, rounds=1 if q else 9, delay=0.3 if q else 1.5)
+    log("waiting");    fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
+    log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=2 if q else 5)
+    log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=0.3 if q else 1.0)
+    log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=[1, 100] if q else [1, 100, 1000], redis_targets=20 if q else 100)
+    fig_sizes(s, res)
+
+    cpu = os.cpu_count()
+    with open("/proc/cpuinfo") as f:
+        model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "unknown CPU")
+    print(f"## readygate benchmark ({'quick' if q else 'full'} run)\n\nMachine: {cpu} cores ({model}), shared and noisy; "
+          f"{time.strftime('%Y-%m-%d')}. Medians with min–max; runs interleaved.")
+    print(res.markdown())
+    if args.json:
+        args.json.write_text(json.dumps(res.raw, indent=1))
+
+
+if __name__ == "__main__":
+    main()
