@@ -194,7 +194,22 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
             return Err(err);
         }
     }
+    if is_self_connect(&stream) {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "connected to itself",
+        ));
+    }
     Ok(stream)
+}
+
+/// Whether a connection is a TCP self-connect: on loopback, when nothing listens on a port inside
+/// the ephemeral range, the kernel can pick that same port as the source, and the SYN meets itself
+/// (simultaneous open). Measured here: 3 in 200,000 attempts, so a gate polling such a port 20
+/// times a second would see a false "ready" within minutes. Such a connection means "nothing
+/// listens": treat it as refused (Go's net package does the same).
+fn is_self_connect(stream: &TcpStream) -> bool {
+    matches!((stream.local_addr(), stream.peer_addr()), (Ok(l), Ok(p)) if l == p)
 }
 
 fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
@@ -293,6 +308,30 @@ mod tests {
             .await
             .expect("second address works");
         assert_eq!(stream.peer_addr().unwrap(), good);
+    }
+
+    #[tokio::test]
+    async fn a_self_connected_socket_is_recognised() {
+        // Binding the source to the destination port makes the self-connect deterministic.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], port)))
+            .unwrap();
+        let stream = socket
+            .connect(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .unwrap();
+        assert!(is_self_connect(&stream));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let normal = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        assert!(!is_self_connect(&normal));
     }
 
     #[tokio::test]

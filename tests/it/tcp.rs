@@ -298,3 +298,44 @@ fn no_deadline_with_timeout_zero() {
     assert_eq!(r.code(), 0, "{}", r.stderr);
     assert!(r.stderr.contains("no deadline"), "{}", r.stderr);
 }
+
+#[test]
+fn status_line_is_redrawn_in_place_and_cleared_before_the_last_line() {
+    // Forced on (stderr is a pipe here); a terminal turns it on by itself.
+    let port = free_port();
+    let r = run(
+        gate().args([
+            "--progress",
+            "always",
+            "-t",
+            "600ms",
+            &format!("127.0.0.1:{port}"),
+        ]),
+        ms(3000),
+    );
+    assert_eq!(r.code(), 124);
+    assert!(
+        r.stderr.contains("\r\x1b[2Kreadygate "),
+        "{:?}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains(&format!("tcp://127.0.0.1:{port} ✗ connection refused")),
+        "{:?}",
+        r.stderr
+    );
+    // The final line starts on a cleared line and nothing is redrawn after it.
+    let last = r.stderr.rsplit("\r\x1b[2K").next().unwrap();
+    assert!(last.starts_with("readygate: error: timed out"), "{last:?}");
+    // Never in logs: the default (auto) on a pipe prints plain lines only.
+    let r = run(
+        gate().args(["-t", "300ms", &format!("127.0.0.1:{port}")]),
+        ms(3000),
+    );
+    assert!(
+        !r.stderr.contains('\r') && !r.stderr.contains('\x1b'),
+        "{:?}",
+        r.stderr
+    );
+}
