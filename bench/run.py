@@ -473,29 +473,24 @@ def fig_postgres(s, res, rounds, delay):
 
 def fig_scale(s, res, rounds, sizes, redis_targets):
     wall, cpu, rss = {}, {}, {}
-    for n in sizes:
-        listeners = Listeners(n)
-        name = f"readygate, {n} TCP target{'s' if n > 1 else ''}"
-        args = [f"tcp://127.0.0.1:{p}" for p in listeners.ports]
+
+    def measure(name, targets):
         wall[name], cpu[name], rss[name] = [], [], []
         for _ in range(rounds):
-            r = Launch(s, [str(s.readygate), "-q", *args, "--", str(s.mark)]).wait(limit=60)
+            r = Launch(s, [str(s.readygate), "-q", *targets, "--", str(s.mark)]).wait(limit=60)
             if r["status"] == 0 and r["mark_mono_ns"]:
                 wall[name].append((r["mark_mono_ns"] - r["start_ns"]) / 1e6)
                 cpu[name].append(r["cpu_us"] / 1000)
                 rss[name].append(r["maxrss_kb"] / 1024)
+
+    for n in sizes:
+        listeners = Listeners(n)
+        measure(f"readygate, {n} TCP target{'s' if n > 1 else ''}", [f"tcp://127.0.0.1:{p}" for p in listeners.ports])
         listeners.close()
     if s.redis and redis_targets:
         redis = Redis()
-        name = f"readygate, {redis_targets} Redis targets (one server)"
-        args = [f"redis://127.0.0.1:{redis.port}/{i % 16}" for i in range(redis_targets)]
-        wall[name], cpu[name], rss[name] = [], [], []
-        for _ in range(rounds):
-            r = Launch(s, [str(s.readygate), "-q", *args, "--", str(s.mark)]).wait(limit=60)
-            if r["status"] == 0 and r["mark_mono_ns"]:
-                wall[name].append((r["mark_mono_ns"] - r["start_ns"]) / 1e6)
-                cpu[name].append(r["cpu_us"] / 1000)
-                rss[name].append(r["maxrss_kb"] / 1024)
+        measure(f"readygate, {redis_targets} Redis targets (one server)",
+                [f"redis://127.0.0.1:{redis.port}/{i % 16}" for i in range(redis_targets)])
         redis.close()
     res.add("Scale: start → all targets ready and the command running", "ms", wall)
     res.add("Scale: CPU time", "ms", cpu)
@@ -528,7 +523,7 @@ def main():
     res = Results()
     q = args.quick
     log("overhead");   fig_overhead(s, res, rounds=2 if q else 21)
-    log("detection");  fig_detection(s, res, rounds=1 if q else 9, delay=0.3 if q else 1.5)
+    log("detection");  fig_detection(s, res, rounds=1 if q else 21, delay=0.3 if q else 1.5)
     log("waiting");    fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
     log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=2 if q else 5)
     log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=0.3 if q else 1.0)

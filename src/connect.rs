@@ -92,6 +92,22 @@ pub async fn connect(host: &Host, port: u16) -> Result<TcpStream, Verdict> {
     connect_any(&addrs).await
 }
 
+/// Connects to a unix socket. A socket file that does not exist yet is the normal state of a server
+/// that has not started: cheap to retry, like a refused TCP connection.
+pub async fn connect_unix(path: &std::path::Path) -> Result<tokio::net::UnixStream, Verdict> {
+    match tokio::net::UnixStream::connect(path).await {
+        Ok(s) => Ok(s),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(Verdict::cheap(format!("no socket at {}", path.display())))
+        }
+        Err(e) => Err(Verdict::cheap(format!(
+            "{}: {}",
+            path.display(),
+            io_reason(&e)
+        ))),
+    }
+}
+
 /// Connects to the first of `addrs` that accepts, staggering attempts (see the module doc).
 pub async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
     // One address (an IP literal, most compose names): connect inline. No task, no stagger timer:

@@ -136,20 +136,10 @@ impl HttpTarget {
         };
         match &self.tls {
             None => self.exchange(stream).await,
-            Some(config) => {
-                let name = match tls::server_name(&self.host.tls_name()) {
-                    Ok(n) => n,
-                    Err(e) => return Verdict::failed(e),
-                };
-                match tokio_rustls::TlsConnector::from(config.clone())
-                    .connect(name, stream)
-                    .await
-                {
-                    Ok(s) => self.exchange(s).await,
-                    Err(e) if tls::is_certificate_error(&e) => Verdict::failed(tls::describe(&e)),
-                    Err(e) => Verdict::costly(tls::describe(&e)),
-                }
-            }
+            Some(config) => match tls::handshake(config, &self.host, stream).await {
+                Ok(s) => self.exchange(s).await,
+                Err(v) => v,
+            },
         }
     }
 

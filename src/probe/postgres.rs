@@ -282,17 +282,7 @@ impl PgTarget {
         let (host, port) = match &self.endpoint {
             Endpoint::Unix(dir, port) => {
                 let path = dir.join(format!(".s.PGSQL.{port}"));
-                return match tokio::net::UnixStream::connect(&path).await {
-                    Ok(s) => Ok(Box::new(s)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        Err(Verdict::cheap(format!("no socket at {}", path.display())))
-                    }
-                    Err(e) => Err(Verdict::cheap(format!(
-                        "{}: {}",
-                        path.display(),
-                        connect::io_reason(&e)
-                    ))),
-                };
+                return Ok(Box::new(connect::connect_unix(&path).await?));
             }
             Endpoint::Tcp(host, port) => (host, *port),
         };
@@ -312,18 +302,13 @@ impl PgTarget {
             }
             Err(e) => return Err(io_verdict(&e)),
         }
-        let name = tls::server_name(&host.tls_name()).map_err(Verdict::failed)?;
-        match tokio_rustls::TlsConnector::from(config.clone())
-            .connect(name, tcp)
-            .await
-        {
+        match tls::handshake(config, host, tcp).await {
             Ok(s) => Ok(Box::new(s)),
-            Err(e) if tls::is_certificate_error(&e) => Err(Verdict::failed(format!(
-                "{} ({})",
-                tls::describe(&e),
-                self.context
-            ))),
-            Err(e) => Err(Verdict::costly(tls::describe(&e))),
+            // A rejected certificate names the connection, like every permanent failure here.
+            Err(Verdict::Failed { reason }) => {
+                Err(Verdict::failed(format!("{reason} ({})", self.context)))
+            }
+            Err(v) => Err(v),
         }
     }
 

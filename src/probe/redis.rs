@@ -149,34 +149,14 @@ impl RedisTarget {
 
     async fn open(&self) -> Result<Box<dyn Io>, Verdict> {
         let (host, port) = match &self.endpoint {
-            Endpoint::Unix(path) => {
-                return match tokio::net::UnixStream::connect(path).await {
-                    Ok(s) => Ok(Box::new(s)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        Err(Verdict::cheap(format!("no socket at {}", path.display())))
-                    }
-                    Err(e) => Err(Verdict::cheap(format!(
-                        "{}: {}",
-                        path.display(),
-                        connect::io_reason(&e)
-                    ))),
-                };
-            }
+            Endpoint::Unix(path) => return Ok(Box::new(connect::connect_unix(path).await?)),
             Endpoint::Tcp(h, p) => (h, *p),
         };
         let tcp = connect::connect(host, port).await?;
         let Some(config) = &self.tls else {
             return Ok(Box::new(tcp));
         };
-        let name = tls::server_name(&host.tls_name()).map_err(Verdict::failed)?;
-        match tokio_rustls::TlsConnector::from(config.clone())
-            .connect(name, tcp)
-            .await
-        {
-            Ok(s) => Ok(Box::new(s)),
-            Err(e) if tls::is_certificate_error(&e) => Err(Verdict::failed(tls::describe(&e))),
-            Err(e) => Err(Verdict::costly(tls::describe(&e))),
-        }
+        Ok(Box::new(tls::handshake(config, host, tcp).await?))
     }
 
     async fn exchange(&self, stream: Box<dyn Io>) -> std::io::Result<Verdict> {

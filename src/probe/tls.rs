@@ -139,6 +139,29 @@ impl ServerCertVerifier for Lenient {
     }
 }
 
+/// Runs a TLS handshake over `stream`, turning failures into verdicts: a rejected certificate is
+/// permanent (waiting will not fix it), anything else (a reset, a peer that does not speak TLS)
+/// is "not yet".
+pub async fn handshake<S>(
+    config: &Arc<ClientConfig>,
+    host: &crate::uri::Host,
+    stream: S,
+) -> Result<tokio_rustls::client::TlsStream<S>, crate::verdict::Verdict>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use crate::verdict::Verdict;
+    let name = server_name(&host.tls_name()).map_err(Verdict::failed)?;
+    match tokio_rustls::TlsConnector::from(config.clone())
+        .connect(name, stream)
+        .await
+    {
+        Ok(s) => Ok(s),
+        Err(e) if is_certificate_error(&e) => Err(Verdict::failed(describe(&e))),
+        Err(e) => Err(Verdict::costly(describe(&e))),
+    }
+}
+
 /// The server name to verify, from a host as written in the URL.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(host.to_string())

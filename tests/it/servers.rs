@@ -131,15 +131,11 @@ impl Pg {
     }
 
     fn run_as(&self, program: &str, args: &[&str]) -> Output {
-        let bin = pg_bin().expect("postgres binaries").join(program);
-        let mut cmd = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&bin);
-            c
-        } else {
-            Command::new(&bin)
-        };
-        let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
+        let out = pg_command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{program} {args:?} failed: {}{}",
@@ -147,6 +143,19 @@ impl Pg {
             String::from_utf8_lossy(&out.stderr)
         );
         out
+    }
+
+    /// `-h SOCKET_DIR -p PORT -U postgres`: the superuser over the unix socket (trust).
+    fn superuser(&self) -> Vec<String> {
+        let dir = self.socket_dir.to_str().unwrap().to_string();
+        vec![
+            "-h".into(),
+            dir,
+            "-p".into(),
+            self.port.to_string(),
+            "-U".into(),
+            "postgres".into(),
+        ]
     }
 
     /// Starts and waits until it accepts connections.
@@ -191,15 +200,9 @@ impl Pg {
 
     /// Runs SQL as the superuser in database `db`.
     pub fn psql_in(&self, db: &str, sql: &str) -> String {
-        let out = self.run_as(
-            "psql",
-            &[
-                "-h",
-                self.socket_dir.to_str().unwrap(),
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
+        let mut args = self.superuser();
+        args.extend(
+            [
                 "-d",
                 db,
                 "-X",
@@ -209,37 +212,18 @@ impl Pg {
                 "ON_ERROR_STOP=1",
                 "-c",
                 sql,
-            ],
+            ]
+            .map(String::from),
         );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        String::from_utf8_lossy(&self.run_as("psql", &args).stdout).into_owned()
     }
 
     /// Runs SQL in the background (e.g. a session that holds a connection).
     pub fn psql_background(&self, sql: &str) -> Child {
-        let bin = pg_bin().unwrap().join("psql");
-        let port = self.port.to_string();
-        let args = [
-            "-h",
-            self.socket_dir.to_str().unwrap(),
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-X",
-            "-q",
-            "-c",
-            sql,
-        ];
-        let mut cmd = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(bin);
-            c
-        } else {
-            Command::new(bin)
-        };
-        cmd.args(args)
+        pg_command("psql")
+            .args(self.superuser())
+            .args(["-d", "postgres", "-X", "-q", "-c", sql])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -268,21 +252,12 @@ impl Pg {
             port: free_port(),
             log,
         };
+        let mut args = vec!["-D".to_string(), standby.data.to_str().unwrap().to_string()];
+        args.extend(self.superuser());
+        args.extend(["-R", "-X", "stream"].map(String::from));
         self.run_as(
             "pg_basebackup",
-            &[
-                "-D",
-                standby.data.to_str().unwrap(),
-                "-h",
-                self.socket_dir.to_str().unwrap(),
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-R",
-                "-X",
-                "stream",
-            ],
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
         );
         append(
             &standby.data.join("postgresql.conf"),
@@ -328,15 +303,7 @@ impl Pg {
 impl Drop for Pg {
     fn drop(&mut self) {
         if self.data.join("postmaster.pid").exists() {
-            let bin = pg_bin().unwrap().join("pg_ctl");
-            let mut cmd = if is_root() {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(bin);
-                c
-            } else {
-                Command::new(bin)
-            };
-            let _ = cmd
+            let _ = pg_command("pg_ctl")
                 .args([
                     "-D",
                     self.data.to_str().unwrap(),
@@ -349,6 +316,19 @@ impl Drop for Pg {
                 .stderr(Stdio::null())
                 .status();
         }
+    }
+}
+
+/// A PostgreSQL program, run as the `postgres` user when the suite runs as root (the server
+/// refuses to run as root).
+fn pg_command(program: &str) -> Command {
+    let bin = pg_bin().expect("postgres binaries").join(program);
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
     }
 }
 

@@ -314,11 +314,7 @@ fn status_line_is_redrawn_in_place_and_cleared_before_the_last_line() {
         ms(3000),
     );
     assert_eq!(r.code(), 124);
-    assert!(
-        r.stderr.contains("\r\x1b[2Kreadygate "),
-        "{:?}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("\r\x1b[2Kreadygate "), "{:?}", r.stderr);
     assert!(
         r.stderr
             .contains(&format!("tcp://127.0.0.1:{port} ✗ connection refused")),
