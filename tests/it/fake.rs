@@ -72,6 +72,8 @@ pub enum Reply {
     Slowloris,
     /// A response head bigger than any sane limit.
     GiantHead,
+    /// 200 with a chunked body that never ends.
+    EndlessBody,
 }
 
 pub fn status(code: u16) -> Reply {
@@ -151,6 +153,15 @@ pub fn write_reply<W: Write>(s: &mut W, reply: Reply) {
                     return;
                 }
                 let _ = s.flush();
+            }
+        }
+        Reply::EndlessBody => {
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "z".repeat(64 * 1024));
+            for _ in 0..100_000 {
+                if s.write_all(chunk.as_bytes()).is_err() {
+                    return;
+                }
             }
         }
         Reply::GiantHead => {

@@ -270,3 +270,15 @@ fn closed_http_port_is_cheap_to_retry() {
         .count();
     assert!(attempts >= 5, "{attempts} attempts:\n{}", r.stderr);
 }
+
+#[test]
+fn an_endless_body_is_read_only_up_to_its_bound() {
+    let srv = fake::http(vec![Reply::EndlessBody]);
+    let target = format!("http://127.0.0.1:{}/#contains=never-there", srv.port);
+    let r = run(
+        gate().args(["-t", "1500ms", "--attempt-timeout", "1s", &target]),
+        ms(6000),
+    );
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(r.stderr.contains("first 1 MiB read"), "{}", r.stderr);
+}

@@ -335,3 +335,54 @@ fn status_line_is_redrawn_in_place_and_cleared_before_the_last_line() {
         r.stderr
     );
 }
+
+#[test]
+fn many_attempts_keep_descriptors_and_memory_flat() {
+    // Hundreds of attempts against a server that accepts and resets: nothing may accumulate.
+    let port = fake::resetting();
+    let child = gate()
+        .args([
+            "-t",
+            "4s",
+            "--interval",
+            "5ms",
+            "--max-interval",
+            "10ms",
+            &format!("http://127.0.0.1:{port}/"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let sample = || {
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .count();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let rss: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .unwrap()
+            .trim()
+            .trim_end_matches(" kB")
+            .trim()
+            .parse()
+            .unwrap();
+        (fds, rss)
+    };
+    std::thread::sleep(ms(1000));
+    let (fds_early, rss_early) = sample();
+    std::thread::sleep(ms(2500));
+    let (fds_late, rss_late) = sample();
+    let r = crate::harness::finish(child, Instant::now(), ms(5000));
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(
+        fds_late <= fds_early + 1,
+        "descriptors grew: {fds_early} -> {fds_late}"
+    );
+    assert!(
+        rss_late <= rss_early + 512,
+        "RSS grew: {rss_early} kB -> {rss_late} kB"
+    );
+}
