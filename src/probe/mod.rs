@@ -9,6 +9,7 @@
 //! no boxing.
 
 pub mod http;
+pub mod pgpass;
 pub mod pgwire;
 pub mod postgres;
 pub mod redis;
@@ -75,6 +76,7 @@ impl Spec {
             Spec::Redis(r) if r.insecure => {
                 vec!["TLS certificate verification is OFF (#insecure)".to_string()]
             }
+            Spec::Postgres(p) => p.warning.iter().cloned().collect(),
             _ => Vec::new(),
         }
     }

@@ -16,7 +16,8 @@
 //! `target_session_attrs`, `application_name`, `connect_timeout` as query parameters; a `host`
 //! starting with `/` is a unix-socket directory. What the URL leaves out comes from `PGHOST`,
 //! `PGPORT`, `PGUSER`, `PGPASSWORD` (or `PGPASSWORD_FILE`), `PGDATABASE`, `PGSSLMODE`,
-//! `PGSSLROOTCERT`, then from the defaults.
+//! `PGSSLROOTCERT`, then from the defaults; a login with no password yet looks in libpq's password
+//! file (`PGPASSFILE` or `~/.pgpass`, see [`super::pgpass`]).
 //!
 //! TLS: the SSLRequest is ours ([`super::pgwire`]); `sslmode` `disable`, `allow`/`prefer` (TLS when
 //! the server offers it), `require` (TLS or fail; certificate not checked, as in libpq),
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use rustls::ClientConfig;
 use tokio_postgres::SimpleQueryMessage;
 
+use super::pgpass;
 use super::pgwire::{self, FirstReply, SslAnswer};
 use super::tls::{self, Verify};
 use crate::connect::{self, Io};
@@ -78,6 +80,8 @@ pub enum Level {
 
 #[derive(Debug)]
 pub struct PgTarget {
+    /// Shown once at start (an unsafe password file that was ignored).
+    pub warning: Option<String>,
     endpoint: Endpoint,
     user: Option<String>,
     password: Option<Secret>,
@@ -226,6 +230,25 @@ impl PgTarget {
             return Err("#level=login needs a user: give one in the URL (postgres://USER@host/db) or PGUSER".into());
         }
 
+        // Last in libpq's order: the password file, for a login that has no password yet.
+        let mut warning = None;
+        let password = match (&password, &user, level) {
+            (None, Some(u), Level::Login) => {
+                let host = match &endpoint {
+                    Endpoint::Tcp(h, _) => h.tls_name(),
+                    Endpoint::Unix(..) => "localhost".to_string(),
+                };
+                let port = match &endpoint {
+                    Endpoint::Tcp(_, p) | Endpoint::Unix(_, p) => *p,
+                };
+                pgpass::path(env).map_or(password, |file| {
+                    let found = pgpass::lookup(&file, &host, port, &database, u);
+                    warning = found.warning;
+                    found.password
+                })
+            }
+            _ => password,
+        };
         let shown_host = match &endpoint {
             Endpoint::Tcp(h, p) => format!("{}:{p}", h.to_url_form()),
             Endpoint::Unix(dir, p) => format!("{}/.s.PGSQL.{p}", dir.display()),
@@ -235,6 +258,7 @@ impl PgTarget {
             user.as_deref().unwrap_or("postgres")
         );
         Ok(PgTarget {
+            warning,
             endpoint,
             user,
             password,
@@ -401,7 +425,7 @@ impl PgTarget {
             .unwrap_or_default();
         if source.contains("password missing") {
             return Verdict::failed(format!(
-                "the server asks for a password and none was given (in the URL, PGPASSWORD or PGPASSWORD_FILE) ({})",
+                "the server asks for a password and none was given (URL, PGPASSWORD, PGPASSWORD_FILE or a password file) ({})",
                 self.context
             ));
         }

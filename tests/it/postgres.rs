@@ -527,3 +527,43 @@ fn silence_and_the_wrong_protocol_are_never_ready() {
         );
     }
 }
+
+#[test]
+fn password_file_like_libpq() {
+    if !postgres_available() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let pg = Pg::new("");
+    pg.start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgpass");
+    // An escaped colon in the password field, a wildcard port, and a line that must not match.
+    let escaped = password().replace('\\', "\\\\").replace(':', "\\:");
+    std::fs::write(
+        &file,
+        format!("# comment\nother:*:*:app:wrong\n127.0.0.1:*:appdb:app:{escaped}\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let target = format!("postgres://app@127.0.0.1:{}/appdb", pg.port);
+    let r = run(
+        gate().args(["-t", "20s", &target]).env("PGPASSFILE", &file),
+        ms(30_000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("logged in"), "{}", r.stderr);
+    // Readable by others: ignored with a warning, as libpq does; then no password at all.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = run(
+        gate().args(["-t", "20s", &target]).env("PGPASSFILE", &file),
+        ms(30_000),
+    );
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is ignored: others can read it"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("none was given"), "{}", r.stderr);
+}
