@@ -525,7 +525,7 @@ def main():
     log("overhead");   fig_overhead(s, res, rounds=2 if q else 21)
     log("detection");  fig_detection(s, res, rounds=1 if q else 21, delay=0.3 if q else 1.5)
     log("waiting");    fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
-    log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=2 if q else 5)
+    log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=0.5 if q else 5)
     log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=0.3 if q else 1.0)
     log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=[1, 100] if q else [1, 100, 1000], redis_targets=20 if q else 100)
     fig_sizes(s, res)
