@@ -23,38 +23,65 @@ use crate::verdict::Verdict;
 pub fn run(args: Vec<OsString>) -> i32 {
     // Before anything else: which signals did the parent leave ignored?
     let inherited = signal::record();
-    let check = cli::wants_check(&args);
-    let cli = match Cli::try_parse_from(&args) {
+    let plan = match parse(&args) {
+        Ok(plan) => plan,
+        Err(status) => return status,
+    };
+    report::init(&plan.output);
+    let check = plan.mode == Mode::Check;
+    let command = match &plan.mode {
+        Mode::Wait { command } => command.clone(),
+        Mode::Check => None,
+    };
+    let ending = wait(plan, command.as_deref(), &inherited);
+    match (ending, command) {
+        (Ending::Ready, Some(command)) => {
+            signal::restore_for_exec(&inherited);
+            let err = exec::exec(&command);
+            tracing::error!(event = "exec_failed", "{err}");
+            let ending = match err {
+                exec::ExecError::NotFound { .. } => Ending::NotFound,
+                exec::ExecError::NotExecutable { .. } => Ending::NotExecutable,
+            };
+            exit::code(ending, check)
+        }
+        (ending, _) => exit::code(ending, check),
+    }
+}
+
+/// Arguments and environment → a validated plan, or the exit status of a usage error (printed).
+fn parse(args: &[OsString]) -> Result<Plan, i32> {
+    let check = cli::wants_check(args);
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
             if matches!(e.kind(), DisplayHelp | DisplayVersion) {
                 let _ = e.print();
-                return 0;
+                return Err(0);
             }
             if check {
                 report::usage_error(&e.to_string(), true);
             } else {
                 let _ = e.print();
             }
-            return exit::code(Ending::Usage, check);
+            return Err(exit::code(Ending::Usage, check));
         }
     };
     let env_targets = std::env::var("READYGATE_TARGETS").ok();
-    let plan = match Plan::build(
+    Plan::build(
         cli,
         env_targets.as_deref(),
         report::status::stderr_is_terminal(),
-    ) {
-        Ok(plan) => plan,
-        Err(e) => {
-            report::usage_error(&e.to_string(), check);
-            return exit::code(Ending::Usage, check);
-        }
-    };
-    report::init(&plan.output);
-    let check = plan.mode == Mode::Check;
+    )
+    .map_err(|e| {
+        report::usage_error(&e.to_string(), check);
+        exit::code(Ending::Usage, check)
+    })
+}
 
+/// Waits for every target (or a signal), reporting as it goes, then tears the runtime down.
+fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited) -> Ending {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         // Name lookups run here (getaddrinfo blocks); bound the threads so a thousand targets with
@@ -66,20 +93,16 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");
-            return exit::code(Ending::Internal, check);
+            return Ending::Internal;
         }
     };
     let Plan {
         targets,
         settings,
         retry_permanent,
-        mode,
         output,
+        ..
     } = plan;
-    let command = match mode {
-        Mode::Wait { command } => command,
-        Mode::Check => None,
-    };
     let names = targets.iter().map(|t| t.name.clone()).collect();
     let warnings: Vec<String> = targets
         .iter()
@@ -96,10 +119,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
         retry_permanent,
     };
     let reporter = Reporter::new(names, output);
-    let program = command.as_deref().map(exec::program_name);
+    let program = command.map(exec::program_name);
 
     let ending = runtime.block_on(async {
-        let mut watch = match signal::Watch::install(&inherited) {
+        let mut watch = match signal::Watch::install(inherited) {
             Ok(w) => w,
             Err(e) => {
                 tracing::error!("cannot install signal handlers: {e}");
@@ -141,20 +164,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     // Tear the runtime down before exec: abort every task and close every socket now. Lookups still
     // blocked in getaddrinfo are abandoned, not waited for (execve or exit ends those threads).
     runtime.shutdown_background();
-
-    match (ending, command) {
-        (Ending::Ready, Some(command)) => {
-            signal::restore_for_exec(&inherited);
-            let err = exec::exec(&command);
-            tracing::error!(event = "exec_failed", "{err}");
-            let ending = match err {
-                exec::ExecError::NotFound { .. } => Ending::NotFound,
-                exec::ExecError::NotExecutable { .. } => Ending::NotExecutable,
-            };
-            exit::code(ending, check)
-        }
-        (ending, _) => exit::code(ending, check),
-    }
+    ending
 }
 
 /// The probes as the scheduler sees them: attempts by index.
