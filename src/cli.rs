@@ -120,6 +120,25 @@ pub fn wants_check(args: &[OsString]) -> bool {
     on_command_line || from_env
 }
 
+/// Whether the raw arguments ask for JSON logs, looked at before parsing so that a usage error
+/// reaches a log pipeline as JSON too.
+pub fn wants_json(args: &[OsString]) -> bool {
+    let before_command: Vec<&OsString> = args.iter().skip(1).take_while(|a| *a != "--").collect();
+    let on_command_line = before_command
+        .windows(2)
+        .filter(|w| w[0] == "--log-format")
+        .map(|w| w[1] == "json")
+        .last();
+    let inline = before_command
+        .iter()
+        .filter_map(|a| a.to_str()?.strip_prefix("--log-format="))
+        .map(|v| v == "json")
+        .last();
+    inline
+        .or(on_command_line)
+        .unwrap_or_else(|| std::env::var("READYGATE_LOG_FORMAT").is_ok_and(|v| v.trim() == "json"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +163,31 @@ mod tests {
         .unwrap();
         assert_eq!(cli.targets, vec!["db:5432"]);
         assert_eq!(cli.command, vec!["sh", "-c", "echo $HOME *", "--timeout"]);
+    }
+
+    #[test]
+    fn json_is_seen_before_parsing() {
+        let args = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(wants_json(&args(&[
+            "readygate",
+            "--log-format",
+            "json",
+            "--bogus"
+        ])));
+        assert!(wants_json(&args(&[
+            "readygate",
+            "--log-format=json",
+            "db:1"
+        ])));
+        assert!(!wants_json(&args(&["readygate", "--log-format", "text"])));
+        assert!(!wants_json(&args(&[
+            "readygate",
+            "db:1",
+            "--",
+            "prog",
+            "--log-format",
+            "json"
+        ])));
     }
 
     #[test]

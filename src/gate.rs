@@ -52,6 +52,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
 /// Arguments and environment → a validated plan, or the exit status of a usage error (printed).
 fn parse(args: &[OsString]) -> Result<Plan, i32> {
     let check = cli::wants_check(args);
+    let json = cli::wants_json(args);
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -60,8 +61,8 @@ fn parse(args: &[OsString]) -> Result<Plan, i32> {
                 let _ = e.print();
                 return Err(0);
             }
-            if check {
-                report::usage_error(&e.to_string(), true);
+            if check || json {
+                report::usage_error(&e.to_string(), check, json);
             } else {
                 let _ = e.print();
             }
@@ -75,7 +76,7 @@ fn parse(args: &[OsString]) -> Result<Plan, i32> {
         report::status::stderr_is_terminal(),
     )
     .map_err(|e| {
-        report::usage_error(&e.to_string(), check);
+        report::usage_error(&e.to_string(), check, json);
         exit::code(Ending::Usage, check)
     })
 }

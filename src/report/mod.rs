@@ -48,7 +48,30 @@ pub fn init(options: &OutputOptions) {
 }
 
 /// Prints a usage error before any plan exists (text; the subscriber may not be installed).
-pub fn usage_error(message: &str, check: bool) {
+pub fn usage_error(message: &str, check: bool, json: bool) {
+    if json {
+        let (event, text) = if check {
+            let line = first_line(message);
+            (
+                "unhealthy",
+                format!(
+                    "not ready: {}",
+                    line.strip_prefix("error: ").unwrap_or(line)
+                ),
+            )
+        } else {
+            (
+                "usage",
+                message
+                    .strip_prefix("error: ")
+                    .unwrap_or(message)
+                    .trim_end()
+                    .to_string(),
+            )
+        };
+        status::print_line(&subscriber::json_line(tracing::Level::ERROR, event, &text));
+        return;
+    }
     if check {
         // Docker keeps a healthcheck's output: one line, short.
         let line = first_line(message);

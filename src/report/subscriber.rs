@@ -111,6 +111,15 @@ fn render_text(level: Level, fields: &Fields) -> String {
     format!("readygate: {tag}{}", fields.message)
 }
 
+/// One JSON log line outside of `tracing` (for errors before the subscriber exists).
+pub fn json_line(level: Level, event: &'static str, message: &str) -> String {
+    let fields = Fields {
+        message: message.to_string(),
+        pairs: vec![("event", Value::Str(event.to_string()))],
+    };
+    render_json(level, &fields)
+}
+
 fn render_json(level: Level, fields: &Fields) -> String {
     let mut s = String::with_capacity(160);
     let time = humantime::format_rfc3339_millis(std::time::SystemTime::now());

@@ -185,3 +185,37 @@ fn random_inputs_never_panic() {
         assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     }
 }
+
+#[test]
+fn usage_errors_are_json_when_json_is_asked_for() {
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, i32, &str)> = vec![
+        (
+            vec!["--log-format", "json", "tcp://::1:5"],
+            vec![],
+            2,
+            "\"event\":\"usage\"",
+        ),
+        (
+            vec!["--log-format=json", "--bogus"],
+            vec![],
+            2,
+            "\"event\":\"usage\"",
+        ),
+        (
+            vec!["--check", "--timeout", "10x", "db:1"],
+            vec![("READYGATE_LOG_FORMAT", "json")],
+            1,
+            "\"event\":\"unhealthy\"",
+        ),
+    ];
+    for (args, env, code, event) in cases {
+        let r = run(gate().args(&args).envs(env), ms(3000));
+        assert_eq!(r.code(), code, "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        let line = r.stderr.trim_end();
+        assert!(
+            line.starts_with("{\"time\":\"") && line.ends_with("\"}") && line.contains(event),
+            "{line}"
+        );
+    }
+}
