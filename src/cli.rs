@@ -123,19 +123,17 @@ pub fn wants_check(args: &[OsString]) -> bool {
 /// Whether the raw arguments ask for JSON logs, looked at before parsing so that a usage error
 /// reaches a log pipeline as JSON too.
 pub fn wants_json(args: &[OsString]) -> bool {
-    let before_command: Vec<&OsString> = args.iter().skip(1).take_while(|a| *a != "--").collect();
-    let on_command_line = before_command
-        .windows(2)
-        .filter(|w| w[0] == "--log-format")
-        .map(|w| w[1] == "json")
-        .last();
-    let inline = before_command
-        .iter()
-        .filter_map(|a| a.to_str()?.strip_prefix("--log-format="))
-        .map(|v| v == "json")
-        .last();
-    inline
-        .or(on_command_line)
+    // The last --log-format before the command wins, in either spelling.
+    let mut chosen = None;
+    let mut words = args.iter().skip(1).take_while(|a| *a != "--");
+    while let Some(word) = words.next() {
+        if word == "--log-format" {
+            chosen = words.next().map(|v| v == "json");
+        } else if let Some(v) = word.to_str().and_then(|w| w.strip_prefix("--log-format=")) {
+            chosen = Some(v == "json");
+        }
+    }
+    chosen
         .unwrap_or_else(|| std::env::var("READYGATE_LOG_FORMAT").is_ok_and(|v| v.trim() == "json"))
 }
 
