@@ -186,9 +186,12 @@ fn random_inputs_never_panic() {
     }
 }
 
+/// Arguments, environment, expected status, expected event.
+type JsonCase<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, i32, &'a str);
+
 #[test]
 fn usage_errors_are_json_when_json_is_asked_for() {
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, i32, &str)> = vec![
+    let cases: Vec<JsonCase> = vec![
         (
             vec!["--log-format", "json", "tcp://::1:5"],
             vec![],
