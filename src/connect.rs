@@ -351,6 +351,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_silent_address_gets_company_after_the_stagger() {
+        use std::os::fd::AsRawFd;
+        // First address: a listener whose accept queue is full, so its SYNs go unanswered.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        // SAFETY: re-listen on a valid socket with the smallest backlog.
+        unsafe { libc::listen(silent.as_raw_fd(), 0) };
+        let silent_addr = silent.local_addr().unwrap();
+        let _fill: Vec<_> = (0..4)
+            .filter_map(|_| {
+                std::net::TcpStream::connect_timeout(&silent_addr, Duration::from_millis(100)).ok()
+            })
+            .collect();
+        let good = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let good_addr = good.local_addr().unwrap();
+        let start = std::time::Instant::now();
+        // Without the stagger the silent address would hold the attempt forever.
+        let stream = tokio::time::timeout(
+            Duration::from_secs(2),
+            connect_any(&[silent_addr, good_addr]),
+        )
+        .await
+        .expect("not stuck behind the silent address")
+        .expect("the second address answers");
+        assert_eq!(stream.peer_addr().unwrap(), good_addr);
+        let took = start.elapsed();
+        assert!(took >= STAGGER && took < STAGGER * 3, "{took:?}");
+    }
+
+    #[tokio::test]
     async fn all_refused_is_cheap() {
         let closed = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
