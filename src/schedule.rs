@@ -138,21 +138,20 @@ pub async fn run<A: Attempts>(
         }
         for report in batch.drain(..) {
             on_report(&report);
-            match &report.verdict {
+            let index = report.index;
+            // Owned from here on: the reason moves instead of being copied on every attempt.
+            match report.verdict {
                 Verdict::Ready { .. } => {
-                    if !ready[report.index] {
-                        ready[report.index] = true;
+                    if !ready[index] {
+                        ready[index] = true;
                         remaining -= 1;
                     }
                 }
                 Verdict::Failed { reason } => {
-                    return Outcome::Failed {
-                        index: report.index,
-                        reason: reason.clone(),
-                    };
+                    return Outcome::Failed { index, reason };
                 }
                 Verdict::NotReady { reason, .. } => {
-                    last[report.index] = Some(reason.clone());
+                    last[index] = Some(reason);
                     if settings.single_attempt {
                         remaining -= 1;
                     }

@@ -397,8 +397,10 @@ impl PgTarget {
                     db_message(&e)
                 )),
                 _ => match self.classify(&e) {
-                    Verdict::Failed { reason } => Verdict::failed(reason),
-                    other => Verdict::costly(format!("query failed: {}", reason_of(&other))),
+                    Verdict::NotReady { reason, .. } => {
+                        Verdict::costly(format!("query failed: {reason}"))
+                    }
+                    permanent => permanent,
                 },
             },
         }
@@ -482,13 +484,6 @@ fn sslmode_name(m: SslMode) -> &'static str {
 fn db_message(e: &tokio_postgres::Error) -> String {
     e.as_db_error()
         .map_or_else(|| e.to_string(), |d| d.message().to_string())
-}
-
-fn reason_of(v: &Verdict) -> String {
-    match v {
-        Verdict::NotReady { reason, .. } | Verdict::Failed { reason } => reason.clone(),
-        Verdict::Ready { .. } => "ready".into(),
-    }
 }
 
 fn first_value(

@@ -166,11 +166,16 @@ impl Reporter {
             }
             Verdict::NotReady { reason, .. } => {
                 tracing::debug!(event = "attempt", target = %name, attempt = r.attempt, reason = %reason, "{name}: attempt {}: {reason}", r.attempt);
-                let new = State::NotReady(reason.clone());
-                if self.states[r.index] != new && !self.options.check {
-                    tracing::info!(event = "not_ready", target = %name, reason = %reason, elapsed_ms, "{name} is not ready: {reason}");
+                // Every attempt passes here (20 a second while a port is refused): allocate only
+                // when the state changes.
+                let unchanged =
+                    matches!(&self.states[r.index], State::NotReady(old) if old == reason);
+                if !unchanged {
+                    if !self.options.check {
+                        tracing::info!(event = "not_ready", target = %name, reason = %reason, elapsed_ms, "{name} is not ready: {reason}");
+                    }
+                    self.states[r.index] = State::NotReady(reason.clone());
                 }
-                self.states[r.index] = new;
             }
             Verdict::Failed { .. } => {} // reported by `finish`
         }
@@ -208,13 +213,12 @@ impl Reporter {
             list.join("; ")
         };
         match outcome {
-            Outcome::AllReady { elapsed } if self.options.check => {
+            Outcome::AllReady { .. } if self.options.check => {
                 tracing::info!(
                     event = "healthy",
                     "ready: {}",
                     truncate(&self.names.join(", "))
                 );
-                let _ = elapsed;
             }
             Outcome::AllReady { elapsed } => {
                 let what = match program {
