@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{assert_no_canary, have, is_root, ms, require, CANARY};
+use crate::harness::{assert_no_canary, have, is_root, ms, require, unix_ms, CANARY};
+use crate::servers::log_time_ms;
 use crate::static_build::{static_binary, static_inspector};
 
 fn repo() -> &'static Path {
@@ -152,12 +153,6 @@ fn build_images() {
     ]);
 }
 
-/// Unix milliseconds from an RFC 3339 time (`docker inspect`) or a PostgreSQL `%m` log prefix.
-fn unix_ms(text: &str) -> i64 {
-    let t = humantime::parse_rfc3339_weak(text.trim()).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
 fn inspect(id: &str, format: &str) -> String {
     docker(&["inspect", "-f", format, id]).trim().to_string()
 }
@@ -260,8 +255,7 @@ fn compose_end_to_end() {
         .collect();
     assert_eq!(ready.len(), 2, "{db_logs}");
     let final_ready = ready[1].split_once("| ").map_or(ready[1], |(_, l)| l);
-    let ready_ms =
-        unix_ms(&final_ready[..final_ready.find(" UTC").expect("UTC timestamp")].replace(' ', "T"));
+    let ready_ms = log_time_ms(final_ready);
     let started_ms: i64 = field("started_ms").unwrap().parse().unwrap();
     eprintln!(
         "MEASURE compose: PostgreSQL ready -> app start: {} ms",

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::harness::{finish, have, is_root, ms, require, Run};
+use crate::harness::{finish, have, is_root, ms, require, run_during};
 use crate::signals::{child_of, signal_gate};
 
 struct Names {
@@ -53,17 +53,6 @@ fn rewrite(path: &Path, content: &str) {
     std::fs::write(path, content).unwrap();
 }
 
-fn run_while(cmd: &mut Command, after_ms: u64, change: impl FnOnce() + Send + 'static) -> Run {
-    let child = cmd.spawn().unwrap();
-    let changer = std::thread::spawn(move || {
-        std::thread::sleep(ms(after_ms));
-        change();
-    });
-    let r = finish(child, Instant::now(), ms(15_000));
-    changer.join().unwrap();
-    r
-}
-
 // An unreachable resolver answers at once (ICMP port unreachable on loopback), so "name not found"
 // comes fast, as from Docker's embedded DNS.
 const FAST_RESOLV: &str = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
@@ -77,14 +66,15 @@ fn a_name_that_appears_late_is_found() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let hosts = names.hosts();
-    let r = run_while(
+    let r = run_during(
         &mut names.gate(&[
             "-t".into(),
             "10s".into(),
             format!("tcp://late-svc.test:{port}"),
         ]),
-        800,
-        move || {
+        ms(15_000),
+        || {
+            std::thread::sleep(ms(800));
             rewrite(&hosts, &format!("{base}127.0.0.1 late-svc.test\n"));
         },
     );
@@ -106,14 +96,15 @@ fn a_name_that_moves_to_a_live_address_is_followed() {
         return;
     };
     let hosts = names.hosts();
-    let r = run_while(
+    let r = run_during(
         &mut names.gate(&[
             "-t".into(),
             "10s".into(),
             format!("tcp://moving.test:{port}"),
         ]),
-        800,
-        move || {
+        ms(15_000),
+        || {
+            std::thread::sleep(ms(800));
             rewrite(&hosts, "127.0.0.1 moving.test\n");
         },
     );

@@ -99,6 +99,27 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Run {
     finish(child, start, limit)
 }
 
+/// Runs the gate while `during` acts on the world (starts a server, rewrites /etc/hosts, …), then
+/// waits for it as [`run`] does. `elapsed` counts from the spawn.
+pub fn run_during(cmd: &mut Command, limit: Duration, during: impl FnOnce()) -> Run {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn readygate");
+    during();
+    finish(child, start, limit)
+}
+
+/// Unix milliseconds from an RFC 3339 time (`docker inspect`) or a PostgreSQL `%m` log time
+/// (`2026-11-26 04:00:00.123`).
+pub fn unix_ms(stamp: &str) -> i64 {
+    let stamp = stamp.trim().replacen(' ', "T", 1);
+    let t = humantime::parse_rfc3339_weak(&stamp).unwrap_or_else(|e| panic!("{stamp:?}: {e}"));
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
 /// Waits for a spawned child (with piped output), failing the test after `limit`.
 pub fn finish(mut child: Child, start: Instant, limit: Duration) -> Run {
     let mut out_pipe = child.stdout.take();

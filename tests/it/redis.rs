@@ -1,10 +1,11 @@
 //! Redis targets against real redis-server processes.
 
 use std::process::Command;
-use std::time::Instant;
 
 use crate::fake;
-use crate::harness::{encode, free_port, gate, have, inspector, is_root, ms, require, run, Run};
+use crate::harness::{
+    encode, free_port, gate, have, inspector, is_root, ms, require, run, run_during, Run,
+};
 use crate::servers::{password, password_in_url, redis_available, Redis};
 
 fn gate_run(args: &[&str]) -> Run {
@@ -17,17 +18,19 @@ fn waits_for_a_server_started_later() {
         return;
     }
     let port = free_port();
-    let child = gate()
-        .args(["-t", "20s", &format!("redis://127.0.0.1:{port}/0"), "--"])
-        .arg(inspector())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    std::thread::sleep(ms(700));
-    let _redis = Redis::start_in(tempfile::tempdir().unwrap(), port, &[], true);
-    let r = crate::harness::finish(child, start, ms(20_000));
+    let mut redis = None;
+    let mut cmd = gate();
+    cmd.args(["-t", "20s", &format!("redis://127.0.0.1:{port}/0"), "--"])
+        .arg(inspector());
+    let r = run_during(&mut cmd, ms(20_000), || {
+        std::thread::sleep(ms(700));
+        redis = Some(Redis::start_in(
+            tempfile::tempdir().unwrap(),
+            port,
+            &[],
+            true,
+        ));
+    });
     assert_eq!(r.code(), 0, "{}", r.stderr);
     assert!(r.stderr.contains("PONG"), "{}", r.stderr);
     assert!(r.field("pid").is_some());

@@ -356,17 +356,11 @@ pub fn wait_port(port: u16, limit: Duration) {
     }
 }
 
-/// Parses a PostgreSQL log timestamp (`%m`: `2026-11-26 04:00:00.123 UTC`) into Unix milliseconds.
-pub fn log_time_ms(line: &str) -> Option<i64> {
+/// The time at the start of a PostgreSQL log line (`log_line_prefix = '%m …'`), in Unix ms.
+pub fn log_time_ms(line: &str) -> i64 {
     let mut parts = line.split_whitespace();
-    let (date, time) = (parts.next()?, parts.next()?);
-    let stamp = humantime_parse(&format!("{date}T{time}Z"))?;
-    Some(stamp)
-}
-
-fn humantime_parse(s: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339_weak(s).ok()?;
-    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64)
+    let (date, time) = (parts.next().expect("a date"), parts.next().expect("a time"));
+    crate::harness::unix_ms(&format!("{date} {time}"))
 }
 
 pub fn redis_available() -> bool {
