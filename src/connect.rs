@@ -109,7 +109,7 @@ pub async fn connect_unix(path: &std::path::Path) -> Result<tokio::net::UnixStre
 }
 
 /// Connects to the first of `addrs` that accepts, staggering attempts (see the module doc).
-pub async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
+async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
     // One address (an IP literal, most compose names): connect inline. No task, no stagger timer:
     // an attempt that is repeated every 50 ms should cost the kernel's work and nothing more.
     if let [addr] = addrs {

@@ -163,14 +163,14 @@ where
 }
 
 /// The server name to verify, from a host as written in the URL.
-pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
+fn server_name(host: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(host.to_string())
         .map_err(|_| format!("'{host}' is not a valid TLS server name"))
 }
 
 /// Whether a handshake error means "waiting will not help": the certificate was rejected.
 /// Resets and timeouts during a handshake stay transient.
-pub fn is_certificate_error(e: &io::Error) -> bool {
+fn is_certificate_error(e: &io::Error) -> bool {
     matches!(
         e.get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
@@ -185,7 +185,7 @@ pub fn is_certificate_error(e: &io::Error) -> bool {
 }
 
 /// A short description of a handshake error.
-pub fn describe(e: &io::Error) -> String {
+fn describe(e: &io::Error) -> String {
     match e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
