@@ -11,8 +11,9 @@
 //!   gentler growth notices its end sooner; the cap, not the growth rate, is what protects a
 //!   server from a hundred replicas in a long outage.
 //! - A cheap failure resets the growth: the server went away and will come back from scratch.
-//! - A server's own `Retry-After` is honoured as a floor (the scheduler still caps every delay at
-//!   the deadline).
+//! - A server's own `Retry-After` is honoured as a floor, but never beyond `max_interval`: a
+//!   `Retry-After: 3600` must not turn a 30 s deadline into a certain timeout (the scheduler also
+//!   caps every delay at the deadline).
 
 use std::time::Duration;
 
@@ -54,18 +55,13 @@ impl Backoff {
                 self.policy.interval.mul_f64(0.8 + 0.4 * self.unit())
             }
             crate::verdict::Cost::Costly => {
-                let factor = 2u32.saturating_pow(self.costly_streak.min(30));
+                let ceiling = ceiling(self.policy, self.costly_streak);
                 self.costly_streak = self.costly_streak.saturating_add(1);
-                let ceiling = self
-                    .policy
-                    .interval
-                    .saturating_mul(factor)
-                    .min(self.policy.max_interval);
                 ceiling.mul_f64(0.5 + 0.5 * self.unit())
             }
         };
         match retry_after {
-            Some(floor) => delay.max(floor),
+            Some(floor) => delay.max(floor.min(self.policy.max_interval)),
             None => delay,
         }
     }
@@ -78,6 +74,15 @@ impl Backoff {
         let x = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
         (x >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// The ceiling of the `streak`-th costly delay: `interval × 1.5^streak`, capped at `max_interval`
+/// (computed in floating point and checked, so no input can overflow it).
+fn ceiling(policy: Policy, streak: u32) -> Duration {
+    let secs = policy.interval.as_secs_f64() * 1.5f64.powi(streak.min(200) as i32);
+    Duration::try_from_secs_f64(secs)
+        .unwrap_or(Duration::MAX)
+        .min(policy.max_interval)
 }
 
 #[cfg(test)]
@@ -103,18 +108,21 @@ mod tests {
     }
 
     #[test]
-    fn costly_grows_to_cap_with_equal_jitter() {
+    fn costly_grows_by_half_to_cap_with_equal_jitter() {
         let mut b = Backoff::new(P, 7);
-        let mut ceilings = vec![];
+        let mut delays = vec![];
         for _ in 0..14 {
             let d = b.next_delay(Cost::Costly, None);
-            ceilings.push(d);
+            delays.push(d);
         }
-        // Step n lies in [c/2, c] where c = min(50ms * 2^n, 2s).
-        for (n, d) in ceilings.iter().enumerate() {
-            let c = Duration::from_millis(50)
-                .saturating_mul(1 << n)
-                .min(Duration::from_secs(2));
+        // Step n lies in [c/2, c] where c = min(50ms × 1.5^n, 2s): 50, 75, 112.5, 168.75 ms, …
+        let expected_ms = [50.0, 75.0, 112.5, 168.75, 253.125];
+        for (n, want) in expected_ms.iter().enumerate() {
+            assert_eq!(ceiling(P, n as u32), Duration::from_secs_f64(want / 1000.0));
+        }
+        for (n, d) in delays.iter().enumerate() {
+            let c =
+                Duration::from_secs_f64(0.05 * 1.5f64.powi(n as i32)).min(Duration::from_secs(2));
             assert!(
                 *d >= c / 2 && *d <= c,
                 "step {n}: {d:?} not in [{:?}, {c:?}]",
@@ -134,12 +142,29 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_a_floor() {
+    fn retry_after_is_a_floor_capped_at_max_interval() {
         let mut b = Backoff::new(P, 9);
         assert_eq!(
-            b.next_delay(Cost::Costly, Some(Duration::from_secs(5))),
-            Duration::from_secs(5)
+            b.next_delay(Cost::Costly, Some(Duration::from_millis(1500))),
+            Duration::from_millis(1500)
         );
+        assert_eq!(
+            b.next_delay(Cost::Costly, Some(Duration::from_secs(3600))),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn the_longest_settings_do_not_overflow() {
+        let huge = Policy {
+            interval: crate::duration::MAX,
+            max_interval: crate::duration::MAX,
+        };
+        let mut b = Backoff::new(huge, 1);
+        for _ in 0..300 {
+            assert!(b.next_delay(Cost::Costly, None) <= crate::duration::MAX);
+            assert!(b.next_delay(Cost::Cheap, Some(Duration::MAX)) <= crate::duration::MAX * 2);
+        }
     }
 
     #[test]
@@ -147,7 +172,7 @@ mod tests {
         let delays: Vec<Duration> = (1..=20u64)
             .map(|seed| {
                 let mut b = Backoff::new(P, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-                for _ in 0..5 {
+                for _ in 0..9 {
                     b.next_delay(Cost::Costly, None);
                 }
                 b.next_delay(Cost::Costly, None)

@@ -62,19 +62,19 @@ pub struct Cli {
 
     /// Keep waiting through failures that normally end the wait (wrong password, missing database,
     /// rejected certificate), for setups that fix them later
-    #[arg(long, env = "READYGATE_RETRY_PERMANENT")]
+    #[arg(long, env = "READYGATE_RETRY_PERMANENT", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", hide_possible_values = true, value_parser = crate::boolean::parse_arg)]
     pub retry_permanent: bool,
 
     /// Healthcheck mode: one bounded attempt per target; exit 0 if all are ready, else 1
-    #[arg(long, env = "READYGATE_CHECK")]
+    #[arg(long, env = "READYGATE_CHECK", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
     pub check: bool,
 
     /// Print only warnings and errors
-    #[arg(short, long, env = "READYGATE_QUIET", conflicts_with = "verbose")]
+    #[arg(short, long, env = "READYGATE_QUIET", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
     pub quiet: bool,
 
     /// Print every attempt and what the probes saw
-    #[arg(short, long, env = "READYGATE_VERBOSE")]
+    #[arg(short, long, env = "READYGATE_VERBOSE", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
     pub verbose: bool,
 
     /// Log format on stderr
@@ -101,23 +101,135 @@ pub enum Progress {
     Never,
 }
 
+/// The gate's own words: everything before the `--` that starts the command.
+fn own_words(args: &[OsString]) -> impl Iterator<Item = &OsString> {
+    args.iter().skip(1).take_while(|a| *a != "--")
+}
+
 /// Whether the raw arguments ask for healthcheck mode, looked at before parsing so that even a
-/// usage error exits 1 there (Docker reserves exit status 2 for healthchecks).
+/// usage error exits 1 there (Docker reserves exit status 2 for healthchecks). The flag wins over
+/// `READYGATE_CHECK`; both use the one yes/no grammar ([`crate::boolean`]), and a value that is
+/// not a yes/no word counts as "check" here (its usage error then exits 1, which is what a
+/// healthcheck needs).
 pub fn wants_check(args: &[OsString]) -> bool {
-    let on_command_line = args
-        .iter()
-        .skip(1)
-        .take_while(|a| *a != "--")
-        .any(|a| a == "--check");
-    let from_env = std::env::var("READYGATE_CHECK")
-        .map(|v| {
-            !matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "" | "0" | "false" | "no" | "off" | "n" | "f"
-            )
-        })
-        .unwrap_or(false);
-    on_command_line || from_env
+    let mut chosen = None;
+    for word in own_words(args) {
+        if word == "--check" {
+            chosen = Some(true);
+        } else if let Some(v) = word.to_str().and_then(|w| w.strip_prefix("--check=")) {
+            chosen = Some(crate::boolean::parse(v).unwrap_or(true));
+        }
+    }
+    chosen.unwrap_or_else(|| {
+        std::env::var("READYGATE_CHECK").is_ok_and(|v| crate::boolean::parse(&v).unwrap_or(true))
+    })
+}
+
+/// Parses the arguments (and `READYGATE_*` variables) into a [`Cli`], applying the rule that a
+/// flag on the command line wins over a variable (`READYGATE_QUIET=1 readygate -v` is verbose).
+/// The error is the message to print (already redacted), or `None` for `--help`/`--version`,
+/// which clap has printed.
+pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
+    use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = match Cli::command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) if matches!(e.kind(), DisplayHelp | DisplayVersion) => {
+            let _ = e.print();
+            return Err(None);
+        }
+        Err(e) => return Err(Some(usage_message(&e, args))),
+    };
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| Some(usage_message(&e, args)))?;
+    if cli.quiet && cli.verbose {
+        let typed =
+            |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+        match (typed("quiet"), typed("verbose")) {
+            (true, true) => {
+                return Err(Some(
+                    "-q/--quiet and -v/--verbose contradict each other: give one".into(),
+                ))
+            }
+            (true, false) => cli.verbose = false,
+            (false, true) => cli.quiet = false,
+            (false, false) => {
+                return Err(Some(
+                    "READYGATE_QUIET and READYGATE_VERBOSE are both set: set only one".into(),
+                ))
+            }
+        }
+    }
+    Ok(cli)
+}
+
+/// A clap error as readygate says it: the variable named when the bad value came from one, the
+/// value redacted and cut short, and none of clap's tips (some point the wrong way, such as
+/// "use '-- --bogus'", which would make the word the command).
+fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    use clap::CommandFactory;
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => Some(v.join(", ")),
+        _ => None,
+    };
+    let message = match e.kind() {
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue => {
+            let shown_arg = context(ContextKind::InvalidArg).unwrap_or_default();
+            let value = context(ContextKind::InvalidValue).unwrap_or_default();
+            let command = Cli::command();
+            let arg = command.get_arguments().find(|a| {
+                a.get_long()
+                    .is_some_and(|l| shown_arg.starts_with(&format!("--{l}")))
+            });
+            // Named after where the value came from: the flag when it was typed, else its
+            // variable (a value from the environment is invisible on the command line).
+            let name = match arg {
+                Some(a) if !typed(a, args) => a
+                    .get_env()
+                    .and_then(|v| v.to_str())
+                    .map_or(shown_arg.clone(), str::to_string),
+                _ => shown_arg.split(' ').next().unwrap_or_default().to_string(),
+            };
+            let reason = std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| {
+                    let valid = context(ContextKind::ValidValue).unwrap_or_default();
+                    format!(
+                        "invalid value '{}' (expected one of: {valid})",
+                        crate::redact::quote_short(&value)
+                    )
+                });
+            format!("{name}: {reason}")
+        }
+        _ => {
+            let text = e.render().to_string();
+            let kept: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim_start().starts_with("tip:") && !l.starts_with("Usage:"))
+                .filter(|l| !l.trim().is_empty())
+                .collect();
+            kept.join("\n")
+                .strip_prefix("error: ")
+                .map(str::to_string)
+                .unwrap_or_else(|| kept.join("\n"))
+        }
+    };
+    crate::redact::redact_text(&message)
+}
+
+/// Whether a flag was typed on the command line (before the command), in any spelling.
+fn typed(arg: &clap::Arg, args: &[OsString]) -> bool {
+    let long = arg.get_long().map(|l| format!("--{l}"));
+    let short = arg.get_short().map(|c| format!("-{c}"));
+    own_words(args).any(|w| {
+        let Some(w) = w.to_str() else { return false };
+        long.as_deref()
+            .is_some_and(|l| w == l || w.starts_with(&format!("{l}=")))
+            || short
+                .as_deref()
+                .is_some_and(|s| w.starts_with(s) && !w.starts_with("--"))
+    })
 }
 
 /// Whether the raw arguments ask for JSON logs, looked at before parsing so that a usage error
@@ -125,7 +237,7 @@ pub fn wants_check(args: &[OsString]) -> bool {
 pub fn wants_json(args: &[OsString]) -> bool {
     // The last --log-format before the command wins, in either spelling.
     let mut chosen = None;
-    let mut words = args.iter().skip(1).take_while(|a| *a != "--");
+    let mut words = own_words(args);
     while let Some(word) = words.next() {
         if word == "--log-format" {
             chosen = words.next().map(|v| v == "json");

@@ -4,9 +4,9 @@
 //! changes when the container restarts (Docker's embedded DNS). Every attempt therefore resolves
 //! again and tries every address returned, IPv6 and IPv4.
 //!
-//! Resolution goes through the C library's `getaddrinfo` on tokio's blocking pool. In the static musl
-//! build that resolver reads `/etc/hosts` and `/etc/resolv.conf` itself, so it works in a
-//! `FROM scratch` image with no NSS modules.
+//! Resolution goes through the C library's `getaddrinfo`, on threads that [`crate::resolve`]
+//! bounds. In the static musl build that resolver reads `/etc/hosts` and `/etc/resolv.conf`
+//! itself, so it works in a `FROM scratch` image with no NSS modules.
 //!
 //! Connection follows the idea of Happy Eyeballs (RFC 8305 §5): start with the first address; if it
 //! fails, start the next at once; if it is merely slow, start the next after a short stagger while
@@ -30,43 +30,20 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
 /// How long an address may stay silent before the next one is tried alongside it.
 const STAGGER: Duration = Duration::from_millis(250);
 
-/// Resolves `host` (a literal needs no lookup) to every address it has.
+/// Resolves `host` (a literal needs no lookup) to every address it has (see [`crate::resolve`]).
 pub async fn resolve(host: &Host, port: u16) -> Result<Vec<SocketAddr>, Verdict> {
     let name = match host {
         Host::Ip(ip) => return Ok(vec![SocketAddr::new(*ip, port)]),
         Host::Name(name) => name,
     };
-    match tokio::net::lookup_host((name.as_str(), port)).await {
-        Ok(addrs) => {
-            let addrs = interleave(addrs.collect());
-            if addrs.is_empty() {
-                Err(Verdict::costly(format!("name '{name}' has no address")))
-            } else {
-                tracing::debug!("'{name}' resolved to {addrs:?}");
-                Ok(addrs)
-            }
-        }
-        // A missing name is the normal state of a compose service that has not started yet: keep
-        // waiting, but politely (it costs a DNS query).
-        Err(e) => Err(Verdict::costly(format!(
-            "cannot resolve '{name}': {}",
-            lookup_reason(&e)
-        ))),
-    }
-}
-
-fn lookup_reason(e: &io::Error) -> String {
-    let text = e.to_string();
-    // getaddrinfo's texts vary by libc; keep them short but honest.
-    if text.contains("not known")
-        || text.contains("nodename")
-        || text.contains("Name does not resolve")
-    {
-        "name not found".to_string()
-    } else {
-        text.trim_start_matches("failed to lookup address information: ")
-            .to_string()
-    }
+    // A missing name is the normal state of a compose service that has not started yet: keep
+    // waiting, but politely (it costs a DNS query).
+    let addrs = interleave(crate::resolve::with_port(
+        crate::resolve::lookup(name).await?,
+        port,
+    ));
+    tracing::debug!("'{name}' resolved to {addrs:?}");
+    Ok(addrs)
 }
 
 /// Orders addresses by alternating families, keeping the resolver's preference for the first

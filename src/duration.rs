@@ -3,6 +3,11 @@
 
 use std::time::Duration;
 
+/// The longest duration accepted anywhere (365 days). Longer ones are refused rather than
+/// saturated: nobody means "wait 500 billion years", and a deadline must stay addable to the clock
+/// (`--timeout 0` is how to wait forever).
+pub const MAX: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Parses a duration; the error quotes the input and shows accepted forms.
 pub fn parse(input: &str) -> Result<Duration, String> {
     let s = input.trim();
@@ -17,26 +22,52 @@ pub fn parse(input: &str) -> Result<Duration, String> {
             "'{input}' is negative: a duration must be 0 or more (example: 30s)"
         ));
     }
-    if s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+    let too_long = || {
+        format!(
+            "'{input}' is longer than the longest duration accepted (365 days; for no deadline use --timeout 0)"
+        )
+    };
+    let d = if s.chars().all(|c| c.is_ascii_digit() || c == '.') {
         let secs: f64 = s.parse().map_err(|_| bad())?;
-        return Duration::try_from_secs_f64(secs).map_err(|_| bad());
+        Duration::try_from_secs_f64(secs).map_err(|_| too_long())?
+    } else {
+        humantime::parse_duration(s).map_err(|e| match e {
+            humantime::DurationError::NumberOverflow => too_long(),
+            _ => bad(),
+        })?
+    };
+    if d > MAX {
+        return Err(too_long());
     }
-    humantime::parse_duration(s).map_err(|_| bad())
+    Ok(d)
 }
 
 /// Renders a duration short and exact enough for a log line: `250ms`, `1.5s`, `2m30s`.
 pub fn show(d: Duration) -> String {
     let ms = d.as_millis();
+    if ms == 0 && !d.is_zero() {
+        // Sub-millisecond values are legal input (`100ns`); never show them as 0ms.
+        return match d.as_micros() {
+            0 => format!("{}ns", d.as_nanos()),
+            us => format!("{us}µs"),
+        };
+    }
     if ms < 1000 {
         format!("{ms}ms")
     } else if ms < 60_000 {
         let s = format!("{:.2}", d.as_secs_f64());
         format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
-    } else {
+    } else if ms < 3_600_000 {
         let secs = d.as_secs();
         match (secs / 60, secs % 60) {
             (m, 0) => format!("{m}m"),
             (m, s) => format!("{m}m{s}s"),
+        }
+    } else {
+        let mins = d.as_secs() / 60;
+        match (mins / 60, mins % 60) {
+            (h, 0) => format!("{h}h"),
+            (h, m) => format!("{h}h{m}m"),
         }
     }
 }
@@ -59,6 +90,11 @@ mod tests {
         for (input, ms) in ok {
             assert_eq!(parse(input), Ok(Duration::from_millis(ms)), "{input:?}");
         }
+        for huge in ["10000000000000000000", "500000000000y", "366d", "31536001"] {
+            let e = parse(huge).unwrap_err();
+            assert!(e.contains("longest duration"), "{huge}: {e}");
+        }
+        assert_eq!(parse("365d"), Ok(MAX));
         for bad in ["10x", "", "-5", "-1s", "abc", "1..2", "s"] {
             let e = parse(bad).unwrap_err();
             assert!(e.contains(&format!("'{bad}'")), "{e}");
@@ -76,8 +112,12 @@ mod tests {
             (1234, "1.23s"),
             (60_000, "1m"),
             (150_000, "2m30s"),
+            (3_600_000, "1h"),
+            (5_400_000, "1h30m"),
         ] {
             assert_eq!(show(Duration::from_millis(ms)), want);
         }
+        assert_eq!(show(Duration::from_nanos(100)), "100ns");
+        assert_eq!(show(Duration::from_micros(250)), "250µs");
     }
 }

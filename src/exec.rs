@@ -5,12 +5,18 @@
 //! descriptor the gate opened is close-on-exec (Rust and tokio open them so), so none leaks.
 //!
 //! On failure the shell's conventions apply: 127 when the program is not found, 126 when it is
-//! found but cannot be run.
+//! found but cannot be run — including a script whose `#!` interpreter does not exist (the kernel
+//! says ENOENT for it, which must not read as "command not found") and a file that is neither a
+//! binary for this machine nor a script with a `#!` line.
+//!
+//! Why our own PATH search and `execv` rather than `execvp`: glibc's `execvp` runs a file without
+//! `#!` through `/bin/sh` (ENOEXEC fallback) and musl's does not, so the static and the dynamic
+//! builds would start different things. readygate does what the kernel does, in both: such a file
+//! is not executable (126).
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 /// Why the command could not be started.
 #[derive(Debug)]
@@ -47,21 +53,106 @@ pub fn program_name(command: &[OsString]) -> String {
 
 /// Execs the command. Returns only if that failed.
 pub fn exec(command: &[OsString]) -> ExecError {
+    use std::os::unix::ffi::OsStrExt;
     let program = program_name(command);
     if command.is_empty() || command[0].is_empty() {
         return ExecError::NotFound { program };
     }
-    // `Command::exec` calls execvp (PATH search as the shell does) with the environment unchanged.
-    let err = Command::new(&command[0]).args(&command[1..]).exec();
-    match err.kind() {
-        io::ErrorKind::NotFound => ExecError::NotFound { program },
-        io::ErrorKind::PermissionDenied => ExecError::NotExecutable {
+    let Ok(argv) = command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return ExecError::NotExecutable {
             program,
-            reason: "permission denied (not executable)".into(),
-        },
-        _ => ExecError::NotExecutable {
-            program,
-            reason: crate::connect::io_reason(&err),
-        },
+            reason: "an argument contains a NUL byte".into(),
+        };
+    };
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let name = command[0].as_bytes();
+    let mut denied = None;
+    for candidate in candidates(name) {
+        let Ok(path) = CString::new(candidate.as_os_str().as_bytes()) else {
+            continue;
+        };
+        // SAFETY: NUL-terminated path and argv (ending in a null pointer) that outlive the call;
+        // the environment is the process's own (`environ`), unchanged.
+        unsafe { libc::execv(path.as_ptr(), argv_ptrs.as_ptr()) };
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            // Not here: try the next PATH directory, as execvp does.
+            Some(libc::ENOENT) | Some(libc::ENOTDIR) if !candidate.exists() => continue,
+            Some(libc::EACCES) if !name.contains(&b'/') => {
+                denied = Some(err);
+                continue;
+            }
+            _ => return describe(program, &candidate, &err),
+        }
     }
+    match denied {
+        Some(err) => ExecError::NotExecutable {
+            program,
+            reason: permission_reason(&err),
+        },
+        None => ExecError::NotFound { program },
+    }
+}
+
+/// Where to look for the program: the path itself when it has a `/`, else each PATH directory
+/// (the default search path when PATH is unset, as in execvp).
+fn candidates(name: &[u8]) -> Vec<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(name);
+    if name.as_bytes().contains(&b'/') {
+        return vec![PathBuf::from(name)];
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/bin:/usr/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| {
+            // An empty PATH entry means the current directory.
+            let dir = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            };
+            dir.join(name)
+        })
+        .collect()
+}
+
+fn permission_reason(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(libc::EACCES) => "permission denied (not executable)".into(),
+        _ => crate::connect::io_reason(err),
+    }
+}
+
+/// Why an existing file could not be executed.
+fn describe(program: String, path: &Path, err: &io::Error) -> ExecError {
+    let reason = match err.raw_os_error() {
+        // The file exists, so ENOENT is about its interpreter (`#!/nonexistent`, or the dynamic
+        // loader of a binary built for another libc).
+        Some(libc::ENOENT) => match interpreter(path) {
+            Some(interp) => format!("its interpreter '{interp}' (the #! line) does not exist"),
+            None => "a program it needs to run (its dynamic loader) does not exist".into(),
+        },
+        Some(libc::ENOEXEC) => {
+            "exec format error: not a program for this machine, and no #! line".into()
+        }
+        Some(libc::EACCES) => "permission denied (not executable)".into(),
+        _ => crate::connect::io_reason(err),
+    };
+    ExecError::NotExecutable { program, reason }
+}
+
+/// The interpreter named on a script's `#!` line.
+fn interpreter(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = line.split(|b| *b == b'\n').next()?;
+    let text = String::from_utf8_lossy(line);
+    text.split_whitespace().next().map(str::to_string)
 }

@@ -7,9 +7,7 @@ use std::cell::RefCell;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::Parser;
-
-use crate::cli::{self, Cli};
+use crate::cli;
 use crate::exec;
 use crate::exit::{self, Ending};
 use crate::plan::{Mode, Plan};
@@ -17,6 +15,7 @@ use crate::probe::Spec;
 use crate::report::{self, Reporter};
 use crate::schedule::{self, Attempts, Outcome};
 use crate::signal;
+use crate::startup;
 use crate::verdict::Verdict;
 
 /// Runs the gate with these arguments (argv[0] included); returns the exit status.
@@ -33,9 +32,20 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Mode::Wait { command } => command.clone(),
         Mode::Check => None,
     };
+    let limits = match startup::prepare() {
+        Ok(limits) => limits,
+        Err(e) => {
+            tracing::error!(event = "internal", "{e}");
+            return exit::code(Ending::Internal, check);
+        }
+    };
+    // A stderr that nobody reads must not freeze the wait; given back below on every path.
+    report::status::nonblocking();
     let ending = wait(plan, command.as_deref(), &inherited);
-    match (ending, command) {
+    let status = match (ending, command) {
         (Ending::Ready, Some(command)) => {
+            report::status::restore();
+            startup::restore_for_exec(&limits);
             signal::restore_for_exec(&inherited);
             let err = exec::exec(&command);
             tracing::error!(event = "exec_failed", "{err}");
@@ -46,28 +56,23 @@ pub fn run(args: Vec<OsString>) -> i32 {
             exit::code(ending, check)
         }
         (ending, _) => exit::code(ending, check),
-    }
+    };
+    report::status::restore();
+    status
 }
 
 /// Arguments and environment → a validated plan, or the exit status of a usage error (printed).
 fn parse(args: &[OsString]) -> Result<Plan, i32> {
     let check = cli::wants_check(args);
     let json = cli::wants_json(args);
-    let cli = match Cli::try_parse_from(args) {
+    let usage = |message: &str| {
+        report::usage_error(message, check, json);
+        exit::code(Ending::Usage, check)
+    };
+    let cli = match cli::parse(args) {
         Ok(cli) => cli,
-        Err(e) => {
-            use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
-            if matches!(e.kind(), DisplayHelp | DisplayVersion) {
-                let _ = e.print();
-                return Err(0);
-            }
-            if check || json {
-                report::usage_error(&e.to_string(), check, json);
-            } else {
-                let _ = e.print();
-            }
-            return Err(exit::code(Ending::Usage, check));
-        }
+        Err(None) => return Err(0),
+        Err(Some(message)) => return Err(usage(&message)),
     };
     let env_targets = std::env::var("READYGATE_TARGETS").ok();
     Plan::build(
@@ -75,20 +80,14 @@ fn parse(args: &[OsString]) -> Result<Plan, i32> {
         env_targets.as_deref(),
         report::status::stderr_is_terminal(),
     )
-    .map_err(|e| {
-        report::usage_error(&e.to_string(), check, json);
-        exit::code(Ending::Usage, check)
-    })
+    .map_err(|e| usage(&e.to_string()))
 }
 
 /// Waits for every target (or a signal), reporting as it goes, then tears the runtime down.
 fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited) -> Ending {
+    // One thread: name lookups run on threads of their own (see resolve.rs), nothing else blocks.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        // Name lookups run here (getaddrinfo blocks); bound the threads so a thousand targets with
-        // names cannot start a thousand threads, and keep their stacks small.
-        .max_blocking_threads(32)
-        .thread_stack_size(256 * 1024)
         .build();
     let runtime = match runtime {
         Ok(rt) => rt,
@@ -119,7 +118,7 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
         specs: targets.into_iter().map(|t| t.spec).collect(),
         retry_permanent,
     };
-    let reporter = Reporter::new(names, output);
+    let mut reporter = Reporter::new(names, output);
     let program = command.map(exec::program_name);
 
     let ending = runtime.block_on(async {
@@ -130,6 +129,14 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
                 return Ending::Internal;
             }
         };
+        // Sent before the handlers existed: it ends the wait now, before any probe and any
+        // "starting" line (unblocking below delivers it to the handler, which is then unused).
+        if let Some(sig) = signal::pending_watched(inherited) {
+            signal::unblock_watched();
+            reporter.interrupted(signal::name(sig));
+            return Ending::Signal(sig);
+        }
+        signal::unblock_watched();
         reporter.start(settings.deadline, &warnings);
         let reporter = RefCell::new(reporter);
         // The RefCell is borrowed only inside synchronous callbacks of this one task, never across

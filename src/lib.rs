@@ -16,6 +16,7 @@
 //!   [`exit`]: the one table from ending to exit status.
 
 pub mod backoff;
+pub mod boolean;
 pub mod cli;
 pub mod connect;
 pub mod duration;
@@ -27,8 +28,10 @@ pub mod plan;
 pub mod probe;
 pub mod redact;
 pub mod report;
+pub mod resolve;
 pub mod schedule;
 pub mod signal;
+pub mod startup;
 pub mod target;
 pub mod uri;
 pub mod verdict;

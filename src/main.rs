@@ -1,7 +1,16 @@
 //! readygate: wait until dependencies can serve, then exec the command in place.
 //! The algorithm lives in `gate.rs`; this file only owns the process exit.
 
+/// Runs before Rust's own start-up, which would abort on a closed stdin/stderr without
+/// `/dev/null` (see `startup.rs`).
+#[used]
+#[link_section = ".init_array"]
+static SANITIZE_STD_FDS: extern "C" fn() = readygate::startup::sanitize_std_fds;
+
 fn main() {
+    // First thing: a SIGTERM that arrives while the arguments are parsed stays pending until the
+    // handlers exist, instead of being lost (see `signal.rs`).
+    readygate::signal::block_watched();
     let code = readygate::gate::run(std::env::args_os().collect());
     std::process::exit(code);
 }

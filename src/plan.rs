@@ -61,11 +61,14 @@ impl Plan {
         if let Some(env) = env_targets {
             inputs.extend(env.split_whitespace().map(str::to_string));
         }
-        let targets = inputs
+        let mut targets = inputs
             .iter()
             .map(|t| Target::parse(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(PlanError::Target)?;
+        for t in &mut targets {
+            t.spec.set_attempt_timeout(cli.attempt_timeout);
+        }
 
         let deadline = (!cli.timeout.is_zero()).then_some(cli.timeout);
         if cli.attempt_timeout.is_zero() {

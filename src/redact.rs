@@ -14,7 +14,8 @@ pub const MASK: &str = "***";
 pub fn is_sensitive_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     [
-        "pass", "pwd", "secret", "token", "key", "auth", "sig", "cred", "session", "cookie",
+        "pass", "pwd", "pw", "secret", "token", "key", "auth", "sig", "cred", "session", "cookie",
+        "jwt", "bearer", "code", "access", "private", "otp", "nonce",
     ]
     .iter()
     .any(|word| key.contains(word))
@@ -41,18 +42,28 @@ pub fn render_pair(key: &str, value: &str) -> String {
 
 /// Redacts a raw, possibly malformed target so that it can be quoted in an error message.
 ///
-/// - Userinfo: everything between the first `:` after the scheme and the LAST `@` is masked (an
-///   unencoded `@` or `/` in a password must not leak its tail). This may hide a port or path when
-///   an `@` appears later in the input; for an error message that is the right trade.
+/// - Userinfo: everything from the start of the authority to the LAST `@` of the whole input is
+///   suspect (an unencoded `/`, `?`, `#` or `@` in a password cuts it anywhere). The user name is
+///   kept only when it is a plain name followed by `:`; the rest up to that `@` is masked. This may
+///   hide a host or path when an `@` appears later in the input; for an error message that is the
+///   right trade.
 /// - Parameters after `?`, `&` or `#`: values of sensitive keys are masked.
 pub fn redact_input(input: &str) -> String {
     let start = input.find("://").map_or(0, |i| i + 3);
     let (head, rest) = input.split_at(start);
-    let rest = match (rest.find(':'), rest.rfind('@')) {
-        (Some(colon), Some(at)) if colon < at => {
-            format!("{}:{MASK}{}", &rest[..colon], &rest[at..])
+    let rest = match rest.rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo
+                .find(':')
+                .map(|colon| &userinfo[..colon])
+                .filter(|u| !u.contains(['/', '?', '#', '%']));
+            match user {
+                Some(u) => format!("{u}:{MASK}{}", &rest[at..]),
+                None => format!("{MASK}{}", &rest[at..]),
+            }
         }
-        _ => rest.to_string(),
+        None => rest.to_string(),
     };
     let mut out = String::from(head);
     // Split while keeping the separators, then mask sensitive `k=v` segments.
@@ -69,6 +80,55 @@ pub fn redact_input(input: &str) -> String {
         }
     }
     push_segment(&mut out, &segment, after_separator);
+    out
+}
+
+/// Redacts free text that may quote a target, such as a command-line parser's error about a URL
+/// given where a duration was expected: every word that looks like a URL or carries an `@` is
+/// passed through [`redact_input`]. Words are split at white space and quotes.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains("://") || word.contains('@') {
+            out.push_str(&redact_input(word));
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() || matches!(c, '\'' | '"' | '`') {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Input quoted in a message is cut to a length that keeps every line short (a healthcheck's
+/// output must stay far below Docker's 4 KiB, and nobody reads a 100 KB target).
+/// Control characters are shown escaped (`\u{7}`), never raw.
+pub fn quote_short(text: &str) -> String {
+    const MAX: usize = 200;
+    let mut end = text.len().min(MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(end + 16);
+    for c in text[..end].chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    if end < text.len() {
+        out.push_str(&format!("… ({} bytes)", text.len()));
+    }
     out
 }
 
@@ -101,6 +161,13 @@ mod tests {
                 "postgres://u:***@db:99999/x",
             ),
             ("postgres://u:se@c:r/et@db:1/x", "postgres://u:***@db:1/x"),
+            ("redis://SECRET@cache", "redis://***@cache"),
+            ("redis://:Cx9zz/x@cache:6379/0", "redis://:***@cache:6379/0"),
+            ("http://a%3ACx9:zz@api/", "http://***@api/"),
+            (
+                "postgres://app:p@ss/Cx9tail@db/app",
+                "postgres://app:***@db/app",
+            ),
             ("redis://:pw@cache:6379", "redis://:***@cache:6379"),
             ("tcp://db:5432", "tcp://db:5432"),
             ("http://h/x?password=abc&x=1", "http://h/x?password=***&x=1"),
@@ -123,6 +190,25 @@ mod tests {
     }
 
     #[test]
+    fn redact_text_masks_urls_inside_messages() {
+        let msg = "error: invalid value 'postgres://app:Cx9zz@db/app' for '--timeout <DURATION>'";
+        let out = redact_text(msg);
+        assert!(!out.contains("Cx9zz"), "{out}");
+        assert!(out.contains("'postgres://app:***@db/app'"), "{out}");
+        assert_eq!(redact_text("plain words stay"), "plain words stay");
+    }
+
+    #[test]
+    fn quote_short_caps_length() {
+        let long = "x".repeat(100_000);
+        let q = quote_short(&long);
+        assert!(q.len() < 300, "{}", q.len());
+        assert!(q.ends_with("(100000 bytes)"));
+        assert_eq!(quote_short("db:1"), "db:1");
+        assert_eq!(quote_short("a\u{7}\0b"), "a\\u{7}\\u{0}b");
+    }
+
+    #[test]
     fn sensitive_keys() {
         for k in [
             "password",
@@ -131,6 +217,17 @@ mod tests {
             "token",
             "Authorization",
             "sslpassword",
+        ] {
+            assert!(is_sensitive_key(k), "{k}");
+        }
+        for k in [
+            "pw",
+            "jwt",
+            "bearer",
+            "code",
+            "auth",
+            "X-Access-Token",
+            "x-api-key",
         ] {
             assert!(is_sensitive_key(k), "{k}");
         }

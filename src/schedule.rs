@@ -132,6 +132,11 @@ pub async fn run<A: Attempts>(
                 return Outcome::TimedOut { pending: pending(&ready, &last) };
             }
         }
+        // With thousands of targets, reports can arrive on every poll, so the branch above may
+        // never see its turn: check the clock itself after each batch (below), and give the
+        // runtime a chance to run other work (the signal watcher) when this task has used its
+        // budget.
+        tokio::task::consume_budget().await;
         std::mem::swap(&mut *queue.borrow_mut(), &mut batch);
         if batch.is_empty() && loops.is_empty() {
             break;
@@ -158,10 +163,20 @@ pub async fn run<A: Attempts>(
                 }
             }
         }
+        if remaining > 0 && deadline_at.is_some_and(|at| Instant::now() >= at) {
+            return Outcome::TimedOut {
+                pending: pending(&ready, &last),
+            };
+        }
     }
     if ready.iter().all(|r| *r) {
         Outcome::AllReady {
             elapsed: start.elapsed(),
+        }
+    } else if !settings.single_attempt {
+        // Waiting loops end early only when the deadline cut their attempt.
+        Outcome::TimedOut {
+            pending: pending(&ready, &last),
         }
     } else {
         Outcome::NotReady {
@@ -206,6 +221,9 @@ async fn target_loop<A: Attempts>(
         });
         let verdict = match tokio::time::timeout(budget, attempts.attempt(index)).await {
             Ok(v) => v,
+            // Cut by the deadline, not by the attempt timeout: the wait is over, and the reason
+            // the target was last seen not ready stays the one reported.
+            Err(_) if budget < settings.attempt_timeout => return,
             Err(_) => Verdict::costly(format!(
                 "no answer within {}",
                 crate::duration::show(budget)
@@ -421,12 +439,12 @@ mod tests {
                 Verdict::NotReady {
                     reason: "HTTP 503".into(),
                     cost: crate::verdict::Cost::Costly,
-                    retry_after: Some(MS(3000)),
+                    retry_after: Some(MS(1500)),
                 },
             ),
             (MS(0), Verdict::ready(None)),
         ]]);
         let out = run(&*script, settings(10_000), |_| {}).await;
-        assert_eq!(out, Outcome::AllReady { elapsed: MS(3000) });
+        assert_eq!(out, Outcome::AllReady { elapsed: MS(1500) });
     }
 }

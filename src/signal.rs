@@ -4,6 +4,12 @@
 //! most as PID 1 in a container: the kernel delivers to PID 1 only the signals it has a handler for,
 //! so without these handlers `docker stop` would wait out its grace period and SIGKILL.
 //!
+//! The four signals are blocked first thing in `main` ([`block_watched`]) and unblocked only once
+//! the handlers exist ([`unblock_watched`]): a `docker stop` in the first millisecond stays pending
+//! instead of being lost. A signal already pending then (sent early, or left pending by a parent
+//! that had it blocked) ends the wait at once with 128+N, before any target is probed and before
+//! anything is started ([`pending_watched`]).
+//!
 //! A signal that was already IGNORED when the gate started (a shell does that for `cmd &`) is left
 //! alone, and stays ignored for the command.
 //!
@@ -46,6 +52,49 @@ pub fn record() -> Inherited {
         })
         .collect();
     Inherited { ignored }
+}
+
+fn watched_set() -> libc::sigset_t {
+    // SAFETY: sigemptyset/sigaddset initialise and fill a set we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for (sig, _) in WATCHED {
+            libc::sigaddset(&mut set, sig);
+        }
+        set
+    }
+}
+
+/// Blocks the watched signals on the calling (main) thread; see the module doc.
+pub fn block_watched() {
+    let set = watched_set();
+    // SAFETY: a valid, initialised set; the old mask is not needed (exec empties the mask).
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+}
+
+/// Unblocks the watched signals; call once [`Watch::install`] succeeded.
+pub fn unblock_watched() {
+    let set = watched_set();
+    // SAFETY: as in block_watched.
+    unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+}
+
+/// The first watched signal that is pending (blocked and sent), if any, ignoring those the parent
+/// left ignored.
+pub fn pending_watched(inherited: &Inherited) -> Option<c_int> {
+    // SAFETY: sigpending fills the set we pass; sigismember reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        if libc::sigpending(&mut set) != 0 {
+            return None;
+        }
+        WATCHED
+            .iter()
+            .map(|(sig, _)| *sig)
+            .find(|sig| !inherited.ignored.contains(sig) && libc::sigismember(&set, *sig) == 1)
+    }
 }
 
 /// Waits for any watched signal.

@@ -55,7 +55,7 @@ impl Target {
     /// Parses and validates one target.
     pub fn parse(input: &str) -> Result<Target, TargetError> {
         let fail = |scheme: &str, problem: String| TargetError {
-            input: redact::redact_input(input),
+            input: redact::quote_short(&redact::redact_input(input)),
             problem,
             example: example_for(scheme),
         };
@@ -87,10 +87,17 @@ impl Target {
 fn display_name(u: &Uri, default_port: Option<u16>) -> String {
     let mut s = format!("{}://", u.scheme);
     if u.user.is_some() || u.password.is_some() {
-        s.push_str(u.user.as_deref().unwrap_or(""));
-        if u.password.is_some() {
-            s.push(':');
-            s.push_str(redact::MASK);
+        match u.user.as_deref() {
+            // A user name holding URL delimiters was most likely meant as part of the password
+            // (`a%3ACx9:zz`): show none of it.
+            Some(user) if user.contains([':', '@', '/', '?', '#']) => s.push_str(redact::MASK),
+            user => {
+                s.push_str(user.unwrap_or(""));
+                if u.password.is_some() {
+                    s.push(':');
+                    s.push_str(redact::MASK);
+                }
+            }
         }
         s.push('@');
     }
@@ -113,25 +120,47 @@ fn display_name(u: &Uri, default_port: Option<u16>) -> String {
     s
 }
 
-/// Reads readygate's per-target options (the URL fragment), so that each probe takes the keys it
-/// knows and an unknown key is an error that lists the valid ones, never silently ignored.
+/// Reads a target's key=value pairs — readygate's options (the URL fragment, `#key`) or the server's
+/// parameters (the query, `?key`) — so that each probe takes the keys it knows, and an unknown or
+/// repeated key is an error that lists the valid ones, never silently ignored or "last wins".
 #[derive(Debug)]
 pub struct Options {
+    /// `'#'` for options, `'?'` for query parameters: how keys are shown in errors.
+    sigil: char,
     pairs: Vec<(String, String, bool)>,
+    /// Keys taken with [`Options::take_all`]: the only ones that may repeat.
+    repeatable: Vec<String>,
 }
 
 impl Options {
-    pub fn new(pairs: &[(String, String)]) -> Self {
+    /// readygate's own options, from the URL fragment.
+    pub fn fragment(pairs: &[(String, String)]) -> Self {
+        Self::with_sigil('#', pairs)
+    }
+
+    /// The server's parameters, from the URL query.
+    pub fn query(pairs: &[(String, String)]) -> Self {
+        Self::with_sigil('?', pairs)
+    }
+
+    fn with_sigil(sigil: char, pairs: &[(String, String)]) -> Self {
         Options {
+            sigil,
             pairs: pairs
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone(), false))
                 .collect(),
+            repeatable: Vec::new(),
         }
     }
 
     /// All values of `key`, in order (for repeatable options).
     pub fn take_all(&mut self, key: &str) -> Vec<String> {
+        self.repeatable.push(key.to_string());
+        self.take_values(key)
+    }
+
+    fn take_values(&mut self, key: &str) -> Vec<String> {
         self.pairs
             .iter_mut()
             .filter(|(k, _, _)| k == key)
@@ -142,32 +171,64 @@ impl Options {
             .collect()
     }
 
-    /// The last value of `key`.
+    /// The value of `key` (given twice, it is an error in [`Options::finish`]).
     pub fn take(&mut self, key: &str) -> Option<String> {
-        self.take_all(key).pop()
+        self.take_values(key).pop()
     }
 
-    /// A switch: present without value, or `=true|false|1|0|yes|no`.
+    /// A switch: present without value, or with one of the words of [`crate::boolean`].
     pub fn flag(&mut self, key: &str) -> Result<bool, String> {
-        match self.take(key).as_deref() {
+        let sigil = self.sigil;
+        match self.take(key) {
             None => Ok(false),
-            Some("" | "1" | "true" | "yes" | "on") => Ok(true),
-            Some("0" | "false" | "no" | "off") => Ok(false),
-            Some(other) => Err(format!("option '{key}' takes true or false, not '{other}'")),
+            Some(v) if v.is_empty() => Ok(true),
+            Some(v) => crate::boolean::parse(&v).ok_or_else(|| {
+                format!(
+                    "{sigil}{key}={} is not a yes/no value ({})",
+                    crate::redact::quote_short(&v),
+                    crate::boolean::WORDS
+                )
+            }),
         }
     }
 
-    /// Fails on any key no probe took.
+    /// Fails on any key no probe took, and on a key given twice that cannot repeat.
     pub fn finish(self, scheme: &str, valid: &[&str]) -> Result<(), String> {
-        match self.pairs.iter().find(|(_, _, used)| !used) {
-            None => Ok(()),
-            Some((k, _, _)) if valid.is_empty() => Err(format!(
-                "unknown option '#{k}': {scheme} targets take no options"
-            )),
-            Some((k, _, _)) => Err(format!(
-                "unknown option '#{k}' for {scheme} targets (valid: {})",
+        let sigil = self.sigil;
+        let what = if sigil == '#' { "option" } else { "parameter" };
+        for (i, (k, _, used)) in self.pairs.iter().enumerate() {
+            if *used
+                && !self.repeatable.contains(k)
+                && self.pairs[..i].iter().any(|(o, _, _)| o == k)
+            {
+                return Err(format!("{what} '{sigil}{k}' is given twice: give it once"));
+            }
+        }
+        let Some((k, _, _)) = self.pairs.iter().find(|(_, _, used)| !used) else {
+            return Ok(());
+        };
+        // A key that is not a plain word is most likely the tail of a password with an unencoded
+        // '#' or '?': never quote it.
+        let shown = if k.len() <= 40
+            && k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            format!("'{sigil}{k}'")
+        } else {
+            format!(
+                "after '{sigil}' (not shown; if a password contains '{sigil}', write it as {})",
+                if sigil == '#' { "%23" } else { "%3F" }
+            )
+        };
+        if valid.is_empty() {
+            Err(format!(
+                "unknown {what} {shown}: {scheme} targets take no {what}s"
+            ))
+        } else {
+            Err(format!(
+                "unknown {what} {shown} for {scheme} targets (valid: {})",
                 valid.join(", ")
-            )),
+            ))
         }
     }
 }

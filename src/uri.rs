@@ -95,6 +95,15 @@ pub enum UriError {
     BadPort(String),
     PortZero,
     BadPercent,
+    /// A control character (byte shown) anywhere in the target.
+    Control(u32),
+    /// An `@` after the host while the authority has a user or a `:`: most likely a password with an
+    /// unencoded `/`, `?` or `#` (or `@`). Nothing of the input is quoted.
+    AtAfterHost,
+    /// `…://…,scheme://…`: two targets joined by a comma instead of a space.
+    JoinedTargets,
+    /// A host name longer than DNS allows (253 characters, 63 per label) or with an empty label.
+    LongHost,
 }
 
 impl fmt::Display for UriError {
@@ -112,7 +121,23 @@ impl fmt::Display for UriError {
             UriError::MissingPort => f.write_str("the port is missing"),
             UriError::BadPort(s) => write!(f, "'{s}' is not a port number (1-65535)"),
             UriError::PortZero => f.write_str("port 0 cannot be connected to (use 1-65535)"),
-            UriError::BadPercent => f.write_str("a '%' must be followed by two hex digits"),
+            UriError::BadPercent => f.write_str(
+                "a '%' must be followed by two hex digits, and the decoded text must be UTF-8",
+            ),
+            UriError::Control(c) => write!(
+                f,
+                "the target contains a control character (U+{c:04X}): check how it was quoted"
+            ),
+            UriError::AtAfterHost => f.write_str(
+                "an '@' follows the host: if the password contains '/', '?', '#' or '@', \
+                 percent-encode them (%2F, %3F, %23, %40)",
+            ),
+            UriError::JoinedTargets => f.write_str(
+                "this looks like two targets joined by a comma: separate targets with spaces",
+            ),
+            UriError::LongHost => f.write_str(
+                "the host name is not valid in DNS (at most 253 characters, labels of 1 to 63)",
+            ),
         }
     }
 }
@@ -124,6 +149,9 @@ pub fn parse(input: &str) -> Result<Uri, UriError> {
     }
     if input.chars().any(char::is_whitespace) {
         return Err(UriError::Whitespace);
+    }
+    if let Some(c) = input.chars().find(|c| c.is_control()) {
+        return Err(UriError::Control(c as u32));
     }
     let (scheme, rest) = match input.find("://") {
         Some(i) => {
@@ -143,11 +171,21 @@ pub fn parse(input: &str) -> Result<Uri, UriError> {
         None => ("tcp".to_string(), input),
     };
 
+    let after_scheme = rest;
     let (rest, fragment) = split_once_opt(rest, '#');
     // The authority ends at the first '/' or '?'; a password must percent-encode those.
     let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(auth_end);
     let (path, raw_query) = split_once_opt(tail, '?');
+    // Everything after the authority, fragment included: where a password cut short by an
+    // unencoded '/', '?' or '#' leaves its tail.
+    let after_authority = &after_scheme[auth_end..];
+    if after_authority.contains("://") {
+        return Err(UriError::JoinedTargets);
+    }
+    if after_authority.contains('@') && authority.contains(['@', ':']) {
+        return Err(UriError::AtAfterHost);
+    }
 
     // The last '@' ends the userinfo, so an unencoded '@' in a password still parses.
     let (userinfo, hostport) = match authority.rfind('@') {
@@ -158,7 +196,7 @@ pub fn parse(input: &str) -> Result<Uri, UriError> {
         None => (None, None),
         Some(ui) => {
             let (u, p) = split_once_opt(ui, ':');
-            let user = Some(decode(u)?).filter(|u| !u.is_empty());
+            let user = Some(decode_text(u)?).filter(|u| !u.is_empty());
             let password = p.map(decode).transpose()?.map(Secret::new);
             (user, password)
         }
@@ -175,6 +213,12 @@ pub fn parse(input: &str) -> Result<Uri, UriError> {
         raw_query: raw_query.map(str::to_string),
         query: raw_query.map(parse_pairs).transpose()?.unwrap_or_default(),
         options: fragment.map(parse_pairs).transpose()?.unwrap_or_default(),
+    })
+    .and_then(|u| {
+        // The path is kept encoded (it goes to the server as is), but it must decode: a '%zz' can
+        // never be sent, and waiting would not change that.
+        decode_text(&u.path)?;
+        Ok(u)
     })
 }
 
@@ -214,13 +258,22 @@ fn parse_hostport(s: &str) -> Result<(Option<Host>, Option<u16>), UriError> {
         } else if let Ok(v4) = h.parse::<Ipv4Addr>() {
             Some(Host::Ip(IpAddr::V4(v4)))
         } else {
-            let name = decode(h)?;
+            let name = decode_text(h)?;
             let valid = name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
                 && !name.starts_with(['.', '-']);
             if !valid {
                 return Err(UriError::BadHost(h.to_string()));
+            }
+            // RFC 1035 §2.3.4: a lookup of such a name can never succeed, so waiting is pointless.
+            let labels_ok = name
+                .strip_suffix('.')
+                .unwrap_or(&name)
+                .split('.')
+                .all(|l| (1..=63).contains(&l.len()));
+            if name.len() > 253 || !labels_ok {
+                return Err(UriError::LongHost);
             }
             Some(Host::Name(name.to_ascii_lowercase()))
         };
@@ -253,9 +306,20 @@ fn parse_pairs(s: &str) -> Result<Vec<(String, String)>, UriError> {
         .filter(|p| !p.is_empty())
         .map(|pair| {
             let (k, v) = split_once_opt(pair, '=');
-            Ok((decode(k)?, decode(v.unwrap_or(""))?))
+            Ok((decode_text(k)?, decode_text(v.unwrap_or(""))?))
         })
         .collect()
+}
+
+/// Percent-decodes text that is shown or sent as a name (user, host, path, parameters): a decoded
+/// control character (`%00`, `%0A`) is refused, since no server accepts it and it would forge log
+/// lines when printed.
+pub fn decode_text(s: &str) -> Result<String, UriError> {
+    let text = decode(s)?;
+    match text.chars().find(|c| c.is_control()) {
+        Some(c) => Err(UriError::Control(c as u32)),
+        None => Ok(text),
+    }
 }
 
 /// Percent-decodes `s`. `+` stays a plus: libpq and HTTP paths do not treat it as a space.

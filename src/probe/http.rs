@@ -62,7 +62,7 @@ impl HttpTarget {
 
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
         let https = uri.scheme == "https";
-        let mut opts = Options::new(&uri.options);
+        let mut opts = Options::fragment(&uri.options);
         let statuses = match opts.take("status") {
             Some(s) => parse_statuses(&s)?,
             None => vec![(200, 299)],
@@ -82,6 +82,21 @@ impl HttpTarget {
             return Err("#ca and #insecure contradict each other: choose one".into());
         }
         let host = uri.host.clone().ok_or("the host is missing")?;
+        // Headers readygate sets itself cannot also come from #header: a server would see two.
+        for (name, _) in &headers {
+            if name == hyper::header::HOST
+                || name == hyper::header::CONTENT_LENGTH
+                || name == hyper::header::TRANSFER_ENCODING
+                || name == hyper::header::CONNECTION
+            {
+                return Err(format!(
+                    "#header={name} cannot be set: readygate sends its own {name} header"
+                ));
+            }
+            if name == hyper::header::AUTHORIZATION && uri.user.is_some() {
+                return Err("#header=Authorization and a user in the URL both set Authorization: choose one".into());
+            }
+        }
         let default_port = if https { 443 } else { 80 };
         let port = uri.port.unwrap_or(default_port);
         if let (Some(user), pass) = (&uri.user, &uri.password) {
@@ -108,9 +123,11 @@ impl HttpTarget {
             path_and_query.push('?');
             path_and_query.push_str(q);
         }
-        // Validate now, so an attempt can never fail on the request line.
-        hyper::Uri::try_from(path_and_query.as_str())
-            .map_err(|_| format!("'{path_and_query}' is not a valid request path"))?;
+        // Validate now, so an attempt can never fail on the request line. The path is not quoted:
+        // its query may carry a token.
+        hyper::Uri::try_from(path_and_query.as_str()).map_err(|_| {
+            "the path or query cannot go in an HTTP request: percent-encode spaces, quotes, '<', '>' and other special characters".to_string()
+        })?;
         let host_header = if port == default_port {
             host.to_url_form()
         } else {
@@ -183,9 +200,15 @@ impl HttpTarget {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
+            let asked = retry_after.map_or(String::new(), |d| {
+                format!(
+                    "; Retry-After {} (waits at most --max-interval)",
+                    crate::duration::show(d)
+                )
+            });
             return Verdict::NotReady {
                 reason: format!(
-                    "HTTP {} (expected {})",
+                    "HTTP {} (expected {}){asked}",
                     status_text(status),
                     self.expected()
                 ),
@@ -197,20 +220,21 @@ impl HttpTarget {
             return Verdict::ready(format!("HTTP {}", status.as_u16()));
         };
         let mut body = response.into_body();
-        let mut seen: Vec<u8> = Vec::new();
+        let mut search = Search::new(needle.as_bytes());
+        let mut read = 0usize;
         loop {
-            if find(&seen, needle.as_bytes()) {
-                return Verdict::ready(format!("HTTP {}, body matched", status.as_u16()));
-            }
-            if seen.len() >= MAX_BODY {
+            if read >= MAX_BODY {
                 return Verdict::costly(format!(
                     "body does not contain '{needle}' (first 1 MiB read)"
                 ));
             }
             match next_data(&mut body).await {
                 Some(Ok(chunk)) => {
-                    let room = MAX_BODY - seen.len();
-                    seen.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    let chunk = &chunk[..chunk.len().min(MAX_BODY - read)];
+                    read += chunk.len();
+                    if search.feed(chunk) {
+                        return Verdict::ready(format!("HTTP {}, body matched", status.as_u16()));
+                    }
                 }
                 Some(Err(e)) => return Verdict::costly(describe_hyper(&e)),
                 None => return Verdict::costly(format!("body does not contain '{needle}'")),
@@ -248,7 +272,7 @@ fn status_text(s: StatusCode) -> String {
 
 fn describe_hyper(e: &hyper::Error) -> String {
     if e.is_parse() && e.to_string().contains("too large") {
-        "response head larger than 64 KiB".into()
+        "response head too large (over 64 KiB, or over 100 header lines)".into()
     } else if e.is_parse() || e.is_parse_status() {
         "the server did not answer with HTTP (is this the right port, or does it need https?)"
             .into()
@@ -271,8 +295,46 @@ async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+/// Looks for a needle in a body that arrives in chunks, scanning each byte a bounded number of
+/// times: only the last `needle.len() - 1` bytes are kept between chunks, so a slow stream of tiny
+/// chunks costs as little as one large one (rescanning everything read so far on every chunk made
+/// a trickling server cost 100 % CPU).
+struct Search<'a> {
+    needle: &'a [u8],
+    /// The tail of what was seen, where a match may have started.
+    carry: Vec<u8>,
+}
+
+impl<'a> Search<'a> {
+    fn new(needle: &'a [u8]) -> Self {
+        Search {
+            needle,
+            carry: Vec::with_capacity(needle.len()),
+        }
+    }
+
+    /// Whether the needle has now been seen.
+    fn feed(&mut self, chunk: &[u8]) -> bool {
+        let n = self.needle.len();
+        if n == 0 {
+            return true;
+        }
+        // Matches that straddle the previous chunk: carry + the start of this one.
+        let head = &chunk[..chunk.len().min(n - 1)];
+        let mut joint = Vec::with_capacity(self.carry.len() + head.len());
+        joint.extend_from_slice(&self.carry);
+        joint.extend_from_slice(head);
+        if joint.windows(n).any(|w| w == self.needle) || chunk.windows(n).any(|w| w == self.needle)
+        {
+            return true;
+        }
+        // Keep the last n - 1 bytes of carry + chunk.
+        joint.extend_from_slice(&chunk[head.len()..]);
+        let keep = joint.len().min(n - 1);
+        self.carry.clear();
+        self.carry.extend_from_slice(&joint[joint.len() - keep..]);
+        false
+    }
 }
 
 /// Parses `200`, `200-399`, `2xx`, and comma-separated lists of them.
@@ -381,6 +443,21 @@ mod tests {
     }
 
     #[test]
+    fn search_finds_needles_across_chunk_boundaries() {
+        let body = b"xxUPyyREADYzz";
+        for split in 1..body.len() {
+            let mut s = Search::new(b"READY");
+            let found = body.chunks(split).any(|c| s.feed(c));
+            assert!(found, "chunks of {split}");
+            assert!(s.carry.len() < 5);
+        }
+        let mut s = Search::new(b"READY");
+        assert!(!b"REA DY".chunks(1).any(|c| s.feed(c)));
+        let mut s = Search::new(b"aab");
+        assert!(b"aaab".chunks(1).any(|c| s.feed(c)));
+    }
+
+    #[test]
     fn base64_matches_rfc4648_vectors() {
         for (i, o) in [
             ("", ""),
@@ -409,5 +486,13 @@ mod tests {
             .unwrap_err()
             .contains("cannot read CA file"));
         assert!(parse("http://h/#header=NoColon").is_err());
+        assert!(parse("http://h/#header=Host:%20x")
+            .unwrap_err()
+            .contains("sends its own host"));
+        assert!(parse("http://u:p@h/#header=Authorization:%20Bearer%20x")
+            .unwrap_err()
+            .contains("choose one"));
+        let err = parse("http://h/h?token=Cx9zz<").unwrap_err();
+        assert!(!err.contains("Cx9zz"), "{err}");
     }
 }

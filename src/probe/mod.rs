@@ -9,6 +9,7 @@
 //! no boxing.
 
 pub mod http;
+pub mod pgguard;
 pub mod pgpass;
 pub mod pgwire;
 pub mod postgres;
@@ -64,6 +65,14 @@ impl Spec {
             Spec::Http(h) => h.attempt().await,
             Spec::Postgres(p) => p.attempt().await,
             Spec::Redis(r) => r.attempt().await,
+        }
+    }
+
+    /// Tells the probe how long an attempt may take, for protocols that can also bound the work
+    /// on the server's side.
+    pub fn set_attempt_timeout(&mut self, timeout: std::time::Duration) {
+        if let Spec::Postgres(p) = self {
+            p.set_attempt_timeout(timeout);
         }
     }
 

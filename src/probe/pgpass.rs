@@ -43,7 +43,9 @@ pub fn lookup(file: &Path, host: &str, port: u16, database: &str, user: &str) ->
             )),
         };
     }
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(text) = crate::environ::read_small_file(file, crate::environ::MAX_SECRET_FILE)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+    else {
         return Lookup::default();
     };
     let port = port.to_string();

@@ -25,11 +25,13 @@
 //! `prefer`.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use rustls::ClientConfig;
 use tokio_postgres::SimpleQueryMessage;
 
+use super::pgguard;
 use super::pgpass;
 use super::pgwire::{self, FirstReply, SslAnswer};
 use super::tls::{self, Verify};
@@ -93,6 +95,12 @@ pub struct PgTarget {
     primary: bool,
     /// "user app, database app, host db:5432", for failure messages.
     context: String,
+    /// Whether the cleartext-password warning was printed (once per target).
+    warned: std::sync::atomic::AtomicBool,
+    /// The server-side `statement_timeout` of the probe's session: the attempt timeout, so that a
+    /// query the gate has given up on (waiting on a lock) does not go on holding a session. A
+    /// backend blocked on a lock does not notice that its client has gone.
+    statement_timeout: Option<std::time::Duration>,
 }
 
 impl PgTarget {
@@ -101,7 +109,7 @@ impl PgTarget {
     }
 
     pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<Self, String> {
-        let mut params = Options::new(&uri.query);
+        let mut params = Options::query(&uri.query);
         let mut from_query =
             |key: &str, from_url: Option<String>| -> Result<Option<String>, String> {
                 match (from_url, params.take(key)) {
@@ -119,7 +127,7 @@ impl PgTarget {
             .path
             .strip_prefix('/')
             .filter(|p| !p.is_empty())
-            .map(uri::decode)
+            .map(uri::decode_text)
             .transpose()
             .map_err(|e| e.to_string())?;
         let dbname = from_query("dbname", path_db)?;
@@ -129,9 +137,7 @@ impl PgTarget {
         let _ = from_query("application_name", None)?;
         // Our attempt timeout bounds every attempt; libpq's own is accepted for compatibility.
         let _ = from_query("connect_timeout", None)?;
-        params
-            .finish("postgres", PARAMS)
-            .map_err(|e| e.replace("option '#", "parameter '?"))?;
+        params.finish("postgres", PARAMS)?;
 
         if uri.password.is_some() && password_param.is_some() {
             return Err("the password is given both in the URL and as ?password=".into());
@@ -201,7 +207,7 @@ impl PgTarget {
             }
         };
 
-        let mut opts = Options::new(&uri.options);
+        let mut opts = Options::fragment(&uri.options);
         let query = opts.take("query").filter(|q| !q.trim().is_empty());
         let primary = opts.flag("primary")?
             || match session_attrs.as_deref() {
@@ -269,11 +275,18 @@ impl PgTarget {
             query,
             primary,
             context,
+            warned: Default::default(),
+            statement_timeout: None,
         })
     }
 
+    /// Bounds the probe's queries on the server side too (see `statement_timeout`).
+    pub fn set_attempt_timeout(&mut self, timeout: std::time::Duration) {
+        self.statement_timeout = Some(timeout);
+    }
+
     pub async fn attempt(&self) -> Verdict {
-        let mut stream = match self.open().await {
+        let (mut stream, encrypted) = match self.open().await {
             Ok(s) => s,
             Err(v) => return v,
         };
@@ -284,6 +297,12 @@ impl PgTarget {
                     Ok(FirstReply::Auth | FirstReply::Negotiate) => {
                         Verdict::ready("accepting connections".to_string())
                     }
+                    // pg_isready reports "no response" for an error without a code: whatever
+                    // answered, it did not say it accepts connections.
+                    Ok(FirstReply::Error(e)) if e.code.is_empty() => Verdict::costly(format!(
+                        "the server answered with an error without a SQLSTATE: {}",
+                        e.message
+                    )),
                     Ok(FirstReply::Error(e)) => match classify_sqlstate(&e.code) {
                         // pg_isready semantics: any answer but "not now" means the server is up.
                         Class::Transient => {
@@ -297,26 +316,29 @@ impl PgTarget {
                     Err(e) => io_verdict(&e),
                 }
             }
-            Level::Login => self.login(stream).await,
+            Level::Login => self.login(stream, encrypted).await,
         }
     }
 
-    /// Connects and, per `sslmode`, negotiates TLS.
-    async fn open(&self) -> Result<Box<dyn Io>, Verdict> {
+    /// Connects and, per `sslmode`, negotiates TLS. Also says whether the connection is private
+    /// (TLS, or a unix socket on this machine).
+    async fn open(&self) -> Result<(Box<dyn Io>, bool), Verdict> {
         let (host, port) = match &self.endpoint {
             Endpoint::Unix(dir, port) => {
                 let path = dir.join(format!(".s.PGSQL.{port}"));
-                return Ok(Box::new(connect::connect_unix(&path).await?));
+                return Ok((Box::new(connect::connect_unix(&path).await?), true));
             }
             Endpoint::Tcp(host, port) => (host, *port),
         };
         let mut tcp = connect::connect(host, port).await?;
         let Some(config) = &self.tls else {
-            return Ok(Box::new(tcp));
+            return Ok((Box::new(tcp), false));
         };
         match pgwire::negotiate_tls(&mut tcp).await {
             Ok(SslAnswer::Yes) => {}
-            Ok(SslAnswer::No) if self.sslmode == SslMode::Prefer => return Ok(Box::new(tcp)),
+            Ok(SslAnswer::No) if self.sslmode == SslMode::Prefer => {
+                return Ok((Box::new(tcp), false))
+            }
             Ok(SslAnswer::No) => {
                 return Err(Verdict::failed(format!(
                     "the server does not support TLS, and sslmode={} forbids plaintext ({})",
@@ -327,7 +349,7 @@ impl PgTarget {
             Err(e) => return Err(io_verdict(&e)),
         }
         match tls::handshake(config, host, tcp).await {
-            Ok(s) => Ok(Box::new(s)),
+            Ok(s) => Ok((Box::new(s), true)),
             // A rejected certificate names the connection, like every permanent failure here.
             Err(Verdict::Failed { reason }) => {
                 Err(Verdict::failed(format!("{reason} ({})", self.context)))
@@ -336,7 +358,7 @@ impl PgTarget {
         }
     }
 
-    async fn login(&self, stream: Box<dyn Io>) -> Verdict {
+    async fn login(&self, stream: Box<dyn Io>, encrypted: bool) -> Verdict {
         let mut config = tokio_postgres::Config::new();
         config
             .user(self.user.as_deref().unwrap_or("postgres"))
@@ -347,22 +369,57 @@ impl PgTarget {
         if let Some(p) = &self.password {
             config.password(p.expose());
         }
-        let (client, connection) = match config.connect_raw(stream, tokio_postgres::NoTls).await {
+        if let Some(t) = self.statement_timeout {
+            config.options(format!("-c statement_timeout={}", t.as_millis().max(1)));
+        }
+        let method = Arc::new(AtomicU8::new(0));
+        let stream = pgguard::Guarded::new(stream, method.clone());
+        let connected = config.connect_raw(stream, tokio_postgres::NoTls).await;
+        self.warn_if_exposed(&method, encrypted);
+        let (client, connection) = match connected {
             Ok(pair) => pair,
             Err(e) => return self.classify(&e),
         };
-        let driver = tokio::spawn(connection);
-        let verdict = self.after_login(&client).await;
+        // The connection is driven here, inside the attempt, never spawned: when the attempt is
+        // cut by its timeout, dropping this future closes the socket and ends the server's
+        // session. A spawned driver would outlive it and leak a session per attempt.
+        let mut connection = std::pin::pin!(connection);
+        let verdict = tokio::select! {
+            verdict = self.after_login(&client) => verdict,
+            ended = &mut connection => match ended {
+                Err(e) => self.classify(&e),
+                Ok(()) => Verdict::costly("the server closed the connection"),
+            },
+        };
         // Dropping the client makes the driver send Terminate and finish: no "unexpected EOF" in
         // the server's log for every probe.
         drop(client);
-        let _ = driver.await;
+        let _ = connection.await;
         verdict
+    }
+
+    /// Warns (once) when the server asked for the password in cleartext or as an MD5 hash over a
+    /// connection that is not encrypted: with `sslmode=prefer`, a server (or a man in the
+    /// middle) that declines TLS gets it. `sslmode=require` prevents that.
+    fn warn_if_exposed(&self, method: &AtomicU8, encrypted: bool) {
+        let how = match method.load(Ordering::Relaxed) {
+            pgguard::AUTH_CLEARTEXT => "in cleartext",
+            pgguard::AUTH_MD5 => "as an MD5 hash",
+            _ => return,
+        };
+        if encrypted || self.password.is_none() || self.warned.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        tracing::warn!(
+            event = "warning",
+            "the server asked for the password {how} over an unencrypted connection ({}); sslmode=require prevents this",
+            self.context
+        );
     }
 
     async fn after_login(&self, client: &tokio_postgres::Client) -> Verdict {
         if self.primary {
-            match first_value(client.simple_query("SELECT pg_is_in_recovery()").await) {
+            match first_value(client, "SELECT pg_is_in_recovery()").await {
                 Ok(Some(v)) if v == "f" => {}
                 Ok(_) => {
                     return Verdict::costly(
@@ -378,17 +435,9 @@ impl PgTarget {
                 Err(e) => self.classify(&e),
             };
         };
-        match client.simple_query(query).await {
-            Ok(messages) => {
-                if messages
-                    .iter()
-                    .any(|m| matches!(m, SimpleQueryMessage::Row(_)))
-                {
-                    Verdict::ready("logged in, query returned a row".to_string())
-                } else {
-                    Verdict::costly("the query returned no row")
-                }
-            }
+        match first_value(client, query).await {
+            Ok(Some(_)) => Verdict::ready("logged in, query returned a row".to_string()),
+            Ok(None) => Verdict::costly("the query returned no row"),
             // A query error usually means "not migrated yet" (42P01 undefined table): keep waiting,
             // unless the query itself can never work.
             Err(e) => match e.code().map(|c| c.code()) {
@@ -425,6 +474,14 @@ impl PgTarget {
         let source = std::error::Error::source(e)
             .map(|s| s.to_string())
             .unwrap_or_default();
+        if source.contains("unsupported authentication method")
+            || source.contains("unsupported SASL mechanism")
+        {
+            return Verdict::failed(format!(
+                "the server asks for an authentication method readygate does not support ({source}; {})",
+                self.context
+            ));
+        }
         if source.contains("password missing") {
             return Verdict::failed(format!(
                 "the server asks for a password and none was given (URL, PGPASSWORD, PGPASSWORD_FILE or a password file) ({})",
@@ -486,13 +543,21 @@ fn db_message(e: &tokio_postgres::Error) -> String {
         .map_or_else(|| e.to_string(), |d| d.message().to_string())
 }
 
-fn first_value(
-    result: Result<Vec<SimpleQueryMessage>, tokio_postgres::Error>,
+/// The first column of the first row a query returns, if any. Stops reading at that row: the rest
+/// of a large result (a `generate_series` of millions) is never buffered, and dropping the stream
+/// with the client ends the exchange.
+async fn first_value(
+    client: &tokio_postgres::Client,
+    query: &str,
 ) -> Result<Option<String>, tokio_postgres::Error> {
-    Ok(result?.iter().find_map(|m| match m {
-        SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
-        _ => None,
-    }))
+    use futures_util::StreamExt;
+    let mut rows = std::pin::pin!(client.simple_query_raw(query).await?);
+    while let Some(message) = rows.next().await {
+        if let SimpleQueryMessage::Row(r) = message? {
+            return Ok(Some(r.get(0).unwrap_or_default().to_string()));
+        }
+    }
+    Ok(None)
 }
 
 fn io_verdict(e: &std::io::Error) -> Verdict {

@@ -57,19 +57,17 @@ impl RedisTarget {
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
         let unix = matches!(uri.scheme.as_str(), "redis+unix" | "unix");
         let tls_scheme = uri.scheme == "rediss";
-        let mut params = Options::new(&uri.query);
+        let mut params = Options::query(&uri.query);
         let db_param = params.take("db");
         let password_param = params.take("password");
-        params
-            .finish(&uri.scheme, &["db", "password"])
-            .map_err(|e| e.replace("option '#", "parameter '?"))?;
+        params.finish(&uri.scheme, &["db", "password"])?;
 
         let endpoint = if unix {
             if uri.host.is_some() || uri.path.is_empty() {
                 return Err("a unix-socket target names the socket's path: redis+unix:///run/redis/redis.sock".into());
             }
             Endpoint::Unix(PathBuf::from(
-                uri::decode(&uri.path).map_err(|e| e.to_string())?,
+                uri::decode_text(&uri.path).map_err(|e| e.to_string())?,
             ))
         } else {
             Endpoint::Tcp(
@@ -106,7 +104,7 @@ impl RedisTarget {
             return Err("a Redis user needs a password: redis://USER:PASSWORD@host (or :PASSWORD@ for the default user)".into());
         }
 
-        let mut opts = Options::new(&uri.options);
+        let mut opts = Options::fragment(&uri.options);
         let primary = opts.flag("primary")?;
         let ca = opts.take("ca");
         let insecure = opts.flag("insecure")?;
@@ -184,8 +182,9 @@ impl RedisTarget {
         let mut stream = BufReader::new(stream);
         stream.get_mut().write_all(&out).await?;
         stream.get_mut().flush().await?;
+        let mut budget = resp::Budget::default();
         for step in steps {
-            let reply = resp::read(&mut stream).await?;
+            let reply = resp::read(&mut stream, &mut budget).await?;
             if let Some(verdict) = self.judge(step, reply) {
                 return Ok(verdict);
             }
@@ -205,6 +204,8 @@ impl RedisTarget {
         match (step, reply) {
             (Step::Auth | Step::Select, _) => None,
             (Step::Ping, Reply::Simple(s)) if s == "PONG" => None,
+            // Some proxies answer PING with a bulk string.
+            (Step::Ping, Reply::Bulk(Some(s))) if s == b"PONG" => None,
             (Step::Ping, other) => Some(Verdict::costly(format!(
                 "unexpected answer to PING: {}",
                 short(&other)
@@ -225,6 +226,9 @@ impl RedisTarget {
     }
 
     fn classify(&self, step: Step, error: &str) -> Verdict {
+        if error.trim().is_empty() {
+            return Verdict::costly("the server answered with an empty error");
+        }
         let prefix = error.split_whitespace().next().unwrap_or("");
         let who = match (&self.user, &self.password) {
             (Some(u), _) => format!("user {u}"),
@@ -254,8 +258,16 @@ fn first_sentence(s: &str) -> &str {
     }
 }
 
+/// A reply as people read it (`PONG`, `"PONG"`, `42`, `(nil)`, `[3 items]`), cut to 80
+/// characters.
 fn short(r: &Reply) -> String {
-    let s = format!("{r:?}");
+    let s = match r {
+        Reply::Simple(s) | Reply::Error(s) => s.clone(),
+        Reply::Integer(n) => n.to_string(),
+        Reply::Bulk(Some(b)) => format!("\"{}\"", String::from_utf8_lossy(b)),
+        Reply::Bulk(None) | Reply::Array(None) => "(nil)".to_string(),
+        Reply::Array(Some(items)) => format!("[{} items]", items.len()),
+    };
     s.chars().take(80).collect()
 }
 
@@ -293,6 +305,24 @@ mod tests {
             let err = parse(url).unwrap_err();
             assert!(err.contains(want), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn replies_are_shown_readably() {
+        assert_eq!(short(&Reply::Bulk(Some(b"PING?".to_vec()))), "\"PING?\"");
+        assert_eq!(
+            short(&Reply::Array(Some(vec![Reply::Integer(1)]))),
+            "[1 items]"
+        );
+        let t = parse("redis://cache").unwrap();
+        assert_eq!(
+            t.judge(Step::Ping, Reply::Bulk(Some(b"PONG".to_vec()))),
+            None
+        );
+        let Verdict::NotReady { reason, .. } = t.classify(Step::Auth, "") else {
+            panic!()
+        };
+        assert_eq!(reason, "the server answered with an empty error");
     }
 
     #[test]

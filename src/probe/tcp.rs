@@ -16,7 +16,7 @@ pub struct TcpTarget {
 
 impl TcpTarget {
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
-        Options::new(&uri.options).finish("tcp", &[])?;
+        Options::fragment(&uri.options).finish("tcp", &[])?;
         if uri.user.is_some() || uri.password.is_some() {
             return Err("tcp targets take no user or password".into());
         }

@@ -20,6 +20,9 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+/// The largest CA file read (the whole Mozilla bundle is about 220 KiB).
+const MAX_CA_FILE: u64 = 4 * 1024 * 1024;
+
 /// How much of the server's certificate is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verify {
@@ -41,58 +44,107 @@ pub fn client_config(
     verify: Verify,
     alpn: &[&[u8]],
 ) -> Result<Arc<ClientConfig>, String> {
-    let roots = Arc::new(roots(ca_file)?);
+    let (roots, anchors) = roots(ca_file)?;
+    let roots = Arc::new(roots);
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS setup failed: {e}"))?;
-    let mut config = match verify {
-        Verify::Full => builder.with_root_certificates(roots).with_no_client_auth(),
-        Verify::ChainOnly | Verify::None => {
-            let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
-                .build()
-                .map_err(|e| format!("TLS setup failed: {e}"))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Lenient { inner, verify }))
-                .with_no_client_auth()
-        }
+    let mut config = if verify == Verify::Full && anchors.is_empty() {
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
+            .build()
+            .map_err(|e| format!("TLS setup failed: {e}"))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Verifier {
+                inner,
+                verify,
+                anchors,
+            }))
+            .with_no_client_auth()
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
 
-fn roots(ca_file: Option<&Path>) -> Result<RootCertStore, String> {
+/// The trust store, and the certificates of the CA file (empty for the built-in roots).
+fn roots(ca_file: Option<&Path>) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), String> {
     let mut store = RootCertStore::empty();
+    let mut anchors = Vec::new();
     match ca_file {
         None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         Some(path) => {
             let shown = path.display();
-            let data =
-                std::fs::read(path).map_err(|e| format!("cannot read CA file '{shown}': {e}"))?;
-            let mut count = 0;
+            let data = crate::environ::read_small_file(path, MAX_CA_FILE)
+                .map_err(|e| format!("cannot read CA file '{shown}': {e}"))?;
             for cert in CertificateDer::pem_slice_iter(&data) {
                 let cert = cert.map_err(|e| format!("CA file '{shown}' is not valid PEM: {e}"))?;
                 store
-                    .add(cert)
+                    .add(cert.clone())
                     .map_err(|e| format!("CA file '{shown}' holds a bad certificate: {e}"))?;
-                count += 1;
+                anchors.push(cert);
             }
-            if count == 0 {
+            if anchors.is_empty() {
                 return Err(format!("CA file '{shown}' holds no PEM certificate"));
             }
         }
     }
-    Ok(store)
+    Ok((store, anchors))
 }
 
-/// A verifier that checks less than the default, but never less than it was asked to.
+/// The verifier for everything but "built-in roots, full check": it never checks less than it was
+/// asked to, and accepts what libpq and curl accept.
 #[derive(Debug)]
-struct Lenient {
+struct Verifier {
     inner: Arc<WebPkiServerVerifier>,
     verify: Verify,
+    /// The CA file's certificates.
+    anchors: Vec<CertificateDer<'static>>,
 }
 
-impl ServerCertVerifier for Lenient {
+impl Verifier {
+    /// A server certificate that IS one of the trusted certificates (a self-signed development
+    /// certificate, often made with `CA:TRUE` as `openssl req -x509` does) is trusted as itself,
+    /// as OpenSSL does for curl `--cacert` and libpq `sslrootcert`; path building refuses it
+    /// (a CA used as an end entity). Its validity period and, for a full check, its names are
+    /// still checked.
+    fn trusted_as_itself(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Option<Result<ServerCertVerified, rustls::Error>> {
+        if !self
+            .anchors
+            .iter()
+            .any(|a| a.as_ref() == end_entity.as_ref())
+        {
+            return None;
+        }
+        let invalid = |e| Some(Err(rustls::Error::InvalidCertificate(e)));
+        let Some((not_before, not_after)) = validity(end_entity) else {
+            return invalid(rustls::CertificateError::BadEncoding);
+        };
+        let now = now.as_secs() as i64;
+        if now < not_before {
+            return invalid(rustls::CertificateError::NotValidYet);
+        }
+        if now > not_after {
+            return invalid(rustls::CertificateError::Expired);
+        }
+        if self.verify == Verify::Full {
+            let named = webpki::EndEntityCert::try_from(end_entity)
+                .is_ok_and(|c| c.verify_is_valid_for_subject_name(server_name).is_ok());
+            if !named {
+                return invalid(rustls::CertificateError::NotValidForName);
+            }
+        }
+        Some(Ok(ServerCertVerified::assertion()))
+    }
+}
+
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -108,11 +160,22 @@ impl ServerCertVerifier for Lenient {
             .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
         {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
+            Ok(v) => Ok(v),
+            Err(e) => match self.trusted_as_itself(end_entity, server_name, now) {
+                Some(verdict) => verdict,
+                None if self.verify == Verify::ChainOnly
+                    && matches!(
+                        e,
+                        rustls::Error::InvalidCertificate(
+                            rustls::CertificateError::NotValidForName
+                                | rustls::CertificateError::NotValidForNameContext { .. }
+                        )
+                    ) =>
+                {
+                    Ok(ServerCertVerified::assertion())
+                }
+                None => Err(e),
+            },
         }
     }
 
@@ -137,6 +200,69 @@ impl ServerCertVerifier for Lenient {
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
     }
+}
+
+/// A certificate's validity period (`notBefore`, `notAfter`) in Unix seconds, read from its DER
+/// (RFC 5280 §4.1: Certificate → TBSCertificate → [version], serial, signature, issuer, validity).
+fn validity(cert: &[u8]) -> Option<(i64, i64)> {
+    let (_, tbs, _) = der(cert)?; // Certificate
+    let (_, mut rest, _) = der(tbs)?; // TBSCertificate
+    let (tag, _, after) = der(rest)?;
+    if tag == 0xA0 {
+        rest = after; // [0] version
+    }
+    for _ in 0..3 {
+        rest = der(rest)?.2; // serial, signature algorithm, issuer
+    }
+    let (_, validity, _) = der(rest)?;
+    let (t1, before, after) = der(validity)?;
+    let (t2, not_after, _) = der(after)?;
+    Some((time(t1, before)?, time(t2, not_after)?))
+}
+
+/// One DER element: (tag, content, what follows).
+fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let len = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let n = usize::from(first & 0x7F);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        rest = &rest[n..];
+        len
+    };
+    (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// UTCTime (`YYMMDDHHMMSSZ`, tag 0x17) or GeneralizedTime (`YYYYMMDDHHMMSSZ`, 0x18) → Unix seconds.
+fn time(tag: u8, text: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(text).ok()?.strip_suffix('Z')?;
+    let (year, rest) = match tag {
+        0x17 if text.len() == 12 => {
+            let yy: i64 = text[..2].parse().ok()?;
+            (if yy < 50 { 2000 + yy } else { 1900 + yy }, &text[2..])
+        }
+        0x18 if text.len() == 14 => (text[..4].parse().ok()?, &text[4..]),
+        _ => return None,
+    };
+    let field = |i: usize| -> Option<i64> { rest.get(i..i + 2)?.parse().ok() };
+    let (month, day) = (field(0)?, field(2)?);
+    let (h, m, s) = (field(4)?, field(6)?, field(8)?);
+    // Days from the civil date (H. Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + m * 60 + s)
 }
 
 /// Runs a TLS handshake over `stream`, turning failures into verdicts: a rejected certificate is
@@ -201,6 +327,7 @@ fn describe(e: &io::Error) -> String {
     }
 }
 
+/// Why a certificate was rejected, in words (never a debug dump).
 fn cert_reason(c: &rustls::CertificateError) -> String {
     use rustls::CertificateError::*;
     match c {
@@ -209,6 +336,22 @@ fn cert_reason(c: &rustls::CertificateError) -> String {
         }
         NotValidForName | NotValidForNameContext { .. } => "not valid for this host name".into(),
         Expired | ExpiredContext { .. } => "expired".into(),
-        other => format!("{other:?}"),
+        NotValidYet | NotValidYetContext { .. } => "not valid yet (check the clocks)".into(),
+        Revoked => "revoked".into(),
+        BadEncoding => "badly encoded".into(),
+        BadSignature | UnsupportedSignatureAlgorithmContext { .. } => {
+            "bad or unsupported signature".into()
+        }
+        InvalidPurpose | InvalidPurposeContext { .. } => {
+            "not issued for TLS servers (extended key usage)".into()
+        }
+        other => {
+            let text = other.to_string();
+            if text.contains("CaUsedAsEndEntity") {
+                "a CA certificate is used as the server's certificate, and it is not the one trusted".into()
+            } else {
+                format!("not acceptable ({text})")
+            }
+        }
     }
 }

@@ -104,6 +104,9 @@ pub struct Reporter {
     states: Vec<State>,
     options: OutputOptions,
     start: Instant,
+    /// The configured deadline, as shown when it passes (not the measured time, which a loaded
+    /// machine stretches by a few milliseconds).
+    deadline: Option<Duration>,
 }
 
 impl Reporter {
@@ -114,10 +117,12 @@ impl Reporter {
             states,
             options,
             start: Instant::now(),
+            deadline: None,
         }
     }
 
-    pub fn start(&self, deadline: Option<Duration>, warnings: &[String]) {
+    pub fn start(&mut self, deadline: Option<Duration>, warnings: &[String]) {
+        self.deadline = deadline;
         for w in warnings {
             tracing::warn!(event = "warning", "{w}");
         }
@@ -133,7 +138,7 @@ impl Reporter {
             targets = self.names.len() as u64,
             "waiting for {} target{plural} ({limit}): {}",
             self.names.len(),
-            self.names.join(", ")
+            list(self.names.iter(), ", ")
         );
     }
 
@@ -206,18 +211,19 @@ impl Reporter {
     pub fn finish(&self, outcome: &Outcome, program: Option<&str>) {
         status::clear();
         let names = |pending: &[(usize, String)]| -> String {
-            let list: Vec<String> = pending
-                .iter()
-                .map(|(i, r)| format!("{} ({r})", self.names[*i]))
-                .collect();
-            list.join("; ")
+            list(
+                pending
+                    .iter()
+                    .map(|(i, r)| format!("{} ({r})", self.names[*i])),
+                "; ",
+            )
         };
         match outcome {
             Outcome::AllReady { .. } if self.options.check => {
                 tracing::info!(
                     event = "healthy",
                     "ready: {}",
-                    truncate(&self.names.join(", "))
+                    truncate(&list(self.names.iter(), ", "))
                 );
             }
             Outcome::AllReady { elapsed } => {
@@ -268,11 +274,12 @@ impl Reporter {
                 );
             }
             Outcome::TimedOut { pending } => {
+                let after = self.deadline.unwrap_or_else(|| self.start.elapsed());
                 tracing::error!(
                     event = "timeout",
                     elapsed_ms = self.start.elapsed().as_millis() as u64,
                     "timed out after {}; not ready: {}; the command was not started",
-                    show(self.start.elapsed()),
+                    show(after),
                     names(pending)
                 );
             }
@@ -294,6 +301,18 @@ impl Reporter {
             "interrupted by {signal_name} while waiting; the command was not started"
         );
     }
+}
+
+/// Lists names for one line: the first few, then how many more (a start line for 10,000 targets
+/// would otherwise be hundreds of kilobytes, more than a pipe holds).
+fn list<T: std::fmt::Display>(items: impl ExactSizeIterator<Item = T>, separator: &str) -> String {
+    const SHOWN: usize = 10;
+    let total = items.len();
+    let mut out: Vec<String> = items.take(SHOWN).map(|i| i.to_string()).collect();
+    if total > SHOWN {
+        out.push(format!("… and {} more", total - SHOWN));
+    }
+    out.join(separator)
 }
 
 /// Keeps healthcheck output far below Docker's 4096-byte limit.

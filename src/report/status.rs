@@ -6,22 +6,112 @@
 //! plain line, so `docker logs` never shows control characters.
 //!
 //! stdout is never touched: it belongs to the application after exec.
+//!
+//! Output must never stop the gate. A stderr that nobody reads (a full pipe, a blocked log driver)
+//! would otherwise freeze it in `write(2)`, past its deadline and deaf to SIGTERM. So while the
+//! gate runs, a pipe or socket on fd 2 is switched to non-blocking mode ([`nonblocking`]), every
+//! line is cut to [`MAX_LINE`] bytes (below `PIPE_BUF`, so a line is written whole or not at all),
+//! and a line the pipe cannot take is dropped and counted ([`dropped`]). The original mode is put
+//! back ([`restore`]) before exec and exit, because the file description is shared with the
+//! command and with whoever else holds the pipe.
 
-use std::io::Write;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 static STATUS: Mutex<Option<String>> = Mutex::new(None);
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// fd 2's flags before [`nonblocking`] changed them; -1 when unchanged.
+static SAVED_FLAGS: AtomicI32 = AtomicI32::new(-1);
+
+/// The longest line written, in bytes: under the 4,096 bytes that a pipe writes atomically and
+/// that Docker keeps of a healthcheck's output.
+pub const MAX_LINE: usize = 4000;
 
 /// Prints one log line, keeping the status line (if any) below it.
 pub fn print_line(line: &str) {
     let status = STATUS.lock().unwrap_or_else(|p| p.into_inner());
-    let mut err = std::io::stderr().lock();
-    // A closed stderr must not stop the gate: ignore write errors.
-    let _ = match status.as_deref() {
-        Some(s) => write!(err, "\r\x1b[2K{line}\n{s}"),
-        None => writeln!(err, "{line}"),
+    let line = cut(line);
+    let text = match status.as_deref() {
+        Some(s) => format!("\r\x1b[2K{line}\n{s}"),
+        None => format!("{line}\n"),
     };
-    let _ = err.flush();
+    if !write_stderr(text.as_bytes()) {
+        DROPPED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// How many lines could not be written because stderr was full.
+pub fn dropped() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+fn cut(line: &str) -> &str {
+    if line.len() <= MAX_LINE {
+        return line;
+    }
+    let mut end = MAX_LINE;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    &line[..end]
+}
+
+/// Writes all of `bytes` to fd 2, or gives up (returns false) when it would block or fails. A
+/// closed stderr must not stop the gate either.
+fn write_stderr(mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        // SAFETY: writes from a valid buffer of the given length to fd 2.
+        let n = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return false;
+        }
+        bytes = &bytes[n as usize..];
+    }
+    true
+}
+
+/// Makes writes to stderr non-blocking when it is a pipe or a socket (see the module doc). A
+/// terminal or a file is left alone: their description is often shared with an interactive shell,
+/// and they do not fill up.
+pub fn nonblocking() {
+    // SAFETY: fstat/fcntl on fd 2 with a zeroed stat buffer; failures leave everything unchanged.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(2, &mut st) != 0 {
+            return;
+        }
+        let kind = st.st_mode & libc::S_IFMT;
+        if kind != libc::S_IFIFO && kind != libc::S_IFSOCK {
+            return;
+        }
+        let flags = libc::fcntl(2, libc::F_GETFL);
+        if flags < 0 || flags & libc::O_NONBLOCK != 0 {
+            return;
+        }
+        if libc::fcntl(2, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0 {
+            SAVED_FLAGS.store(flags, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Puts stderr's mode back as it was found; reports dropped lines if there were any (best effort).
+pub fn restore() {
+    let flags = SAVED_FLAGS.swap(-1, Ordering::Relaxed);
+    if flags < 0 {
+        return;
+    }
+    let dropped = dropped();
+    if dropped > 0 {
+        write_stderr(
+            format!("readygate: warning: {dropped} log line(s) were dropped: stderr was not being read\n")
+                .as_bytes(),
+        );
+    }
+    // SAFETY: restores the flags read from fd 2 by `nonblocking`.
+    unsafe { libc::fcntl(2, libc::F_SETFL, flags) };
 }
 
 /// Shows (or replaces) the status line.
@@ -29,9 +119,7 @@ pub fn show(text: &str) {
     let mut status = STATUS.lock().unwrap_or_else(|p| p.into_inner());
     let width = terminal_width().saturating_sub(1).max(20);
     let text: String = text.chars().take(width).collect();
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "\r\x1b[2K{text}");
-    let _ = err.flush();
+    write_stderr(format!("\r\x1b[2K{text}").as_bytes());
     *status = Some(text);
 }
 
@@ -39,9 +127,7 @@ pub fn show(text: &str) {
 pub fn clear() {
     let mut status = STATUS.lock().unwrap_or_else(|p| p.into_inner());
     if status.take().is_some() {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K");
-        let _ = err.flush();
+        write_stderr(b"\r\x1b[2K");
     }
 }
 

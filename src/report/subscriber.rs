@@ -108,7 +108,26 @@ fn render_text(level: Level, fields: &Fields) -> String {
         Level::DEBUG | Level::TRACE => "debug: ",
         Level::INFO => "",
     };
-    format!("readygate: {tag}{}", fields.message)
+    let mut line = format!("readygate: {tag}");
+    escape_controls_into(&mut line, &fields.message);
+    line
+}
+
+/// Copies text that may come from a server (an error message, a reply) into a log line with every
+/// control character escaped, so that no server can forge a line (`\n…`), move the cursor or
+/// recolour the terminal (ESC, `\r`).
+fn escape_controls_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
 }
 
 /// One JSON log line outside of `tracing` (for errors before the subscriber exists).
@@ -179,7 +198,7 @@ mod tests {
         };
         let line = render_json(Level::INFO, &fields);
         assert!(line.starts_with("{\"time\":\""));
-        assert!(line.ends_with(",\"level\":\"info\",\"target\":\"tcp://db:1\",\"elapsed_ms\":12,\"message\":\"a \\\"quoted\\\"\\nline\"}") || line.contains("\"level\":\"info\",\"target\":\"tcp://db:1\",\"elapsed_ms\":12,\"message\":\"a \\\"quoted\\\"\\nline\"}"), "{line}");
+        assert!(line.ends_with(",\"level\":\"info\",\"target\":\"tcp://db:1\",\"elapsed_ms\":12,\"message\":\"a \\\"quoted\\\"\\nline\"}"), "{line}");
         let mut s = String::new();
         escape_into(&mut s, "\u{1}");
         assert_eq!(s, "\\u0001");
@@ -193,5 +212,17 @@ mod tests {
         };
         assert_eq!(render_text(Level::WARN, &f), "readygate: warning: m");
         assert_eq!(render_text(Level::INFO, &f), "readygate: m");
+    }
+
+    #[test]
+    fn text_escapes_control_characters_from_servers() {
+        let f = Fields {
+            message: "db failed: bad\nreadygate: all 3 targets are ready\x1b[31m\r".into(),
+            pairs: vec![],
+        };
+        let line = render_text(Level::ERROR, &f);
+        assert!(!line.contains('\n') && !line.contains('\x1b') && !line.contains('\r'));
+        assert!(line.contains("bad\\nreadygate: all"), "{line}");
+        assert!(line.contains("\\u{1b}[31m\\r"), "{line}");
     }
 }

@@ -249,3 +249,56 @@ pub fn https(cert_pem: &str, key_pem: &str, reply: Reply) -> u16 {
     });
     port
 }
+
+/// A server that runs `serve` on every connection, each on its own thread: for hostile replies of
+/// any protocol (garbage, endless or huge answers).
+pub fn raw(serve: impl Fn(TcpStream) + Send + Sync + 'static) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let serve = Arc::new(serve);
+    thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let serve = serve.clone();
+            thread::spawn(move || serve(s));
+        }
+    });
+    port
+}
+
+/// Reads whatever the client sent first (a request, a StartupMessage), so that a reply is not
+/// written before the client is ready to read it.
+pub fn read_some(s: &mut TcpStream) {
+    let mut buf = [0u8; 4096];
+    let _ = s.read(&mut buf);
+}
+
+/// A server that accepts and never answers, counting how many of its connections the client holds
+/// open at once (a connection counts until the client closes it).
+pub struct Holding {
+    pub port: u16,
+    pub open: Arc<AtomicUsize>,
+    pub most: Arc<AtomicUsize>,
+}
+
+pub fn holding() -> Holding {
+    let open = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (o, m) = (open.clone(), most.clone());
+    let port = raw(move |mut s| {
+        let now = o.fetch_add(1, Ordering::SeqCst) + 1;
+        m.fetch_max(now, Ordering::SeqCst);
+        let mut buf = [0u8; 4096];
+        // Never answers; returns when the client closes (read 0) or resets.
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+        o.fetch_sub(1, Ordering::SeqCst);
+    });
+    Holding { port, open, most }
+}
+
+/// A PostgreSQL backend message: type byte, length, body.
+pub fn pg_message(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![tag];
+    m.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}

@@ -112,6 +112,32 @@ pub fn run_during(cmd: &mut Command, limit: Duration, during: impl FnOnce()) -> 
     finish(child, start, limit)
 }
 
+/// Runs to completion as [`run`] does, and reports the gate's peak RSS in KiB (VmHWM, sampled
+/// from /proc while it runs).
+pub fn run_measuring_rss(cmd: &mut Command, limit: Duration) -> (Run, u64) {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn readygate");
+    let status = format!("/proc/{}/status", child.id());
+    let sampler = std::thread::spawn(move || {
+        let mut peak = 0u64;
+        while let Ok(text) = std::fs::read_to_string(&status) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            peak = peak.max(hwm.unwrap_or(0));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        peak
+    });
+    let run = finish(child, start, limit);
+    (run, sampler.join().unwrap_or(0))
+}
+
 /// Unix milliseconds from an RFC 3339 time (`docker inspect`) or a PostgreSQL `%m` log time
 /// (`2026-11-26 04:00:00.123`).
 pub fn unix_ms(stamp: &str) -> i64 {

@@ -103,7 +103,11 @@ fn giant_response_head_is_refused_not_buffered() {
         ms(5000),
     );
     assert_eq!(r.code(), 124, "{}", r.stderr);
-    assert!(r.stderr.contains("larger than 64 KiB"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("response head too large (over 64 KiB"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 mod fake;
 mod harness;
 
+mod attacks;
 mod check;
 mod containers;
 mod dns;

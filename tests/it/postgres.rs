@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::fake;
-use crate::harness::{encode, gate, inspector, ms, run, run_during, Run};
+use crate::harness::{encode, gate, inspector, ms, run, run_during, run_measuring_rss, Run};
 use crate::servers::{log_time_ms, password, postgres_available, wait_port, Pg};
 
 fn gate_run(args: &[&str], limit_ms: u64) -> Run {
@@ -566,4 +566,78 @@ fn password_file_like_libpq() {
         r.stderr
     );
     assert!(r.stderr.contains("none was given"), "{}", r.stderr);
+}
+
+/// Finding 27: a login attempt cut by the attempt timeout (a query waiting on a lock) used to leave
+/// its connection behind, two descriptors and one server session per attempt.
+#[test]
+fn attempts_cut_by_their_timeout_leave_no_session_behind() {
+    if !postgres_available() {
+        return;
+    }
+    let pg = Pg::new("");
+    pg.start();
+    pg.psql_in(
+        "appdb",
+        "CREATE TABLE migrations(x int); GRANT SELECT ON migrations TO app;",
+    );
+    // Holds an exclusive lock for longer than the gate waits.
+    let mut locker = pg.psql_background_in(
+        "appdb",
+        "BEGIN; LOCK TABLE migrations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20);",
+    );
+    std::thread::sleep(ms(800));
+    let url = format!(
+        "{}#query={}",
+        pg.url(&Pg::app(), "appdb"),
+        encode("SELECT 1 FROM migrations")
+    );
+    let mut most = 0usize;
+    let r = run_during(
+        gate().args([
+            "-t",
+            "4",
+            "--attempt-timeout",
+            "300ms",
+            "--max-interval",
+            "300ms",
+            &url,
+        ]),
+        ms(15_000),
+        || {
+            for _ in 0..30 {
+                std::thread::sleep(ms(100));
+                let n: usize = pg
+                    .psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'")
+                    .trim()
+                    .parse()
+                    .unwrap_or(0);
+                most = most.max(n);
+            }
+        },
+    );
+    let _ = locker.kill();
+    let _ = locker.wait();
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    // One attempt in flight at a time, and the sessions of attempts just cut by their timeout,
+    // which the server ends within its statement_timeout.
+    assert!(most <= 3, "{most} sessions of the gate at once");
+}
+
+/// Finding 2: a query returning twenty million rows was buffered whole (2.5 GB); one row is enough.
+#[test]
+fn a_huge_result_is_not_buffered() {
+    if !postgres_available() {
+        return;
+    }
+    let pg = Pg::new("");
+    pg.start();
+    let url = format!(
+        "{}#query={}",
+        pg.url(&Pg::app(), "appdb"),
+        encode("SELECT generate_series(1, 20000000)")
+    );
+    let (r, peak) = run_measuring_rss(gate().args(["-t", "20", &url]), ms(30_000));
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(peak < 48 * 1024, "peak RSS {peak} KiB");
 }

@@ -221,9 +221,14 @@ impl Pg {
 
     /// Runs SQL in the background (e.g. a session that holds a connection).
     pub fn psql_background(&self, sql: &str) -> Child {
+        self.psql_background_in("postgres", sql)
+    }
+
+    /// Runs SQL in the background in database `db`.
+    pub fn psql_background_in(&self, db: &str, sql: &str) -> Child {
         pg_command("psql")
             .args(self.superuser())
-            .args(["-d", "postgres", "-X", "-q", "-c", sql])
+            .args(["-d", db, "-X", "-q", "-c", sql])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -209,7 +209,7 @@ fn localhost_falls_through_to_the_family_that_listens() {
 #[test]
 fn ipv6_literal_target() {
     let Ok(l) = TcpListener::bind("[::1]:0") else {
-        crate::harness::require(std::env::var("CI").is_err(), "IPv6 loopback");
+        crate::harness::require(false, "IPv6 loopback (::1)");
         return;
     };
     let port = l.local_addr().unwrap().port();

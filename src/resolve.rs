@@ -1,0 +1,251 @@
+//! Name lookups that can neither starve each other nor take the gate down.
+//!
+//! `getaddrinfo` blocks and cannot be cancelled, so each lookup runs on a thread of its own. Three
+//! rules keep that bounded:
+//! - **One lookup per name at a time.** An attempt that finds a lookup of its name still running
+//!   (its own earlier one, abandoned when the attempt timed out, or another target's) waits for
+//!   that one instead of starting another. A resolver that does not answer therefore holds one
+//!   thread per name, not one per attempt, and no name waits behind another name's lookups (a
+//!   shared pool of 32 threads once filled up with abandoned lookups of 40 names, and a name added
+//!   to /etc/hosts was still not seen 19 s later).
+//! - **At most [`MAX_THREADS`] lookups in flight**; past that an attempt is "not ready" with the
+//!   reason, never a panic.
+//! - **A thread that cannot be created** (a pids cgroup at its limit) is a reason to wait, not a
+//!   crash.
+//!
+//! Errors are `getaddrinfo`'s own codes, said in words; in the static musl build, a
+//! `/etc/resolv.conf` that would crash musl's resolver (`options attempts:0`, a division by zero)
+//! is refused before the lookup.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use tokio::sync::watch;
+
+use crate::verdict::Verdict;
+
+/// The most lookup threads alive at once.
+pub const MAX_THREADS: usize = 256;
+/// A lookup thread's stack: getaddrinfo with NSS modules needs more than a few pages.
+const STACK: usize = 256 * 1024;
+
+type Answer = Result<Vec<IpAddr>, Verdict>;
+type InFlight = watch::Receiver<Option<Answer>>;
+
+static IN_FLIGHT: Mutex<Option<HashMap<String, InFlight>>> = Mutex::new(None);
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Every address of `name`, or the verdict that says why there is none.
+pub async fn lookup(name: &str) -> Answer {
+    let mut receiver = match join_or_start(name) {
+        Ok(r) => r,
+        Err(v) => return Err(v),
+    };
+    let answer = match receiver.wait_for(Option::is_some).await {
+        Ok(answer) => answer.clone(),
+        Err(_) => None,
+    };
+    answer.unwrap_or_else(|| {
+        Err(Verdict::costly(format!(
+            "the lookup of '{name}' ended without an answer"
+        )))
+    })
+}
+
+fn join_or_start(name: &str) -> Result<InFlight, Verdict> {
+    let mut guard = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    if let Some(receiver) = map.get(name) {
+        return Ok(receiver.clone());
+    }
+    if THREADS.load(Ordering::Relaxed) >= MAX_THREADS {
+        return Err(Verdict::costly(format!(
+            "{MAX_THREADS} name lookups are already waiting for the resolver"
+        )));
+    }
+    let (sender, receiver) = watch::channel(None);
+    let owned = name.to_string();
+    THREADS.fetch_add(1, Ordering::Relaxed);
+    let spawned = spawn_quietly(move || {
+        let answer = getaddrinfo(&owned);
+        // Forget the lookup before answering: an attempt that comes after this starts a fresh one.
+        let mut guard = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(map) = guard.as_mut() {
+            map.remove(&owned);
+        }
+        drop(guard);
+        sender.send_replace(Some(answer));
+        THREADS.fetch_sub(1, Ordering::Relaxed);
+    });
+    if let Err(e) = spawned {
+        THREADS.fetch_sub(1, Ordering::Relaxed);
+        return Err(Verdict::costly(format!(
+            "cannot start a name lookup: {}",
+            crate::connect::io_reason(&e)
+        )));
+    }
+    map.insert(name.to_string(), receiver.clone());
+    Ok(receiver)
+}
+
+/// Spawns a thread with every signal blocked, so that signals keep reaching the main thread (whose
+/// `epoll_wait` they must interrupt).
+fn spawn_quietly(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    // SAFETY: a full set, and the old mask restored right after the spawn (threads inherit the
+    // mask of their creator).
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let spawned = std::thread::Builder::new()
+            .name("lookup".into())
+            .stack_size(STACK)
+            .spawn(f);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        spawned.map(drop)
+    }
+}
+
+/// The C library's resolver (it reads /etc/hosts and /etc/resolv.conf itself, also in a
+/// `FROM scratch` image with the static build), with its error codes said in words.
+fn getaddrinfo(name: &str) -> Answer {
+    refuse_crashing_resolv_conf()?;
+    let c_name = CString::new(name).map_err(|_| Verdict::failed("a host name cannot hold NUL"))?;
+    // SAFETY: zeroed hints are valid (AF_UNSPEC); getaddrinfo writes a list we free below, and
+    // every ai_addr is read according to its family.
+    unsafe {
+        let mut hints: libc::addrinfo = std::mem::zeroed();
+        hints.ai_socktype = libc::SOCK_STREAM;
+        let mut list: *mut libc::addrinfo = std::ptr::null_mut();
+        let rc = libc::getaddrinfo(c_name.as_ptr(), std::ptr::null(), &hints, &mut list);
+        if rc != 0 {
+            let errno = std::io::Error::last_os_error();
+            return Err(Verdict::costly(format!(
+                "cannot resolve '{name}': {}",
+                gai_reason(rc, &errno)
+            )));
+        }
+        let mut out = Vec::new();
+        let mut node = list;
+        while !node.is_null() {
+            let ai = &*node;
+            if !ai.ai_addr.is_null() {
+                match ai.ai_family {
+                    libc::AF_INET => {
+                        let sin = &*(ai.ai_addr as *const libc::sockaddr_in);
+                        out.push(IpAddr::from(
+                            u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+                        ));
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(ai.ai_addr as *const libc::sockaddr_in6);
+                        out.push(IpAddr::from(sin6.sin6_addr.s6_addr));
+                    }
+                    _ => {}
+                }
+            }
+            node = ai.ai_next;
+        }
+        libc::freeaddrinfo(list);
+        if out.is_empty() {
+            return Err(Verdict::costly(format!("name '{name}' has no address")));
+        }
+        Ok(out)
+    }
+}
+
+/// `getaddrinfo`'s error code in words. glibc and musl word these differently; the gate says the
+/// same thing for both.
+fn gai_reason(rc: i32, errno: &std::io::Error) -> String {
+    match rc {
+        libc::EAI_NONAME => "name not found".into(),
+        libc::EAI_AGAIN => "the DNS server did not answer (temporary failure)".into(),
+        libc::EAI_FAIL => "the DNS server failed to answer".into(),
+        libc::EAI_MEMORY => "out of memory".into(),
+        // The C library's reason is errno, which some resolver set-ups leave stale (an empty
+        // hosts line in nsswitch.conf reported "Device or resource busy").
+        libc::EAI_SYSTEM => format!(
+            "the lookup failed ({}); check /etc/nsswitch.conf and /etc/resolv.conf",
+            crate::connect::io_reason(errno)
+        ),
+        other => {
+            // SAFETY: gai_strerror returns a static NUL-terminated string.
+            let text = unsafe { std::ffi::CStr::from_ptr(libc::gai_strerror(other)) };
+            text.to_string_lossy().to_lowercase()
+        }
+    }
+}
+
+/// musl divides by `attempts` (res_msend.c): `options attempts:0` kills the process with SIGFPE.
+/// Refuse it with a reason instead (glibc treats 0 as 1 and needs no check).
+fn refuse_crashing_resolv_conf() -> Result<(), Verdict> {
+    if !cfg!(target_env = "musl") {
+        return Ok(());
+    }
+    let Ok(conf) =
+        crate::environ::read_small_file(std::path::Path::new("/etc/resolv.conf"), 64 * 1024)
+    else {
+        return Ok(());
+    };
+    if has_zero_attempts(&String::from_utf8_lossy(&conf)) {
+        return Err(Verdict::failed(
+            "/etc/resolv.conf says 'options attempts:0', which crashes the static build's resolver (musl); set attempts:1 or more",
+        ));
+    }
+    Ok(())
+}
+
+fn has_zero_attempts(conf: &str) -> bool {
+    conf.lines()
+        .filter(|l| l.trim_start().starts_with("options"))
+        .flat_map(str::split_whitespace)
+        .any(|opt| {
+            opt.strip_prefix("attempts:")
+                .is_some_and(|n| n.trim_start_matches('0').is_empty() || n.parse::<u64>() == Ok(0))
+        })
+}
+
+/// Every address of `host` with `port`.
+pub fn with_port(addrs: Vec<IpAddr>, port: u16) -> Vec<SocketAddr> {
+    addrs
+        .into_iter()
+        .map(|ip| SocketAddr::new(ip, port))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_attempts_is_recognised() {
+        assert!(has_zero_attempts(
+            "nameserver 1.1.1.1\noptions ndots:1 attempts:0\n"
+        ));
+        assert!(has_zero_attempts("options attempts:00"));
+        assert!(!has_zero_attempts("options attempts:2 timeout:0"));
+        assert!(!has_zero_attempts(
+            "# options attempts:0\nnameserver 10.0.0.1"
+        ));
+    }
+
+    #[tokio::test]
+    async fn concurrent_lookups_of_one_name_share_one_thread() {
+        let before = THREADS.load(Ordering::Relaxed);
+        let (a, b) = tokio::join!(lookup("localhost"), lookup("localhost"));
+        assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+        assert!(THREADS.load(Ordering::Relaxed) <= before);
+        let missing = lookup("no-such-name.invalid").await.unwrap_err();
+        let Verdict::NotReady { reason, .. } = missing else {
+            panic!("{missing:?}")
+        };
+        assert!(
+            reason.starts_with("cannot resolve 'no-such-name.invalid'"),
+            "{reason}"
+        );
+    }
+}
