@@ -231,6 +231,29 @@ pub fn require(ok: bool, what: &str) -> bool {
     false
 }
 
+/// A UDP socket on port 53 of a loopback address of its own (127.x.y.z, chosen at random), for a
+/// DNS responder: two test runs at once never want the same address. `None` (with the reason)
+/// when none could be bound.
+pub fn loopback_dns_socket() -> Result<(std::net::UdpSocket, std::net::Ipv4Addr), String> {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id()) << 20;
+    let mut last = String::new();
+    for _ in 0..64 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let [a, b, c] = [(seed >> 8) as u8, (seed >> 16) as u8, (seed >> 24) as u8];
+        let ip = std::net::Ipv4Addr::new(127, a.max(1), b, c.clamp(2, 254));
+        match std::net::UdpSocket::bind((ip, 53)) {
+            Ok(s) => return Ok((s, ip)),
+            Err(e) => last = format!("binding {ip}:53: {e}"),
+        }
+    }
+    Err(last)
+}
+
 /// A port that nothing listens on (bound then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

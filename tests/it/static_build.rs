@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::fake;
-use crate::harness::{have, is_root, ms, require, run};
+use crate::harness::{have, is_root, loopback_dns_socket, ms, require, run};
 
 /// The size budget for the static binary with every probe and TLS built in.
 const BUDGET: u64 = 3 * 1024 * 1024;
@@ -160,16 +160,17 @@ fn runs_in_an_empty_root() {
         "127.0.0.1 localhost\n127.0.0.1 from-hosts.test\n",
     )
     .unwrap();
-    let Ok(dns) = UdpSocket::bind("127.0.0.153:53") else {
-        require(false, "binding a DNS responder on 127.0.0.153:53");
-        return;
+    let (dns, dns_ip) = match loopback_dns_socket() {
+        Ok(pair) => pair,
+        // Under CI=true this fails, with what really happened (an address in use, say).
+        Err(why) => {
+            require(false, &format!("a DNS responder on loopback: {why}"));
+            return;
+        }
     };
     dns_responder(dns, "from-dns.test", [127, 0, 0, 1]);
-    std::fs::write(
-        r.join("etc/resolv.conf"),
-        "nameserver 127.0.0.153\noptions timeout:1 attempts:2\n",
-    )
-    .unwrap();
+    let resolv = format!("nameserver {dns_ip}\noptions timeout:1 attempts:2\n");
+    std::fs::write(r.join("etc/resolv.conf"), &resolv).unwrap();
     // Nothing else: no libc, no NSS modules, no CA bundle.
     let entries: Vec<_> = std::fs::read_dir(r)
         .unwrap()
@@ -220,4 +221,42 @@ fn runs_in_an_empty_root() {
         format!("https://localhost:{tls_port}/#ca=/ca.pem"),
     ]);
     assert_eq!(out.code(), 0, "{}", out.stderr);
+
+    // Finding 4: stdin or stderr closed, and no /dev/null to stand in for them (Rust's runtime
+    // aborted). The gate still works; with stderr closed it just cannot say so.
+    for closed in [0, 2] {
+        let mut c = Command::new("chroot");
+        c.arg(r).args([
+            "/readygate",
+            "-t",
+            "5s",
+            &format!("tcp://from-hosts.test:{port}"),
+        ]);
+        // SAFETY: close is async-signal-safe; chroot(8) passes the closed descriptor on.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            c.pre_exec(move || {
+                libc::close(closed);
+                Ok(())
+            });
+        }
+        let out = run(&mut c, ms(20_000));
+        assert_eq!(out.code(), 0, "fd {closed} closed: {}", out.stderr);
+    }
+
+    // Finding 5: musl's resolver divides by `attempts`; attempts:0 used to kill the gate with
+    // SIGFPE. It is refused with the reason instead.
+    std::fs::write(
+        r.join("etc/resolv.conf"),
+        format!("nameserver {dns_ip}\noptions attempts:0\n"),
+    )
+    .unwrap();
+    let out = chroot(&[
+        "-t".into(),
+        "5s".into(),
+        format!("tcp://from-dns.test:{port}"),
+    ]);
+    assert_eq!(out.code(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("attempts:0"), "{}", out.stderr);
+    std::fs::write(r.join("etc/resolv.conf"), &resolv).unwrap();
 }
