@@ -15,7 +15,9 @@ Targets (the scheme picks the probe):
   http://HOST[:PORT]/PATH           GET answers 2xx   (options: #status=, #contains=, #header=)
   https://HOST[:PORT]/PATH          the same over verified TLS   (#ca=FILE, #insecure)
   postgres://[USER[:PASS]@]HOST[:PORT]/DB   the server accepts connections / the user can log in
+  postgresql://…                            the same as postgres://
   redis://[[USER]:PASS@]HOST[:PORT]/DB      PING answers PONG   (rediss:// for TLS)
+  redis+unix:///PATH/redis.sock[?db=N]      the same over a unix socket
   IPv6 literals go in brackets: tcp://[::1]:5432. Targets are also read from READYGATE_TARGETS.
 
 Exit status:

@@ -18,7 +18,7 @@ use crate::signal;
 use crate::startup;
 use crate::verdict::Verdict;
 
-/// Runs the gate with these arguments (argv[0] included); returns the exit status.
+/// Runs the gate with these arguments (`argv[0]` included); returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
     // Before anything else: which signals did the parent leave ignored?
     let inherited = signal::record();

@@ -29,7 +29,7 @@ fn is_sensitive_pair(key: &str, value: &str) -> bool {
             && is_sensitive_key(value.split(':').next().unwrap_or("")))
 }
 
-/// Renders `key=value` with the value masked when [`is_sensitive_pair`].
+/// Renders `key=value` with the value masked when the key (or the header it names) is sensitive.
 pub fn render_pair(key: &str, value: &str) -> String {
     if is_sensitive_pair(key, value) {
         format!("{key}={MASK}")

@@ -2,13 +2,16 @@
 # Makes the base image `readygate-e2e-pgbase:15`: a minimal Debian root filesystem with PostgreSQL
 # 15 (debootstrap from Debian's package archive), slimmed and imported into Docker. Cached: an
 # existing image is kept, and the tarball in $CACHE is reused, so only the first run pays.
+# Two test runs at once share the cache: a lock makes the second wait for the first's base image.
 set -euo pipefail
 image=readygate-e2e-pgbase:15
 cache=${READYGATE_E2E_CACHE:-/var/cache/readygate-e2e}
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
 if docker image inspect "$image" >/dev/null 2>&1; then
   exit 0
 fi
-mkdir -p "$cache"
 tarball="$cache/postgres15-rootfs.tar"
 if [ ! -s "$tarball" ]; then
   mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}

@@ -39,9 +39,7 @@ pub fn parse_spec(uri: &Uri) -> Result<Spec, String> {
         "tcp" => tcp::TcpTarget::from_uri(uri).map(Spec::Tcp),
         "http" | "https" => http::HttpTarget::from_uri(uri).map(Spec::Http),
         "postgres" | "postgresql" => postgres::PgTarget::from_uri(uri).map(Spec::Postgres),
-        "redis" | "rediss" | "redis+unix" | "unix" => {
-            redis::RedisTarget::from_uri(uri).map(Spec::Redis)
-        }
+        "redis" | "rediss" | "redis+unix" => redis::RedisTarget::from_uri(uri).map(Spec::Redis),
         other => Err(format!("unknown scheme '{other}' (known: {SCHEMES})")),
     }
 }

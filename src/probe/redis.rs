@@ -55,7 +55,7 @@ enum Step {
 
 impl RedisTarget {
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
-        let unix = matches!(uri.scheme.as_str(), "redis+unix" | "unix");
+        let unix = uri.scheme == "redis+unix";
         let tls_scheme = uri.scheme == "rediss";
         let mut params = Options::query(&uri.query);
         let db_param = params.take("db");

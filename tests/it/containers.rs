@@ -1,6 +1,8 @@
 //! readygate in real containers on the machine's Docker Engine: FROM-scratch images built from the
 //! static binary, a PostgreSQL image from a debootstrapped root filesystem, and docker-compose on a
-//! private network. Also validates the shipped compose examples with `docker-compose config`.
+//! private network (Compose v2's `docker compose` or v1's docker-compose, whichever is installed).
+//! Images are tagged per run, so two suites on one machine do not collide. Also validates the
+//! shipped compose examples with `compose config`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -40,9 +42,64 @@ fn docker_ready() -> bool {
             .status()
             .is_ok_and(|s| s.success());
     require(
-        engine && have("docker-compose"),
-        "a running Docker Engine and docker-compose (root)",
+        engine && compose_program().is_some(),
+        "a running Docker Engine and Compose (`docker compose` or docker-compose), as root",
     )
+}
+
+/// The Compose program: the v2 plugin (`docker compose`) when it is there, else docker-compose v1.
+fn compose_program() -> Option<&'static [&'static str]> {
+    static PROGRAM: std::sync::OnceLock<Option<&'static [&'static str]>> =
+        std::sync::OnceLock::new();
+    *PROGRAM.get_or_init(|| {
+        let works = |cmd: &mut Command| {
+            cmd.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if works(Command::new("docker").args(["compose", "version"])) {
+            Some(&["docker", "compose"][..])
+        } else if works(Command::new("docker-compose").arg("version")) {
+            Some(&["docker-compose"][..])
+        } else {
+            None
+        }
+    })
+}
+
+/// A Compose command (v1 or v2, whichever is installed).
+fn compose_command() -> Command {
+    let program = compose_program().expect("checked by docker_ready");
+    let mut c = Command::new(program[0]);
+    c.args(&program[1..]);
+    c
+}
+
+/// This run's image tag: two suites on one machine never build or run each other's images.
+fn tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!("run{}-{nanos}", std::process::id())
+    })
+}
+
+/// The images built for this run, removed when the test ends (the cached base stays).
+struct Images;
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        for name in ["readygate-e2e", "readygate-e2e-app", "readygate-e2e-pg"] {
+            let _ = Command::new("docker")
+                .args(["rmi", "-f", &format!("{name}:{}", tag())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 /// A compose project in a temporary directory, taken down on drop.
@@ -53,8 +110,9 @@ struct Project {
 
 impl Project {
     fn compose(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("docker-compose");
-        c.arg("-p")
+        let mut c = compose_command();
+        c.env("E2E_TAG", tag())
+            .arg("-p")
             .arg(&self.name)
             .arg("-f")
             .arg(self.dir.path().join("compose.yaml"))
@@ -100,8 +158,10 @@ impl Drop for Project {
     }
 }
 
-/// Builds the three images from what this run produced.
-fn build_images() {
+/// Builds the three images from what this run produced, tagged for this run.
+fn build_images() -> Images {
+    let images = Images;
+    let own = |name: &str| format!("{name}:{}", tag());
     let bin = static_binary().expect("static build");
     let inspector = static_inspector().expect("static inspector");
     // readygate: the distributable Dockerfile's "prebuilt" stage, from the host's binary.
@@ -115,7 +175,7 @@ fn build_images() {
         "--target",
         "prebuilt",
         "-t",
-        "readygate-e2e:latest",
+        &own("readygate-e2e"),
         ctx.path().to_str().unwrap(),
     ]);
     // The application image: readygate + the static stand-in program.
@@ -129,8 +189,10 @@ fn build_images() {
     docker(&[
         "build",
         "-q",
+        "--build-arg",
+        &format!("READYGATE_IMAGE={}", own("readygate-e2e")),
         "-t",
-        "readygate-e2e-app",
+        &own("readygate-e2e-app"),
         ctx.path().to_str().unwrap(),
     ]);
     // PostgreSQL: the cached debootstrap base, plus the entrypoint and readygate for the healthcheck.
@@ -148,9 +210,10 @@ fn build_images() {
         "build",
         "-q",
         "-t",
-        "readygate-e2e-pg",
+        &own("readygate-e2e-pg"),
         ctx.path().to_str().unwrap(),
     ]);
+    images
 }
 
 fn inspect(id: &str, format: &str) -> String {
@@ -171,7 +234,7 @@ fn compose_end_to_end() {
     {
         return;
     }
-    build_images();
+    let _images = build_images();
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         repo().join("docker/e2e/compose.yaml"),
@@ -317,7 +380,10 @@ fn compose_end_to_end() {
 
 #[test]
 fn shipped_compose_examples_are_valid() {
-    if !require(have("docker-compose"), "docker-compose") {
+    if !require(
+        compose_program().is_some(),
+        "Compose (`docker compose` or docker-compose)",
+    ) {
         return;
     }
     let dir = repo().join("docker/examples/django");
@@ -326,7 +392,7 @@ fn shipped_compose_examples_are_valid() {
         &["compose.yaml"][..],
         &["compose.yaml", "compose.dev.yaml"][..],
     ] {
-        let mut cmd = Command::new("docker-compose");
+        let mut cmd = compose_command();
         for f in files {
             cmd.args(["-f", f]);
         }

@@ -218,8 +218,13 @@ pub fn have(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Whether a prerequisite holds. Outside CI a missing one skips the test with a loud line; under
-/// `CI=true` it fails the test, so CI can never pass by skipping.
+/// Whether a prerequisite holds. Outside CI a missing one skips the test; under `CI=true` it fails
+/// the test, so CI can never pass by skipping.
+///
+/// A skip is recorded where the test command can report it after cargo's own summary (cargo
+/// captures a passing test's output, so a `SKIPPED:` line alone would never be seen): one line
+/// `test name: reason` appended to the file named by `READYGATE_SKIPS` (`./test.sh` sets it and
+/// prints "N tests skipped" at the end).
 pub fn require(ok: bool, what: &str) -> bool {
     if ok {
         return true;
@@ -227,7 +232,22 @@ pub fn require(ok: bool, what: &str) -> bool {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("missing prerequisite under CI=true: {what}");
     }
-    eprintln!("SKIPPED: {what}");
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    eprintln!("SKIPPED: {test}: {what}");
+    if let Some(path) = std::env::var_os("READYGATE_SKIPS") {
+        use std::io::Write;
+        // One write of one short line with O_APPEND: lines from parallel tests do not mix.
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
+            let _ = f.write_all(format!("{test}: {what}\n").as_bytes());
+        }
+    }
     false
 }
 

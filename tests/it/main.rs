@@ -14,6 +14,7 @@ mod dns;
 mod exec;
 mod http;
 mod postgres;
+mod readme;
 mod redis;
 mod servers;
 mod signals;

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The whole test suite with every prerequisite, in one command:
+#   ./test.sh [cargo test arguments]
+# As root it installs what is missing (Debian packages, the musl target) and starts the Docker
+# Engine; as another user it prints the one `apt-get install` line to run and goes on (the tests
+# whose prerequisites are missing are then skipped). Ends with what was skipped and why, and one
+# closing line "test: N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+# Servers the suite starts on loopback (PostgreSQL, Redis), a C compiler for the test inspector,
+# musl for the static build, the namespace/mount tools of the PID-1 and DNS tests, and for the
+# container tests the Docker Engine, Compose and debootstrap (the PostgreSQL image is built from a
+# Debian root filesystem: there is no registry to pull from).
+packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount procps file iproute2
+          ca-certificates docker.io docker-compose debootstrap python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # The postgresql package may start a system cluster; the suite never uses it.
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "test.sh: missing Debian packages; as root, run:"
+    echo "  apt-get install --no-install-recommends ${missing[*]}"
+    echo "test.sh: going on; the tests that need them are skipped and listed at the end"
+  fi
+fi
+
+# The static build's target.
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+  rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 || echo "test.sh: could not add the musl target"
+fi
+
+# The container tests need a running engine.
+if [ "$(id -u)" = 0 ] && command -v docker >/dev/null && ! docker info >/dev/null 2>&1; then
+  echo "test.sh: starting the Docker Engine"
+  (service docker start || (dockerd >/var/log/dockerd-readygate.log 2>&1 &)) >/dev/null 2>&1 || true
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+fi
+
+skips=$(mktemp)
+out=$(mktemp)
+trap 'rm -f "$skips" "$out"' EXIT
+export READYGATE_SKIPS="$skips"
+cargo test --locked "$@" 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+
+# cargo's "test result:" lines, summed over every test binary.
+read -r passed failed < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$out" |
+  awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+skipped=$(sort -u "$skips" | grep -c . || true)
+echo
+if [ "$skipped" -gt 0 ]; then
+  echo "$skipped tests skipped (a prerequisite is missing; CI=true turns these into failures):"
+  sort -u "$skips" | sed 's/^/  /'
+else
+  echo "0 tests skipped"
+fi
+[ "$status" = 0 ] || failed=$((failed > 0 ? failed : 1))
+echo "test: $((passed - skipped)) passed, $failed failed, $skipped skipped"
+exit "$status"
