@@ -9,17 +9,13 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-const AFTER_HELP: &str = "\
-Targets (the scheme picks the probe):
-  tcp://HOST:PORT, HOST:PORT        a TCP connection is accepted
-  http://HOST[:PORT]/PATH           GET answers 2xx   (options: #status=, #contains=, #header=)
-  https://HOST[:PORT]/PATH          the same over verified TLS   (#ca=FILE, #insecure)
-  postgres://[USER[:PASS]@]HOST[:PORT]/DB   the server accepts connections / the user can log in
-  postgresql://…                            the same as postgres://
-  redis://[[USER]:PASS@]HOST[:PORT]/DB      PING answers PONG   (rediss:// for TLS)
-  redis+unix:///PATH/redis.sock[?db=N]      the same over a unix socket
-  IPv6 literals go in brackets: tcp://[::1]:5432. Targets are also read from READYGATE_TARGETS.
+/// What `--help` says after the options: the targets (from the table of kinds, see
+/// [`crate::probe::KINDS`]), exit statuses and examples.
+fn after_help() -> String {
+    format!("{}\n\n{AFTER_TARGETS}", crate::probe::help())
+}
 
+const AFTER_TARGETS: &str = "\
 Exit status:
   0 ready (or, with a COMMAND, the command's own status: readygate becomes the command)
   1 a dependency failed for good (e.g. wrong password); in --check mode, any failure
@@ -33,7 +29,7 @@ Examples:
 
 /// Wait until dependencies can serve, then exec the command in place.
 #[derive(Debug, Parser)]
-#[command(name = "readygate", version, about, after_help = AFTER_HELP)]
+#[command(name = "readygate", version, about)]
 #[command(
     override_usage = "readygate [OPTIONS] [TARGET]... [-- COMMAND [ARG]...]\n       readygate --check [OPTIONS] [TARGET]..."
 )]
@@ -134,7 +130,10 @@ pub fn wants_check(args: &[OsString]) -> bool {
 pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
     use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
     use clap::{CommandFactory, FromArgMatches};
-    let matches = match Cli::command().try_get_matches_from(args) {
+    let matches = match Cli::command()
+        .after_help(after_help())
+        .try_get_matches_from(args)
+    {
         Ok(m) => m,
         Err(e) if matches!(e.kind(), DisplayHelp | DisplayVersion) => {
             let _ = e.print();

@@ -31,8 +31,10 @@ pub fn read_small_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Stri
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| crate::connect::io_reason(&e))?;
-    let meta = file.metadata().map_err(|e| crate::connect::io_reason(&e))?;
+        .map_err(|e| crate::net::connect::io_reason(&e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| crate::net::connect::io_reason(&e))?;
     if !meta.is_file() {
         return Err("not a regular file".to_string());
     }
@@ -43,7 +45,7 @@ pub fn read_small_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Stri
     // The size may change while reading: never read more than the bound.
     file.take(max + 1)
         .read_to_end(&mut data)
-        .map_err(|e| crate::connect::io_reason(&e))?;
+        .map_err(|e| crate::net::connect::io_reason(&e))?;
     if data.len() as u64 > max {
         return Err(format!("larger than {} KiB", max / 1024));
     }

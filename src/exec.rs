@@ -124,7 +124,7 @@ fn candidates(name: &[u8]) -> Vec<PathBuf> {
 fn permission_reason(err: &io::Error) -> String {
     match err.raw_os_error() {
         Some(libc::EACCES) => "permission denied (not executable)".into(),
-        _ => crate::connect::io_reason(err),
+        _ => crate::net::connect::io_reason(err),
     }
 }
 
@@ -141,7 +141,7 @@ fn describe(program: String, path: &Path, err: &io::Error) -> ExecError {
             "exec format error: not a program for this machine, and no #! line".into()
         }
         Some(libc::EACCES) => "permission denied (not executable)".into(),
-        _ => crate::connect::io_reason(err),
+        _ => crate::net::connect::io_reason(err),
     };
     ExecError::NotExecutable { program, reason }
 }

@@ -11,12 +11,18 @@ use crate::cli;
 use crate::exec;
 use crate::exit::{self, Ending};
 use crate::plan::{Mode, Plan};
-use crate::probe::Spec;
+use crate::probe::Probe;
 use crate::report::{self, Reporter};
 use crate::schedule::{self, Attempts, Outcome};
 use crate::signal;
 use crate::startup;
 use crate::verdict::Verdict;
+
+/// Blocks the signals that end the wait, first thing in `main`, so that none is lost before the
+/// handlers exist (see `signal.rs`).
+pub fn block_signals() {
+    signal::block_watched();
+}
 
 /// Runs the gate with these arguments (`argv[0]` included); returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
@@ -40,13 +46,13 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     };
     // A stderr that nobody reads must not freeze the wait; given back below on every path.
-    report::status::nonblocking();
+    report::stderr::nonblocking();
     let ending = wait(plan, command.as_deref(), &inherited);
     let status = match (ending, command) {
         (Ending::Ready, Some(command)) => {
-            report::status::restore();
+            report::stderr::restore();
             startup::restore_for_exec(&limits);
-            signal::restore_for_exec(&inherited);
+            signal::restore_for_exec();
             let err = exec::exec(&command);
             tracing::error!(event = "exec_failed", "{err}");
             let ending = match err {
@@ -57,7 +63,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
         (ending, _) => exit::code(ending, check),
     };
-    report::status::restore();
+    report::stderr::restore();
     status
 }
 
@@ -78,7 +84,7 @@ fn parse(args: &[OsString]) -> Result<Plan, i32> {
     Plan::build(
         cli,
         env_targets.as_deref(),
-        report::status::stderr_is_terminal(),
+        report::stderr::stderr_is_terminal(),
     )
     .map_err(|e| usage(&e.to_string()))
 }
@@ -107,7 +113,7 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
     let warnings: Vec<String> = targets
         .iter()
         .flat_map(|t| {
-            t.spec
+            t.probe
                 .warnings()
                 .into_iter()
                 .map(|w| format!("{}: {w}", t.name))
@@ -115,79 +121,94 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
         })
         .collect();
     let probes = Probes {
-        specs: targets.into_iter().map(|t| t.spec).collect(),
+        probes: targets.into_iter().map(|t| t.probe).collect(),
         retry_permanent,
     };
-    let mut reporter = Reporter::new(names, output);
+    let reporter = Reporter::new(names, output);
     let program = command.map(exec::program_name);
-
-    let ending = runtime.block_on(async {
-        let mut watch = match signal::Watch::install(inherited) {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::error!("cannot install signal handlers: {e}");
-                return Ending::Internal;
-            }
-        };
-        // Sent before the handlers existed: it ends the wait now, before any probe and any
-        // "starting" line (unblocking below delivers it to the handler, which is then unused).
-        if let Some(sig) = signal::pending_watched(inherited) {
-            signal::unblock_watched();
-            reporter.interrupted(signal::name(sig));
-            return Ending::Signal(sig);
-        }
-        signal::unblock_watched();
-        reporter.start(settings.deadline, &warnings);
-        let reporter = RefCell::new(reporter);
-        // The RefCell is borrowed only inside synchronous callbacks of this one task, never across
-        // an await, so the borrows cannot overlap.
-        let wait = schedule::run(&probes, settings, |r| reporter.borrow_mut().on_report(r));
-        let ticker = async {
-            if !output.progress {
-                return std::future::pending().await;
-            }
-            let mut every = tokio::time::interval(Duration::from_millis(100));
-            loop {
-                every.tick().await;
-                reporter.borrow().tick();
-            }
-        };
-        tokio::select! {
-            outcome = wait => {
-                reporter.borrow().finish(&outcome, program.as_deref());
-                match outcome {
-                    Outcome::AllReady { .. } => Ending::Ready,
-                    Outcome::Failed { .. } => Ending::Failed,
-                    Outcome::TimedOut { .. } => Ending::TimedOut,
-                    Outcome::NotReady { .. } => Ending::NotReady,
-                }
-            }
-            sig = watch.recv() => {
-                reporter.borrow().interrupted(signal::name(sig));
-                Ending::Signal(sig)
-            }
-            () = ticker => Ending::Internal,
-        }
-    });
+    let ending = runtime.block_on(watch_and_wait(
+        &probes,
+        settings,
+        reporter,
+        (&warnings, program.as_deref()),
+        inherited,
+    ));
     // Tear the runtime down before exec: abort every task and close every socket now. Lookups still
     // blocked in getaddrinfo are abandoned, not waited for (execve or exit ends those threads).
     runtime.shutdown_background();
     ending
 }
 
+/// Inside the runtime: the signal watcher first, then the wait, raced against any signal.
+async fn watch_and_wait(
+    probes: &Probes,
+    settings: schedule::Settings,
+    mut reporter: Reporter,
+    (warnings, program): (&[String], Option<&str>),
+    inherited: &signal::Inherited,
+) -> Ending {
+    let mut watch = match signal::Watch::install(inherited) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!("cannot install signal handlers: {e}");
+            return Ending::Internal;
+        }
+    };
+    // Sent before the handlers existed: it ends the wait now, before any probe and any
+    // "starting" line (unblocking below delivers it to the handler, which is then unused).
+    if let Some(sig) = signal::pending_watched(inherited) {
+        signal::unblock_watched();
+        reporter.interrupted(signal::name(sig));
+        return Ending::Signal(sig);
+    }
+    signal::unblock_watched();
+    reporter.start(settings.deadline, warnings);
+    let progress = reporter.shows_progress();
+    let reporter = RefCell::new(reporter);
+    // The RefCell is borrowed only inside synchronous callbacks of this one task, never across
+    // an await, so the borrows cannot overlap.
+    let wait = schedule::run(probes, settings, |r| reporter.borrow_mut().on_report(r));
+    let ticker = async {
+        if !progress {
+            return std::future::pending().await;
+        }
+        let mut every = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            every.tick().await;
+            reporter.borrow().tick();
+        }
+    };
+    tokio::select! {
+        outcome = wait => {
+            reporter.borrow().finish(&outcome, program);
+            match outcome {
+                Outcome::AllReady { .. } => Ending::Ready,
+                Outcome::Failed { .. } => Ending::Failed,
+                Outcome::TimedOut { .. } => Ending::TimedOut,
+                Outcome::NotReady { .. } => Ending::NotReady,
+            }
+        }
+        sig = watch.recv() => {
+            reporter.borrow().interrupted(signal::name(sig));
+            Ending::Signal(sig)
+        }
+        () = ticker => Ending::Internal,
+    }
+}
+
 /// The probes as the scheduler sees them: attempts by index.
 struct Probes {
-    specs: Vec<Spec>,
+    probes: Vec<Probe>,
     retry_permanent: bool,
 }
 
 impl Attempts for Probes {
     fn count(&self) -> usize {
-        self.specs.len()
+        self.probes.len()
     }
 
     async fn attempt(&self, index: usize) -> Verdict {
-        match self.specs[index].attempt().await {
+        match self.probes[index].attempt().await {
             // Downgrade "permanent" to "not yet" when asked, with backoff as for a server that said
             // no: the setup is expected to fix it (a role created by a migration job).
             Verdict::Failed { reason } if self.retry_permanent => Verdict::costly(reason),

@@ -3,35 +3,43 @@
 //! execs the command in its own place.
 //!
 //! # Layout
-//! - `main.rs` → [`gate`]: the algorithm, parse → plan → wait → exec or exit.
-//! - [`cli`]: clap's raw view of flags and `READYGATE_*` variables; [`plan`]: the validated plan.
-//! - [`uri`]: the target URL grammar; [`target`]: a target per URL, its options and redacted name;
-//!   [`redact`]: keeping secrets out of output; [`environ`]: `PG*`-style variables and `*_FILE`.
-//! - [`probe`]: one module per protocol behind one enum; [`connect`]: resolve on every attempt and
-//!   connect to every address; [`probe::tls`]: rustls configuration.
-//! - [`schedule`]: concurrent attempts, deadlines and cancellation, protocol-blind;
-//!   [`backoff`]: the pure retry policy; [`verdict`]: the words they share.
-//! - [`signal`]: SIGTERM & co. while waiting, clean state before exec; [`exec`]: execvp in place.
-//! - [`report`]: everything on stderr (text, JSON, the terminal status line);
-//!   [`exit`]: the one table from ending to exit status.
+//! - `main.rs` → [`gate`]: the algorithm, parse → plan → wait → exec or exit; [`startup`]: the
+//!   standard descriptors and the descriptor limit, before anything runs and before exec.
+//! - `cli`: clap's raw view of flags and `READYGATE_*` variables (one yes/no grammar:
+//!   `boolean`); `plan`: the validated plan; `duration`: durations as people write them.
+//! - `uri`: the target URL grammar; `params`: a target's `#options` and `?parameters`;
+//!   [`target`]: a target per URL and its redacted name; `redact`: keeping secrets out of output;
+//!   `environ`: `PG*`-style variables, `*_FILE` secrets and small files.
+//! - `net`: the transport under every protocol — `net::Endpoint` (TCP or unix socket),
+//!   `net::connect` (resolve on every attempt, connect to every address), `net::resolve`
+//!   (bounded lookups), `net::tls` (rustls, `#ca` / `#insecure`).
+//! - [`probe`]: one module per protocol behind one enum, and `probe::KINDS`, the table of
+//!   schemes, default ports, examples and help lines.
+//! - `schedule`: concurrent attempts, deadlines and cancellation, protocol-blind; `backoff`: the
+//!   pure retry policy; `verdict`: the words they share.
+//! - `signal`: SIGTERM & co. while waiting, clean state before exec; `exec`: the exec in place.
+//! - `report`: everything on stderr (text, JSON, the terminal status line, one non-blocking
+//!   writer); `exit`: the one table from ending to exit status.
+//!
+//! Only what the binary and the integration tests use is public.
 
-pub mod backoff;
-pub mod boolean;
+mod backoff;
+mod boolean;
 pub mod cli;
-pub mod connect;
-pub mod duration;
-pub mod environ;
-pub mod exec;
-pub mod exit;
+mod duration;
+mod environ;
+mod exec;
+mod exit;
 pub mod gate;
-pub mod plan;
+mod net;
+mod params;
+mod plan;
 pub mod probe;
-pub mod redact;
-pub mod report;
-pub mod resolve;
-pub mod schedule;
-pub mod signal;
+mod redact;
+mod report;
+mod schedule;
+mod signal;
 pub mod startup;
 pub mod target;
-pub mod uri;
-pub mod verdict;
+mod uri;
+mod verdict;

@@ -10,7 +10,7 @@ static SANITIZE_STD_FDS: extern "C" fn() = readygate::startup::sanitize_std_fds;
 fn main() {
     // First thing: a SIGTERM that arrives while the arguments are parsed stays pending until the
     // handlers exist, instead of being lost (see `signal.rs`).
-    readygate::signal::block_watched();
+    readygate::gate::block_signals();
     let code = readygate::gate::run(std::env::args_os().collect());
     std::process::exit(code);
 }

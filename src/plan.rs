@@ -6,6 +6,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::time::Duration;
 
 use crate::backoff::Policy;
 use crate::cli::{Cli, LogFormat, Progress};
@@ -56,7 +57,6 @@ impl Plan {
         env_targets: Option<&str>,
         stderr_is_terminal: bool,
     ) -> Result<Plan, PlanError> {
-        let invalid = |s: String| Err(PlanError::Invalid(s));
         let mut inputs: Vec<String> = cli.targets;
         if let Some(env) = env_targets {
             inputs.extend(env.split_whitespace().map(str::to_string));
@@ -67,59 +67,18 @@ impl Plan {
             .collect::<Result<Vec<_>, _>>()
             .map_err(PlanError::Target)?;
         for t in &mut targets {
-            t.spec.set_attempt_timeout(cli.attempt_timeout);
+            t.probe.set_attempt_timeout(cli.attempt_timeout);
         }
-
         let deadline = (!cli.timeout.is_zero()).then_some(cli.timeout);
-        if cli.attempt_timeout.is_zero() {
-            return invalid(
-                "--attempt-timeout must be more than 0 (example: --attempt-timeout 5s)".into(),
-            );
-        }
-        if cli.interval.is_zero() {
-            return invalid(
-                "--interval must be more than 0, or the gate would spin (example: --interval 50ms)"
-                    .into(),
-            );
-        }
-        if cli.interval > cli.max_interval {
-            return invalid(format!(
-                "--interval ({}) is longer than --max-interval ({}): the first pause cannot exceed the longest",
-                crate::duration::show(cli.interval),
-                crate::duration::show(cli.max_interval)
-            ));
-        }
-        if let Some(d) = deadline {
-            if cli.interval >= d {
-                return invalid(format!(
-                    "--interval ({}) is not shorter than --timeout ({}): there would be no second attempt",
-                    crate::duration::show(cli.interval),
-                    crate::duration::show(d)
-                ));
-            }
-        }
-
-        let mode = if cli.check {
-            if !cli.command.is_empty() {
-                return invalid(
-                    "--check takes no command: it only reports (exit 0 ready, 1 not)".into(),
-                );
-            }
-            if targets.is_empty() {
-                return invalid("--check needs at least one target (example: readygate --check postgres://db:5432)".into());
-            }
-            Mode::Check
-        } else {
-            if targets.is_empty() && cli.command.is_empty() {
-                return invalid(
-                    "nothing to wait for: give targets, or set READYGATE_TARGETS\n  example: readygate db:5432 -- gunicorn app.wsgi".into(),
-                );
-            }
-            Mode::Wait {
-                command: (!cli.command.is_empty()).then_some(cli.command),
-            }
-        };
-
+        check_timing(
+            &cli.attempt_timeout,
+            &cli.interval,
+            &cli.max_interval,
+            deadline,
+        )
+        .map_err(PlanError::Invalid)?;
+        let mode = mode(cli.check, cli.command, targets.is_empty()).map_err(PlanError::Invalid)?;
+        let check = mode == Mode::Check;
         let level = if cli.quiet {
             Level::Quiet
         } else if cli.verbose {
@@ -133,8 +92,7 @@ impl Plan {
             Progress::Auto => stderr_is_terminal,
         } && cli.log_format == LogFormat::Text
             && level != Level::Quiet
-            && mode != Mode::Check;
-
+            && !check;
         Ok(Plan {
             targets,
             settings: Settings {
@@ -144,25 +102,83 @@ impl Plan {
                     interval: cli.interval,
                     max_interval: cli.max_interval,
                 },
-                single_attempt: mode == Mode::Check,
+                single_attempt: check,
             },
             retry_permanent: cli.retry_permanent,
             output: OutputOptions {
                 format: cli.log_format,
                 level,
                 progress,
-                check: mode == Mode::Check,
+                check,
             },
             mode,
         })
     }
 }
 
+/// The timing options must make sense together: every attempt has time, the gate cannot spin,
+/// and there is room for a second attempt.
+fn check_timing(
+    attempt_timeout: &Duration,
+    interval: &Duration,
+    max_interval: &Duration,
+    deadline: Option<Duration>,
+) -> Result<(), String> {
+    use crate::duration::show;
+    if attempt_timeout.is_zero() {
+        return Err("--attempt-timeout must be more than 0 (example: --attempt-timeout 5s)".into());
+    }
+    if interval.is_zero() {
+        return Err(
+            "--interval must be more than 0, or the gate would spin (example: --interval 50ms)"
+                .into(),
+        );
+    }
+    if interval > max_interval {
+        return Err(format!(
+            "--interval ({}) is longer than --max-interval ({}): the first pause cannot exceed the longest",
+            show(*interval),
+            show(*max_interval)
+        ));
+    }
+    match deadline {
+        Some(d) if *interval >= d => Err(format!(
+            "--interval ({}) is not shorter than --timeout ({}): there would be no second attempt",
+            show(*interval),
+            show(d)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Healthcheck or wait, and what there is to do.
+fn mode(check: bool, command: Vec<OsString>, no_targets: bool) -> Result<Mode, String> {
+    if check {
+        if !command.is_empty() {
+            return Err("--check takes no command: it only reports (exit 0 ready, 1 not)".into());
+        }
+        if no_targets {
+            return Err(
+                "--check needs at least one target (example: readygate --check postgres://db:5432)"
+                    .into(),
+            );
+        }
+        return Ok(Mode::Check);
+    }
+    if no_targets && command.is_empty() {
+        return Err(
+            "nothing to wait for: give targets, or set READYGATE_TARGETS\n  example: readygate db:5432 -- gunicorn app.wsgi".into(),
+        );
+    }
+    Ok(Mode::Wait {
+        command: (!command.is_empty()).then_some(command),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
-    use std::time::Duration;
 
     fn build(args: &[&str], env: Option<&str>) -> Result<Plan, String> {
         let mut argv = vec!["readygate"];

@@ -74,6 +74,10 @@ pub enum Outcome {
 }
 
 /// Waits for every target; see the module doc.
+///
+/// One function (past 80 lines) on purpose: the loop's state (who is ready, each target's last
+/// reason, how many remain, the deadline) is read and written both where the loops are polled
+/// and where their reports are handled; split, it would travel in a struct for no gain.
 pub async fn run<A: Attempts>(
     attempts: &A,
     settings: Settings,

@@ -13,10 +13,10 @@
 //! A signal that was already IGNORED when the gate started (a shell does that for `cmd &`) is left
 //! alone, and stays ignored for the command.
 //!
-//! Before exec ([`restore_for_exec`]): the watched signals go back to what they were (default, or
-//! ignored), SIGPIPE goes back to default (Rust's runtime ignores it at start-up, and an ignored
-//! SIGPIPE would be inherited by the command), and the signal mask is emptied. Caught handlers would
-//! be reset by `execve` anyway; doing it explicitly keeps the state exact and documented.
+//! Before exec ([`restore_for_exec`]): SIGPIPE goes back to default (Rust's runtime ignores it at
+//! start-up, and an ignored SIGPIPE would be inherited by the command), and the signal mask is
+//! emptied. The watched signals need nothing: `execve` resets caught handlers to the default
+//! itself, and leaves the ones the parent ignored ignored.
 
 use std::future::poll_fn;
 use std::io;
@@ -45,8 +45,9 @@ pub fn record() -> Inherited {
         .iter()
         .map(|(sig, _)| *sig)
         .filter(|sig| {
-            // SAFETY: querying (null new action) writes only into `old`.
+            // SAFETY: sigaction is plain data, all-zero is a valid value.
             let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+            // SAFETY: querying (null new action) writes only into `old`.
             let rc = unsafe { libc::sigaction(*sig, std::ptr::null(), &mut old) };
             rc == 0 && old.sa_sigaction == libc::SIG_IGN
         })
@@ -138,31 +139,25 @@ pub fn name(sig: c_int) -> &'static str {
 }
 
 /// Puts the signal state back as the command should inherit it (see the module doc).
-pub fn restore_for_exec(inherited: &Inherited) {
-    for (sig, _) in WATCHED {
-        let handler = if inherited.ignored.contains(&sig) {
-            libc::SIG_IGN
-        } else {
-            libc::SIG_DFL
-        };
-        set_disposition(sig, handler);
+///
+/// What `execve(2)` already does is not repeated: handlers that were caught (the watched signals)
+/// are reset to the default by the kernel, and signals ignored by the parent stay ignored. What it
+/// does not do is done here: SIGPIPE, which Rust's runtime set to ignored at start-up, goes back to
+/// the default (an ignored SIGPIPE would be inherited by the command), and the signal mask, which
+/// `execve` keeps, is emptied.
+pub fn restore_for_exec() {
+    // SAFETY: a zeroed sigaction with an empty mask and the plain SIG_DFL handler is valid.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = libc::SIG_DFL;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGPIPE, &action, std::ptr::null_mut());
     }
-    set_disposition(libc::SIGPIPE, libc::SIG_DFL);
     // SAFETY: an empty, initialised set; SIG_SETMASK on the calling (main) thread, whose mask the
     // new program inherits.
     unsafe {
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-    }
-}
-
-fn set_disposition(sig: c_int, handler: libc::sighandler_t) {
-    // SAFETY: a zeroed sigaction with an empty mask and a plain SIG_DFL/SIG_IGN handler is valid.
-    unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = handler;
-        libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(sig, &action, std::ptr::null_mut());
     }
 }

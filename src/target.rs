@@ -1,13 +1,13 @@
 //! A target: one dependency to wait for, parsed from a URL and validated up front.
 //!
-//! The scheme picks the probe; each probe module owns its own options and turns a [`Uri`] into its
-//! typed target (`probe::tcp::TcpTarget`, …). This module owns what is common: the error type that
-//! quotes the (redacted) input with an example, the per-target option reader, and the redacted
-//! display name that every output path uses.
+//! The scheme picks the kind of probe ([`crate::probe::KINDS`]); each probe module owns its own
+//! options and turns a [`Uri`] into its typed settings. This module owns what is common: the error
+//! type that quotes the (redacted) input with an example, and the redacted display name that every
+//! output path uses.
 
 use std::fmt;
 
-use crate::probe::{self, Spec};
+use crate::probe::{self, Probe};
 use crate::redact;
 use crate::uri::{self, Uri};
 
@@ -16,7 +16,7 @@ use crate::uri::{self, Uri};
 pub struct Target {
     /// How the target appears in every output: parsed, then rendered without secrets.
     pub name: String,
-    pub spec: Spec,
+    pub probe: Probe,
 }
 
 /// A target that cannot be used, with everything needed for a useful message.
@@ -40,15 +40,11 @@ impl fmt::Display for TargetError {
 
 impl std::error::Error for TargetError {}
 
-/// The example shown for a scheme (or the general one).
-pub fn example_for(scheme: &str) -> &'static str {
-    match scheme {
-        "http" => "http://api:8080/healthz",
-        "https" => "https://api.example.com/healthz#ca=/run/secrets/ca.pem",
-        "postgres" | "postgresql" => "postgres://app@db:5432/app",
-        "redis" | "rediss" => "redis://cache:6379/0",
-        _ => "tcp://db:5432 (or db:5432)",
-    }
+/// The example shown for a scheme (or the general one, TCP's).
+fn example_for(scheme: &str) -> &'static str {
+    probe::kind(scheme)
+        .or_else(|| probe::kind("tcp"))
+        .map_or("tcp://db:5432", |k| k.example)
 }
 
 impl Target {
@@ -74,10 +70,20 @@ impl Target {
                     .to_string(),
             ));
         }
-        let spec = probe::parse_spec(&parsed).map_err(|p| fail(&parsed.scheme, p))?;
+        let kind = probe::kind(&parsed.scheme).ok_or_else(|| {
+            fail(
+                "tcp",
+                format!(
+                    "unknown scheme '{}' (known: {})",
+                    parsed.scheme,
+                    probe::schemes()
+                ),
+            )
+        })?;
+        let probe = kind.build(&parsed).map_err(|p| fail(&parsed.scheme, p))?;
         Ok(Target {
-            name: display_name(&parsed, spec.default_port()),
-            spec,
+            name: display_name(&parsed, kind.default_port),
+            probe,
         })
     }
 }
@@ -118,119 +124,6 @@ fn display_name(u: &Uri, default_port: Option<u16>) -> String {
         s.push_str(&rendered.join("&"));
     }
     s
-}
-
-/// Reads a target's key=value pairs — readygate's options (the URL fragment, `#key`) or the server's
-/// parameters (the query, `?key`) — so that each probe takes the keys it knows, and an unknown or
-/// repeated key is an error that lists the valid ones, never silently ignored or "last wins".
-#[derive(Debug)]
-pub struct Options {
-    /// `'#'` for options, `'?'` for query parameters: how keys are shown in errors.
-    sigil: char,
-    pairs: Vec<(String, String, bool)>,
-    /// Keys taken with [`Options::take_all`]: the only ones that may repeat.
-    repeatable: Vec<String>,
-}
-
-impl Options {
-    /// readygate's own options, from the URL fragment.
-    pub fn fragment(pairs: &[(String, String)]) -> Self {
-        Self::with_sigil('#', pairs)
-    }
-
-    /// The server's parameters, from the URL query.
-    pub fn query(pairs: &[(String, String)]) -> Self {
-        Self::with_sigil('?', pairs)
-    }
-
-    fn with_sigil(sigil: char, pairs: &[(String, String)]) -> Self {
-        Options {
-            sigil,
-            pairs: pairs
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone(), false))
-                .collect(),
-            repeatable: Vec::new(),
-        }
-    }
-
-    /// All values of `key`, in order (for repeatable options).
-    pub fn take_all(&mut self, key: &str) -> Vec<String> {
-        self.repeatable.push(key.to_string());
-        self.take_values(key)
-    }
-
-    fn take_values(&mut self, key: &str) -> Vec<String> {
-        self.pairs
-            .iter_mut()
-            .filter(|(k, _, _)| k == key)
-            .map(|(_, v, used)| {
-                *used = true;
-                v.clone()
-            })
-            .collect()
-    }
-
-    /// The value of `key` (given twice, it is an error in [`Options::finish`]).
-    pub fn take(&mut self, key: &str) -> Option<String> {
-        self.take_values(key).pop()
-    }
-
-    /// A switch: present without value, or with one of the words of [`crate::boolean`].
-    pub fn flag(&mut self, key: &str) -> Result<bool, String> {
-        let sigil = self.sigil;
-        match self.take(key) {
-            None => Ok(false),
-            Some(v) if v.is_empty() => Ok(true),
-            Some(v) => crate::boolean::parse(&v).ok_or_else(|| {
-                format!(
-                    "{sigil}{key}={} is not a yes/no value ({})",
-                    crate::redact::quote_short(&v),
-                    crate::boolean::WORDS
-                )
-            }),
-        }
-    }
-
-    /// Fails on any key no probe took, and on a key given twice that cannot repeat.
-    pub fn finish(self, scheme: &str, valid: &[&str]) -> Result<(), String> {
-        let sigil = self.sigil;
-        let what = if sigil == '#' { "option" } else { "parameter" };
-        for (i, (k, _, used)) in self.pairs.iter().enumerate() {
-            if *used
-                && !self.repeatable.contains(k)
-                && self.pairs[..i].iter().any(|(o, _, _)| o == k)
-            {
-                return Err(format!("{what} '{sigil}{k}' is given twice: give it once"));
-            }
-        }
-        let Some((k, _, _)) = self.pairs.iter().find(|(_, _, used)| !used) else {
-            return Ok(());
-        };
-        // A key that is not a plain word is most likely the tail of a password with an unencoded
-        // '#' or '?': never quote it.
-        let shown = if k.len() <= 40
-            && k.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-        {
-            format!("'{sigil}{k}'")
-        } else {
-            format!(
-                "after '{sigil}' (not shown; if a password contains '{sigil}', write it as {})",
-                if sigil == '#' { "%23" } else { "%3F" }
-            )
-        };
-        if valid.is_empty() {
-            Err(format!(
-                "unknown {what} {shown}: {scheme} targets take no {what}s"
-            ))
-        } else {
-            Err(format!(
-                "unknown {what} {shown} for {scheme} targets (valid: {})",
-                valid.join(", ")
-            ))
-        }
-    }
 }
 
 #[cfg(test)]

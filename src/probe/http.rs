@@ -16,53 +16,39 @@
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::net::tls::Tls;
+use crate::net::{Endpoint, Io};
+use crate::params::Params;
+use crate::uri::Uri;
+use crate::verdict::{Cost, Verdict};
 use hyper::body::{Body, Bytes, Frame, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use rustls::ClientConfig;
-use tokio::io::{AsyncRead, AsyncWrite};
-
-use super::tls::{self, Verify};
-use crate::connect;
-use crate::target::Options;
-use crate::uri::{Host, Uri};
-use crate::verdict::{Cost, Verdict};
 
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 1024 * 1024;
 const OPTIONS: &[&str] = &["status", "contains", "header", "ca", "insecure"];
 
 #[derive(Debug)]
-pub struct HttpTarget {
-    host: Host,
-    port: u16,
+pub struct HttpProbe {
+    endpoint: Endpoint,
     /// Present for https.
-    tls: Option<Arc<ClientConfig>>,
+    tls: Option<Tls>,
     path_and_query: String,
     host_header: String,
     statuses: Vec<(u16, u16)>,
     contains: Option<String>,
     headers: Vec<(HeaderName, HeaderValue)>,
-    pub insecure: bool,
 }
 
-impl HttpTarget {
-    pub fn default_port(&self) -> u16 {
-        if self.tls.is_some() {
-            443
-        } else {
-            80
-        }
-    }
-
+impl HttpProbe {
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
         let https = uri.scheme == "https";
-        let mut opts = Options::fragment(&uri.options);
+        let mut opts = Params::fragment(&uri.options);
         let statuses = match opts.take("status") {
             Some(s) => parse_statuses(&s)?,
             None => vec![(200, 299)],
@@ -72,15 +58,8 @@ impl HttpTarget {
         for h in opts.take_all("header") {
             headers.push(parse_header(&h)?);
         }
-        let ca = opts.take("ca");
-        let insecure = opts.flag("insecure")?;
+        let tls = Tls::from_options(&mut opts, https, "https", &[b"http/1.1"])?;
         opts.finish(&uri.scheme, OPTIONS)?;
-        if !https && (ca.is_some() || insecure) {
-            return Err("#ca and #insecure apply to https targets only".into());
-        }
-        if ca.is_some() && insecure {
-            return Err("#ca and #insecure contradict each other: choose one".into());
-        }
         let host = uri.host.clone().ok_or("the host is missing")?;
         // Headers readygate sets itself cannot also come from #header: a server would see two.
         for (name, _) in &headers {
@@ -97,7 +76,9 @@ impl HttpTarget {
                 return Err("#header=Authorization and a user in the URL both set Authorization: choose one".into());
             }
         }
-        let default_port = if https { 443 } else { 80 };
+        let default_port = super::kind(&uri.scheme)
+            .and_then(|k| k.default_port)
+            .unwrap_or(80);
         let port = uri.port.unwrap_or(default_port);
         if let (Some(user), pass) = (&uri.user, &uri.password) {
             let pass = pass.as_ref().map(|p| p.expose()).unwrap_or("");
@@ -107,13 +88,6 @@ impl HttpTarget {
             value.set_sensitive(true);
             headers.push((hyper::header::AUTHORIZATION, value));
         }
-        let tls = if https {
-            let verify = if insecure { Verify::None } else { Verify::Full };
-            let ca = ca.as_deref().map(std::path::Path::new);
-            Some(tls::client_config(ca, verify, &[b"http/1.1"])?)
-        } else {
-            None
-        };
         let mut path_and_query = if uri.path.is_empty() {
             "/".to_string()
         } else {
@@ -133,37 +107,30 @@ impl HttpTarget {
         } else {
             format!("{}:{port}", host.to_url_form())
         };
-        Ok(HttpTarget {
-            host,
-            port,
+        Ok(HttpProbe {
+            endpoint: Endpoint::Tcp(host, port),
             tls,
             path_and_query,
             host_header,
             statuses,
             contains,
             headers,
-            insecure,
         })
     }
 
+    /// The warning to show at start, if TLS verification is off.
+    pub fn warning(&self) -> Option<String> {
+        self.tls.as_ref().and_then(Tls::warning)
+    }
+
     pub async fn attempt(&self) -> Verdict {
-        let stream = match connect::connect(&self.host, self.port).await {
-            Ok(s) => s,
-            Err(v) => return v,
-        };
-        match &self.tls {
-            None => self.exchange(stream).await,
-            Some(config) => match tls::handshake(config, &self.host, stream).await {
-                Ok(s) => self.exchange(s).await,
-                Err(v) => v,
-            },
+        match self.endpoint.open(self.tls.as_ref()).await {
+            Ok(stream) => self.exchange(stream).await,
+            Err(v) => v,
         }
     }
 
-    async fn exchange<S>(&self, io: S) -> Verdict
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
+    async fn exchange(&self, io: Box<dyn Io>) -> Verdict {
         let handshake = hyper::client::conn::http1::Builder::new()
             .max_buf_size(MAX_HEAD)
             .handshake::<_, NoBody>(TokioIo::new(io))
@@ -474,11 +441,11 @@ mod tests {
 
     #[test]
     fn options_are_validated() {
-        let parse = |s: &str| HttpTarget::from_uri(&crate::uri::parse(s).unwrap());
+        let parse = |s: &str| HttpProbe::from_uri(&crate::uri::parse(s).unwrap());
         assert!(parse("http://h/#status=2xx&contains=UP").is_ok());
         assert!(parse("http://h/#insecure")
             .unwrap_err()
-            .contains("https targets only"));
+            .contains("https:// targets only"));
         assert!(parse("http://h/#colour=red")
             .unwrap_err()
             .contains("valid: status"));

@@ -1,90 +1,201 @@
-//! The probes: one file per protocol, behind one enum.
+//! The probes: one module per protocol behind one enum, and [`KINDS`], the one table of what
+//! readygate can probe. Schemes, default ports, the examples in error messages, the targets part
+//! of `--help` and the README check all come from that table.
 //!
-//! Each protocol module owns three things: its typed target (built from a [`Uri`] with its own
-//! options validated), its default port, and `attempt`, which makes ONE bounded-by-the-caller
-//! attempt and answers with a [`Verdict`]. Adding a protocol means one new file and one arm in each
-//! `match` below; the scheduler never changes.
+//! A probe turns a parsed [`Uri`] into its typed settings (every option validated, so bad input
+//! fails at start), and makes ONE attempt when asked, answering with a [`Verdict`]. It gets its
+//! stream from [`crate::net`] (an [`crate::net::Endpoint`], TLS from [`crate::net::tls`]) and
+//! only speaks its protocol over it. The scheduler bounds each attempt in time, so a probe only
+//! has to be cancellation-safe: dropping the attempt's future closes every socket it opened (no
+//! spawned task may outlive it).
 //!
-//! Why an enum and not a trait object: a handful of kinds, exhaustive `match`, and `async fn` with
-//! no boxing.
+//! # Adding a protocol
+//! 1. A module or folder here (`probe/nats.rs`, or `probe/nats/{mod,wire}.rs` when it has a wire
+//!    format of its own): a struct with `from_uri(&Uri) -> Result<Self, String>` that reads its
+//!    options with [`crate::params::Params`] (and TLS with `Tls::from_options`), and
+//!    `async fn attempt(&self) -> Verdict` that opens its stream with `Endpoint::open`.
+//! 2. One arm in [`Probe`] (and in its three `match`es below: the compiler lists them).
+//! 3. One row in [`KINDS`]: schemes, default port, example, help line, constructor.
+//! 4. A row in the README's targets table (a test fails until it is there) and its "what each
+//!    answer means" table.
 
 pub mod http;
-pub mod pgguard;
-pub mod pgpass;
-pub mod pgwire;
 pub mod postgres;
 pub mod redis;
-pub mod resp;
 pub mod tcp;
-pub mod tls;
 
 use crate::uri::Uri;
 use crate::verdict::Verdict;
 
 /// What to probe and how, per protocol.
 #[derive(Debug)]
-pub enum Spec {
-    Tcp(tcp::TcpTarget),
-    Http(http::HttpTarget),
-    Postgres(postgres::PgTarget),
-    Redis(redis::RedisTarget),
+pub enum Probe {
+    Tcp(tcp::TcpProbe),
+    Http(http::HttpProbe),
+    Postgres(postgres::PgProbe),
+    Redis(redis::RedisProbe),
 }
 
-/// The schemes readygate knows, for error messages.
-pub const SCHEMES: &str = "tcp, http, https, postgres, postgresql, redis, rediss, redis+unix";
-
-/// Builds the probe for a parsed URL, validating every option.
-pub fn parse_spec(uri: &Uri) -> Result<Spec, String> {
-    match uri.scheme.as_str() {
-        "tcp" => tcp::TcpTarget::from_uri(uri).map(Spec::Tcp),
-        "http" | "https" => http::HttpTarget::from_uri(uri).map(Spec::Http),
-        "postgres" | "postgresql" => postgres::PgTarget::from_uri(uri).map(Spec::Postgres),
-        "redis" | "rediss" | "redis+unix" => redis::RedisTarget::from_uri(uri).map(Spec::Redis),
-        other => Err(format!("unknown scheme '{other}' (known: {SCHEMES})")),
-    }
-}
-
-impl Spec {
+/// One kind of target: a row of the table.
+#[derive(Debug)]
+pub struct Kind {
+    /// The schemes that select it (the first is the one shown).
+    pub schemes: &'static [&'static str],
     /// The port used when the URL names none (left out of display names).
-    pub fn default_port(&self) -> Option<u16> {
-        match self {
-            Spec::Tcp(_) => None,
-            Spec::Http(h) => Some(h.default_port()),
-            Spec::Postgres(_) => Some(postgres::DEFAULT_PORT),
-            Spec::Redis(_) => Some(redis::DEFAULT_PORT),
-        }
-    }
+    pub default_port: Option<u16>,
+    /// A correct target, shown with every error about such a target.
+    pub example: &'static str,
+    /// The URL form and what "ready" means, for `--help`.
+    pub usage: &'static str,
+    pub meaning: &'static str,
+    build: fn(&Uri) -> Result<Probe, String>,
+}
 
-    /// One attempt. The caller bounds it in time (the scheduler wraps it in a timeout), so a probe
-    /// only has to be cancellation-safe: dropping the future closes every socket it opened.
+/// Every kind of target readygate knows.
+pub const KINDS: &[Kind] = &[
+    Kind {
+        schemes: &["tcp"],
+        default_port: None,
+        example: "tcp://db:5432 (or db:5432)",
+        usage: "tcp://HOST:PORT, HOST:PORT",
+        meaning: "a TCP connection is accepted",
+        build: |u| tcp::TcpProbe::from_uri(u).map(Probe::Tcp),
+    },
+    Kind {
+        schemes: &["http"],
+        default_port: Some(80),
+        example: "http://api:8080/healthz",
+        usage: "http://HOST[:PORT]/PATH",
+        meaning: "GET answers 2xx   (#status=, #contains=, #header=)",
+        build: |u| http::HttpProbe::from_uri(u).map(Probe::Http),
+    },
+    Kind {
+        schemes: &["https"],
+        default_port: Some(443),
+        example: "https://api.example.com/healthz#ca=/run/secrets/ca.pem",
+        usage: "https://HOST[:PORT]/PATH",
+        meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
+        build: |u| http::HttpProbe::from_uri(u).map(Probe::Http),
+    },
+    Kind {
+        schemes: &["postgres", "postgresql"],
+        default_port: Some(postgres::DEFAULT_PORT),
+        example: "postgres://app@db:5432/app",
+        usage: "postgres://[USER[:PASS]@]HOST[:PORT]/DB",
+        meaning: "accepts connections / the user can log in   (postgresql:// too)",
+        build: |u| postgres::PgProbe::from_uri(u).map(Probe::Postgres),
+    },
+    Kind {
+        schemes: &["redis"],
+        default_port: Some(redis::DEFAULT_PORT),
+        example: "redis://cache:6379/0",
+        usage: "redis://[[USER]:PASS@]HOST[:PORT]/DB",
+        meaning: "PING answers PONG after AUTH and SELECT",
+        build: |u| redis::RedisProbe::from_uri(u).map(Probe::Redis),
+    },
+    Kind {
+        schemes: &["rediss"],
+        default_port: Some(redis::DEFAULT_PORT),
+        example: "rediss://cache:6380/0#ca=/run/secrets/ca.pem",
+        usage: "rediss://…",
+        meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
+        build: |u| redis::RedisProbe::from_uri(u).map(Probe::Redis),
+    },
+    Kind {
+        schemes: &["redis+unix"],
+        default_port: None,
+        example: "redis+unix:///run/redis/redis.sock?db=0",
+        usage: "redis+unix:///PATH/redis.sock[?db=N]",
+        meaning: "the same over a unix socket",
+        build: |u| redis::RedisProbe::from_uri(u).map(Probe::Redis),
+    },
+];
+
+/// The kind a scheme selects.
+pub fn kind(scheme: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.schemes.contains(&scheme))
+}
+
+/// Every scheme, for error messages: "tcp, http, …".
+pub fn schemes() -> String {
+    let all: Vec<&str> = KINDS
+        .iter()
+        .flat_map(|k| k.schemes.iter().copied())
+        .collect();
+    all.join(", ")
+}
+
+/// The targets part of `--help`.
+pub fn help() -> String {
+    let mut out = String::from("Targets (the scheme picks the probe):\n");
+    for k in KINDS {
+        out.push_str(&format!("  {:<42}{}\n", k.usage, k.meaning));
+    }
+    out.push_str(
+        "  IPv6 literals go in brackets: tcp://[::1]:5432. Targets are also read from READYGATE_TARGETS.",
+    );
+    out
+}
+
+impl Kind {
+    /// Builds the probe for a parsed URL of this kind, validating every option.
+    pub fn build(&self, uri: &Uri) -> Result<Probe, String> {
+        (self.build)(uri)
+    }
+}
+
+impl Probe {
+    /// One attempt (see the module doc).
     pub async fn attempt(&self) -> Verdict {
         match self {
-            Spec::Tcp(t) => t.attempt().await,
-            Spec::Http(h) => h.attempt().await,
-            Spec::Postgres(p) => p.attempt().await,
-            Spec::Redis(r) => r.attempt().await,
+            Probe::Tcp(t) => t.attempt().await,
+            Probe::Http(h) => h.attempt().await,
+            Probe::Postgres(p) => p.attempt().await,
+            Probe::Redis(r) => r.attempt().await,
         }
     }
 
     /// Tells the probe how long an attempt may take, for protocols that can also bound the work
     /// on the server's side.
     pub fn set_attempt_timeout(&mut self, timeout: std::time::Duration) {
-        if let Spec::Postgres(p) = self {
-            p.set_attempt_timeout(timeout);
+        match self {
+            Probe::Postgres(p) => p.set_attempt_timeout(timeout),
+            Probe::Tcp(_) | Probe::Http(_) | Probe::Redis(_) => {}
         }
     }
 
     /// Warnings worth showing once at start (e.g. TLS verification switched off).
     pub fn warnings(&self) -> Vec<String> {
         match self {
-            Spec::Http(h) if h.insecure => {
-                vec!["TLS certificate verification is OFF (#insecure)".to_string()]
-            }
-            Spec::Redis(r) if r.insecure => {
-                vec!["TLS certificate verification is OFF (#insecure)".to_string()]
-            }
-            Spec::Postgres(p) => p.warning.iter().cloned().collect(),
-            _ => Vec::new(),
+            Probe::Tcp(_) => Vec::new(),
+            Probe::Http(h) => h.warning().into_iter().collect(),
+            Probe::Redis(r) => r.warning().into_iter().collect(),
+            Probe::Postgres(p) => p.warning.iter().cloned().collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scheme_belongs_to_one_kind() {
+        let mut seen = std::collections::HashSet::new();
+        for k in KINDS {
+            for s in k.schemes {
+                assert!(seen.insert(*s), "{s} twice");
+                assert_eq!(kind(s).map(|k| k.example), Some(k.example));
+            }
+            // The example is a target of this kind that parses.
+            let example = k.example.split(' ').next().unwrap();
+            let uri = crate::uri::parse(example).unwrap();
+            assert!(
+                k.build(&uri).is_ok() || example.contains("#ca="),
+                "{example}"
+            );
+        }
+        assert!(help().contains("redis+unix:///PATH"));
+        assert!(schemes().starts_with("tcp, http, https, postgres, postgresql"));
     }
 }

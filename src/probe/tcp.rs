@@ -3,20 +3,19 @@
 //! This only proves that something listens. For servers the gate knows (PostgreSQL, Redis, HTTP)
 //! use their scheme: a port can be open long before the server answers queries.
 
-use crate::connect;
-use crate::target::Options;
-use crate::uri::{Host, Uri};
+use crate::net::Endpoint;
+use crate::params::Params;
+use crate::uri::Uri;
 use crate::verdict::Verdict;
 
 #[derive(Debug)]
-pub struct TcpTarget {
-    pub host: Host,
-    pub port: u16,
+pub struct TcpProbe {
+    endpoint: Endpoint,
 }
 
-impl TcpTarget {
+impl TcpProbe {
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
-        Options::fragment(&uri.options).finish("tcp", &[])?;
+        Params::fragment(&uri.options).finish("tcp", &[])?;
         if uri.user.is_some() || uri.password.is_some() {
             return Err("tcp targets take no user or password".into());
         }
@@ -25,11 +24,13 @@ impl TcpTarget {
         }
         let host = uri.host.clone().ok_or("the host is missing")?;
         let port = uri.port.ok_or("the port is missing")?;
-        Ok(TcpTarget { host, port })
+        Ok(TcpProbe {
+            endpoint: Endpoint::Tcp(host, port),
+        })
     }
 
     pub async fn attempt(&self) -> Verdict {
-        match connect::connect(&self.host, self.port).await {
+        match self.endpoint.connect().await {
             Ok(_stream) => Verdict::ready(None),
             Err(v) => v,
         }

@@ -6,7 +6,7 @@
 //! input, so no path through it can print a secret. The command's arguments are never printed
 //! either (they may carry secrets): only the program's name.
 
-pub mod status;
+pub mod stderr;
 pub mod subscriber;
 
 use std::time::{Duration, Instant};
@@ -69,18 +69,18 @@ pub fn usage_error(message: &str, check: bool, json: bool) {
                     .to_string(),
             )
         };
-        status::print_line(&subscriber::json_line(tracing::Level::ERROR, event, &text));
+        stderr::print_line(&subscriber::json_line(tracing::Level::ERROR, event, &text));
         return;
     }
     if check {
         // Docker keeps a healthcheck's output: one line, short.
         let line = first_line(message);
-        status::print_line(&format!(
+        stderr::print_line(&format!(
             "readygate: not ready: {}",
             line.strip_prefix("error: ").unwrap_or(line)
         ));
     } else {
-        status::print_line(&format!(
+        stderr::print_line(&format!(
             "readygate: error: {message}\n  (see 'readygate --help')"
         ));
     }
@@ -119,6 +119,11 @@ impl Reporter {
             start: Instant::now(),
             deadline: None,
         }
+    }
+
+    /// Whether the live status line is drawn (the caller runs the timer that redraws it).
+    pub fn shows_progress(&self) -> bool {
+        self.options.progress
     }
 
     pub fn start(&mut self, deadline: Option<Duration>, warnings: &[String]) {
@@ -201,15 +206,17 @@ impl Reporter {
                 State::Ready => format!("{n} ✓"),
             })
             .collect();
-        status::show(&format!(
+        stderr::show(&format!(
             "readygate {:>6}  {}",
             show(self.start.elapsed()),
             parts.join("  │  ")
         ));
     }
 
+    /// The final line. One arm per way the wait can end, each with its own words and fields: kept
+    /// in one function (it runs past 80 lines) so that every ending's message is seen side by side.
     pub fn finish(&self, outcome: &Outcome, program: Option<&str>) {
-        status::clear();
+        stderr::clear();
         let names = |pending: &[(usize, String)]| -> String {
             list(
                 pending
@@ -294,7 +301,7 @@ impl Reporter {
     }
 
     pub fn interrupted(&self, signal_name: &str) {
-        status::clear();
+        stderr::clear();
         tracing::warn!(
             event = "interrupted",
             signal = signal_name,

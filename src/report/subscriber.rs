@@ -15,7 +15,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
-use super::status;
+use super::stderr;
 use crate::cli::LogFormat;
 
 #[derive(Debug)]
@@ -97,7 +97,7 @@ impl Subscriber for LineSubscriber {
             LogFormat::Text => render_text(level, &fields),
             LogFormat::Json => render_json(level, &fields),
         };
-        status::print_line(&line);
+        stderr::print_line(&line);
     }
 }
 

@@ -104,7 +104,7 @@ fn the_targets_table_matches_the_program() {
                 .collect::<Vec<_>>()
         })
         .collect();
-    let known: BTreeSet<String> = readygate::probe::SCHEMES
+    let known: BTreeSet<String> = readygate::probe::schemes()
         .split(", ")
         .map(str::to_string)
         .collect();

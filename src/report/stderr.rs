@@ -138,9 +138,10 @@ pub fn stderr_is_terminal() -> bool {
 }
 
 fn terminal_width() -> usize {
+    // SAFETY: winsize is plain data, all-zero is a valid value.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: TIOCGWINSZ writes a winsize into the struct we pass; fd 2 may be anything, and a
     // failure leaves the zeroed struct, handled below.
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut ws) } == 0;
     if ok && ws.ws_col > 0 {
         usize::from(ws.ws_col)

@@ -17,53 +17,31 @@
 //! starting with `/` is a unix-socket directory. What the URL leaves out comes from `PGHOST`,
 //! `PGPORT`, `PGUSER`, `PGPASSWORD` (or `PGPASSWORD_FILE`), `PGDATABASE`, `PGSSLMODE`,
 //! `PGSSLROOTCERT`, then from the defaults; a login with no password yet looks in libpq's password
-//! file (`PGPASSFILE` or `~/.pgpass`, see [`super::pgpass`]).
+//! file (`PGPASSFILE` or `~/.pgpass`, see [`pgpass`]). [`settings`] works all of that out.
 //!
-//! TLS: the SSLRequest is ours ([`super::pgwire`]); `sslmode` `disable`, `allow`/`prefer` (TLS when
+//! TLS: the SSLRequest is ours ([`wire`]); `sslmode` `disable`, `allow`/`prefer` (TLS when
 //! the server offers it), `require` (TLS or fail; certificate not checked, as in libpq),
 //! `verify-ca` (chain), `verify-full` (chain and host name). Never a plaintext fallback past
 //! `prefer`.
 
-use std::path::PathBuf;
+pub mod guard;
+pub mod pgpass;
+pub mod settings;
+pub mod wire;
+
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
-use rustls::ClientConfig;
 use tokio_postgres::SimpleQueryMessage;
 
-use super::pgguard;
-use super::pgpass;
-use super::pgwire::{self, FirstReply, SslAnswer};
-use super::tls::{self, Verify};
-use crate::connect::{self, Io};
-use crate::environ::{self, Env};
-use crate::target::Options;
-use crate::uri::{self, Host, Secret, Uri};
+use crate::environ;
+use crate::net::tls::Tls;
+use crate::net::{self, Endpoint, Io};
+use crate::uri::{Secret, Uri};
 use crate::verdict::Verdict;
+use wire::{FirstReply, SslAnswer};
 
 pub const DEFAULT_PORT: u16 = 5432;
-/// Where Debian and the official image put the socket.
-const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
-const OPTIONS: &[&str] = &["level", "query", "primary"];
-const PARAMS: &[&str] = &[
-    "host",
-    "port",
-    "user",
-    "password",
-    "dbname",
-    "sslmode",
-    "sslrootcert",
-    "target_session_attrs",
-    "application_name",
-    "connect_timeout",
-];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Endpoint {
-    Tcp(Host, u16),
-    /// A socket directory; the socket is `DIR/.s.PGSQL.PORT`.
-    Unix(PathBuf, u16),
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SslMode {
@@ -80,8 +58,9 @@ pub enum Level {
     Login,
 }
 
+/// A PostgreSQL target, its settings worked out by [`settings`].
 #[derive(Debug)]
-pub struct PgTarget {
+pub struct PgProbe {
     /// Shown once at start (an unsafe password file that was ignored).
     pub warning: Option<String>,
     endpoint: Endpoint,
@@ -89,7 +68,7 @@ pub struct PgTarget {
     password: Option<Secret>,
     database: String,
     sslmode: SslMode,
-    tls: Option<Arc<ClientConfig>>,
+    tls: Option<Tls>,
     pub level: Level,
     query: Option<String>,
     primary: bool,
@@ -103,181 +82,9 @@ pub struct PgTarget {
     statement_timeout: Option<std::time::Duration>,
 }
 
-impl PgTarget {
+impl PgProbe {
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
-        Self::from_parts(uri, &environ::process)
-    }
-
-    pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<Self, String> {
-        let mut params = Options::query(&uri.query);
-        let mut from_query =
-            |key: &str, from_url: Option<String>| -> Result<Option<String>, String> {
-                match (from_url, params.take(key)) {
-                    (Some(_), Some(_)) => {
-                        Err(format!("'{key}' is given both in the URL and as ?{key}="))
-                    }
-                    (a, b) => Ok(a.or(b)),
-                }
-            };
-        let host = from_query("host", uri.host.as_ref().map(Host::to_url_form))?;
-        let port = from_query("port", uri.port.map(|p| p.to_string()))?;
-        let user = from_query("user", uri.user.clone())?;
-        let password_param = from_query("password", None)?;
-        let path_db = uri
-            .path
-            .strip_prefix('/')
-            .filter(|p| !p.is_empty())
-            .map(uri::decode_text)
-            .transpose()
-            .map_err(|e| e.to_string())?;
-        let dbname = from_query("dbname", path_db)?;
-        let sslmode = from_query("sslmode", None)?;
-        let sslrootcert = from_query("sslrootcert", None)?;
-        let session_attrs = from_query("target_session_attrs", None)?;
-        let _ = from_query("application_name", None)?;
-        // Our attempt timeout bounds every attempt; libpq's own is accepted for compatibility.
-        let _ = from_query("connect_timeout", None)?;
-        params.finish("postgres", PARAMS)?;
-
-        if uri.password.is_some() && password_param.is_some() {
-            return Err("the password is given both in the URL and as ?password=".into());
-        }
-        let password = match uri.password.clone().or(password_param.map(Secret::new)) {
-            Some(p) => Some(p),
-            None => environ::secret(env, "PGPASSWORD")?,
-        };
-        let user = user.or_else(|| env("PGUSER")).filter(|u| !u.is_empty());
-        let port = match port.or_else(|| env("PGPORT")) {
-            None => DEFAULT_PORT,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("'{p}' is not a port number (1-65535)"))?,
-        };
-        let host = host
-            .or_else(|| env("PGHOST"))
-            .unwrap_or_else(|| DEFAULT_SOCKET_DIR.to_string());
-        if host.contains(',') {
-            return Err(
-                "several hosts in one target are not supported: give one target per host".into(),
-            );
-        }
-        let endpoint = if host.starts_with('/') {
-            Endpoint::Unix(PathBuf::from(&host), port)
-        } else {
-            let parsed = uri::parse(&format!("tcp://{host}:{port}"))
-                .map_err(|e| format!("host '{host}': {e}"))?;
-            Endpoint::Tcp(parsed.host.ok_or("the host is missing")?, port)
-        };
-        let database = dbname
-            .or_else(|| env("PGDATABASE"))
-            .or_else(|| user.clone())
-            .unwrap_or_else(|| "postgres".to_string());
-
-        let sslmode = match sslmode.or_else(|| env("PGSSLMODE")).as_deref() {
-            None | Some("prefer") | Some("allow") => SslMode::Prefer,
-            Some("disable") => SslMode::Disable,
-            Some("require") => SslMode::Require,
-            Some("verify-ca") => SslMode::VerifyCa,
-            Some("verify-full") => SslMode::VerifyFull,
-            Some(other) => {
-                return Err(format!("sslmode '{other}' is not one of disable, allow, prefer, require, verify-ca, verify-full"))
-            }
-        };
-        let rootcert = sslrootcert
-            .or_else(|| env("PGSSLROOTCERT"))
-            .filter(|r| r != "system");
-        let tls = match (sslmode, &endpoint) {
-            // libpq never uses TLS on a unix socket.
-            (SslMode::Disable, _) | (_, Endpoint::Unix(..)) => None,
-            (mode, _) => {
-                let verify = match mode {
-                    SslMode::VerifyFull => Verify::Full,
-                    SslMode::VerifyCa => Verify::ChainOnly,
-                    // libpq: with a root certificate, `require` verifies the chain like verify-ca.
-                    _ if rootcert.is_some() => Verify::ChainOnly,
-                    _ => Verify::None,
-                };
-                Some(tls::client_config(
-                    rootcert.as_deref().map(std::path::Path::new),
-                    verify,
-                    &[],
-                )?)
-            }
-        };
-
-        let mut opts = Options::fragment(&uri.options);
-        let query = opts.take("query").filter(|q| !q.trim().is_empty());
-        let primary = opts.flag("primary")?
-            || match session_attrs.as_deref() {
-                None | Some("any") => false,
-                Some("read-write" | "primary") => true,
-                Some(other) => {
-                    return Err(format!(
-                "target_session_attrs '{other}' is not supported (use any, read-write or primary)"
-            ))
-                }
-            };
-        let level = match opts.take("level").as_deref() {
-            Some("ping") if query.is_some() || primary => {
-                return Err(
-                    "#level=ping cannot run a #query or check #primary: those need a login".into(),
-                )
-            }
-            Some("ping") => Level::Ping,
-            Some("login") => Level::Login,
-            Some(other) => return Err(format!("#level={other} is not one of ping, login")),
-            None if user.is_some() || query.is_some() || primary => Level::Login,
-            None => Level::Ping,
-        };
-        opts.finish("postgres", OPTIONS)?;
-        if level == Level::Login && user.is_none() {
-            return Err("#level=login needs a user: give one in the URL (postgres://USER@host/db) or PGUSER".into());
-        }
-
-        // Last in libpq's order: the password file, for a login that has no password yet.
-        let mut warning = None;
-        let password = match (&password, &user, level) {
-            (None, Some(u), Level::Login) => {
-                let host = match &endpoint {
-                    Endpoint::Tcp(h, _) => h.tls_name(),
-                    Endpoint::Unix(..) => "localhost".to_string(),
-                };
-                let port = match &endpoint {
-                    Endpoint::Tcp(_, p) | Endpoint::Unix(_, p) => *p,
-                };
-                pgpass::path(env).map_or(password, |file| {
-                    let found = pgpass::lookup(&file, &host, port, &database, u);
-                    warning = found.warning;
-                    found.password
-                })
-            }
-            _ => password,
-        };
-        let shown_host = match &endpoint {
-            Endpoint::Tcp(h, p) => format!("{}:{p}", h.to_url_form()),
-            Endpoint::Unix(dir, p) => format!("{}/.s.PGSQL.{p}", dir.display()),
-        };
-        let context = format!(
-            "user {}, database {database}, host {shown_host}",
-            user.as_deref().unwrap_or("postgres")
-        );
-        Ok(PgTarget {
-            warning,
-            endpoint,
-            user,
-            password,
-            database,
-            sslmode,
-            tls,
-            level,
-            query,
-            primary,
-            context,
-            warned: Default::default(),
-            statement_timeout: None,
-        })
+        settings::from_parts(uri, &environ::process)
     }
 
     /// Bounds the probe's queries on the server side too (see `statement_timeout`).
@@ -293,7 +100,7 @@ impl PgTarget {
         match self.level {
             Level::Ping => {
                 let user = self.user.as_deref().unwrap_or("postgres");
-                match pgwire::ping(&mut stream, user, &self.database).await {
+                match wire::ping(&mut stream, user, &self.database).await {
                     Ok(FirstReply::Auth | FirstReply::Negotiate) => {
                         Verdict::ready("accepting connections".to_string())
                     }
@@ -323,22 +130,13 @@ impl PgTarget {
     /// Connects and, per `sslmode`, negotiates TLS. Also says whether the connection is private
     /// (TLS, or a unix socket on this machine).
     async fn open(&self) -> Result<(Box<dyn Io>, bool), Verdict> {
-        let (host, port) = match &self.endpoint {
-            Endpoint::Unix(dir, port) => {
-                let path = dir.join(format!(".s.PGSQL.{port}"));
-                return Ok((Box::new(connect::connect_unix(&path).await?), true));
-            }
-            Endpoint::Tcp(host, port) => (host, *port),
+        let mut stream = self.endpoint.connect().await?;
+        let (Endpoint::Tcp(host, _), Some(tls)) = (&self.endpoint, &self.tls) else {
+            return Ok((stream, matches!(self.endpoint, Endpoint::Unix(_))));
         };
-        let mut tcp = connect::connect(host, port).await?;
-        let Some(config) = &self.tls else {
-            return Ok((Box::new(tcp), false));
-        };
-        match pgwire::negotiate_tls(&mut tcp).await {
+        match wire::negotiate_tls(&mut stream).await {
             Ok(SslAnswer::Yes) => {}
-            Ok(SslAnswer::No) if self.sslmode == SslMode::Prefer => {
-                return Ok((Box::new(tcp), false))
-            }
+            Ok(SslAnswer::No) if self.sslmode == SslMode::Prefer => return Ok((stream, false)),
             Ok(SslAnswer::No) => {
                 return Err(Verdict::failed(format!(
                     "the server does not support TLS, and sslmode={} forbids plaintext ({})",
@@ -348,7 +146,7 @@ impl PgTarget {
             }
             Err(e) => return Err(io_verdict(&e)),
         }
-        match tls::handshake(config, host, tcp).await {
+        match tls.handshake(host, stream).await {
             Ok(s) => Ok((Box::new(s), true)),
             // A rejected certificate names the connection, like every permanent failure here.
             Err(Verdict::Failed { reason }) => {
@@ -373,7 +171,7 @@ impl PgTarget {
             config.options(format!("-c statement_timeout={}", t.as_millis().max(1)));
         }
         let method = Arc::new(AtomicU8::new(0));
-        let stream = pgguard::Guarded::new(stream, method.clone());
+        let stream = guard::Guarded::new(stream, method.clone());
         let connected = config.connect_raw(stream, tokio_postgres::NoTls).await;
         self.warn_if_exposed(&method, encrypted);
         let (client, connection) = match connected {
@@ -403,8 +201,8 @@ impl PgTarget {
     /// middle) that declines TLS gets it. `sslmode=require` prevents that.
     fn warn_if_exposed(&self, method: &AtomicU8, encrypted: bool) {
         let how = match method.load(Ordering::Relaxed) {
-            pgguard::AUTH_CLEARTEXT => "in cleartext",
-            pgguard::AUTH_MD5 => "as an MD5 hash",
+            guard::AUTH_CLEARTEXT => "in cleartext",
+            guard::AUTH_MD5 => "as an MD5 hash",
             _ => return,
         };
         if encrypted || self.password.is_none() || self.warned.swap(true, Ordering::Relaxed) {
@@ -566,102 +364,12 @@ fn io_verdict(e: &std::io::Error) -> Verdict {
         // trying politely and say what we saw.
         return Verdict::costly(e.to_string());
     }
-    Verdict::costly(connect::io_reason(e))
+    Verdict::costly(net::connect::io_reason(e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn parse_with(url: &str, vars: &[(&str, &str)]) -> Result<PgTarget, String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let env = move |k: &str| map.get(k).cloned();
-        PgTarget::from_parts(&uri::parse(url).map_err(|e| e.to_string())?, &env)
-    }
-
-    #[test]
-    fn defaults_and_levels() {
-        let t = parse_with("postgres://db", &[]).unwrap();
-        assert_eq!(t.level, Level::Ping);
-        assert_eq!(t.endpoint, Endpoint::Tcp(Host::Name("db".into()), 5432));
-        assert_eq!(t.database, "postgres");
-        let t = parse_with("postgres://app@db/appdb", &[]).unwrap();
-        assert_eq!(t.level, Level::Login);
-        assert_eq!(t.database, "appdb");
-        let t = parse_with("postgres://app@db/appdb#level=ping", &[]).unwrap();
-        assert_eq!(t.level, Level::Ping);
-        assert!(parse_with("postgres://db#query=SELECT%201", &[])
-            .unwrap_err()
-            .contains("needs a user"));
-    }
-
-    #[test]
-    fn environment_fills_what_the_url_leaves_out() {
-        let env = [
-            ("PGHOST", "pg.local"),
-            ("PGPORT", "6543"),
-            ("PGUSER", "app"),
-            ("PGDATABASE", "x"),
-            ("PGPASSWORD", "pw"),
-            ("PGSSLMODE", "disable"),
-        ];
-        let t = parse_with("postgres://", &env).unwrap();
-        assert_eq!(
-            t.endpoint,
-            Endpoint::Tcp(Host::Name("pg.local".into()), 6543)
-        );
-        assert_eq!(t.user.as_deref(), Some("app"));
-        assert_eq!(t.database, "x");
-        assert_eq!(t.password.as_ref().map(Secret::expose), Some("pw"));
-        assert_eq!(t.sslmode, SslMode::Disable);
-        // The URL wins.
-        let t = parse_with("postgres://u:p@h:1/d?sslmode=require", &env).unwrap();
-        assert_eq!(t.endpoint, Endpoint::Tcp(Host::Name("h".into()), 1));
-        assert_eq!(
-            (t.user.as_deref(), t.database.as_str(), t.sslmode),
-            (Some("u"), "d", SslMode::Require)
-        );
-        assert_eq!(t.password.as_ref().map(Secret::expose), Some("p"));
-    }
-
-    #[test]
-    fn unix_socket_hosts() {
-        let t = parse_with("postgres:///app?host=/run/pg&port=5433", &[]).unwrap();
-        assert_eq!(t.endpoint, Endpoint::Unix("/run/pg".into(), 5433));
-        assert!(t.tls.is_none());
-        let t = parse_with("postgresql://", &[]).unwrap();
-        assert_eq!(t.endpoint, Endpoint::Unix(DEFAULT_SOCKET_DIR.into(), 5432));
-    }
-
-    #[test]
-    fn invalid_settings_table() {
-        let cases = [
-            ("postgres://db?sslmode=maybe", "sslmode 'maybe'"),
-            ("postgres://db?bogus=1", "unknown parameter '?bogus'"),
-            ("postgres://db#colour=red", "unknown option '#colour'"),
-            ("postgres://db#level=deep", "#level=deep"),
-            ("postgres://db:5432?port=5433", "'port' is given both"),
-            ("postgres://u:p@db?password=q", "password is given both"),
-            (
-                "postgres://db?target_session_attrs=standby",
-                "target_session_attrs 'standby'",
-            ),
-            ("postgres://?host=a,b", "several hosts"),
-            (
-                "postgres://db?sslmode=verify-full&sslrootcert=/nonexistent.pem",
-                "cannot read CA file",
-            ),
-            ("postgres://db?port=0", "'0' is not a port"),
-        ];
-        for (url, want) in cases {
-            let err = parse_with(url, &[]).unwrap_err();
-            assert!(err.contains(want), "{url}: {err}");
-        }
-    }
 
     #[test]
     fn classification_table() {

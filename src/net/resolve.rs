@@ -84,7 +84,7 @@ fn join_or_start(name: &str) -> Result<InFlight, Verdict> {
         THREADS.fetch_sub(1, Ordering::Relaxed);
         return Err(Verdict::costly(format!(
             "cannot start a name lookup: {}",
-            crate::connect::io_reason(&e)
+            crate::net::connect::io_reason(&e)
         )));
     }
     map.insert(name.to_string(), receiver.clone());
@@ -170,7 +170,7 @@ fn gai_reason(rc: i32, errno: &std::io::Error) -> String {
         // hosts line in nsswitch.conf reported "Device or resource busy").
         libc::EAI_SYSTEM => format!(
             "the lookup failed ({}); check /etc/nsswitch.conf and /etc/resolv.conf",
-            crate::connect::io_reason(errno)
+            crate::net::connect::io_reason(errno)
         ),
         other => {
             // SAFETY: gai_strerror returns a static NUL-terminated string.

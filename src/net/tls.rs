@@ -1,4 +1,5 @@
-//! TLS client configuration (rustls, no OpenSSL) shared by the HTTPS, PostgreSQL and Redis probes.
+//! TLS for every protocol that has it (rustls, no OpenSSL): the client configuration, the
+//! handshake, and the per-target options `#ca=FILE` and `#insecure`, parsed here once for all.
 //!
 //! Configurations are built once, when the plan is made: a CA file that is missing or holds no
 //! certificate is a usage error at start, not a retry loop, and no attempt re-reads the disk.
@@ -19,6 +20,9 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::params::Params;
+use crate::verdict::Verdict;
 
 /// The largest CA file read (the whole Mozilla bundle is about 220 KiB).
 const MAX_CA_FILE: u64 = 4 * 1024 * 1024;
@@ -265,26 +269,77 @@ fn time(tag: u8, text: &[u8]) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + m * 60 + s)
 }
 
-/// Runs a TLS handshake over `stream`, turning failures into verdicts: a rejected certificate is
-/// permanent (waiting will not fix it), anything else (a reset, a peer that does not speak TLS)
-/// is "not yet".
-pub async fn handshake<S>(
-    config: &Arc<ClientConfig>,
-    host: &crate::uri::Host,
-    stream: S,
-) -> Result<tokio_rustls::client::TlsStream<S>, crate::verdict::Verdict>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    use crate::verdict::Verdict;
-    let name = server_name(&host.tls_name()).map_err(Verdict::failed)?;
-    match tokio_rustls::TlsConnector::from(config.clone())
-        .connect(name, stream)
-        .await
+/// TLS as a target uses it: the configuration, built once when the plan is made, and whether
+/// verification was switched off (for the warning at start).
+#[derive(Debug, Clone)]
+pub struct Tls {
+    config: Arc<ClientConfig>,
+    insecure: bool,
+}
+
+impl Tls {
+    /// TLS with this configuration (a protocol with its own TLS settings, such as PostgreSQL's
+    /// `sslmode`, builds its own with [`client_config`]).
+    pub fn new(config: Arc<ClientConfig>) -> Self {
+        Tls {
+            config,
+            insecure: false,
+        }
+    }
+
+    /// Reads `#ca` and `#insecure` for a scheme. `enabled`: the scheme uses TLS (`https`,
+    /// `rediss`); the options are then turned into a configuration. On a plain scheme they are an
+    /// error that names `tls_scheme`, the scheme where they belong.
+    pub fn from_options(
+        opts: &mut Params,
+        enabled: bool,
+        tls_scheme: &str,
+        alpn: &[&[u8]],
+    ) -> Result<Option<Tls>, String> {
+        let ca = opts.take("ca");
+        let insecure = opts.flag("insecure")?;
+        if !enabled {
+            if ca.is_some() || insecure {
+                return Err(format!(
+                    "#ca and #insecure apply to {tls_scheme}:// targets only"
+                ));
+            }
+            return Ok(None);
+        }
+        if ca.is_some() && insecure {
+            return Err("#ca and #insecure contradict each other: choose one".into());
+        }
+        let verify = if insecure { Verify::None } else { Verify::Full };
+        let config = client_config(ca.as_deref().map(Path::new), verify, alpn)?;
+        Ok(Some(Tls { config, insecure }))
+    }
+
+    /// The warning to show once at start, if verification is off.
+    pub fn warning(&self) -> Option<String> {
+        self.insecure
+            .then(|| "TLS certificate verification is OFF (#insecure)".to_string())
+    }
+
+    /// Runs the handshake over `stream`, turning failures into verdicts: a rejected certificate
+    /// is permanent (waiting will not fix it), anything else (a reset, a peer that does not speak
+    /// TLS) is "not yet".
+    pub async fn handshake<S>(
+        &self,
+        host: &crate::uri::Host,
+        stream: S,
+    ) -> Result<tokio_rustls::client::TlsStream<S>, Verdict>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     {
-        Ok(s) => Ok(s),
-        Err(e) if is_certificate_error(&e) => Err(Verdict::failed(describe(&e))),
-        Err(e) => Err(Verdict::costly(describe(&e))),
+        let name = server_name(&host.tls_name()).map_err(Verdict::failed)?;
+        match tokio_rustls::TlsConnector::from(self.config.clone())
+            .connect(name, stream)
+            .await
+        {
+            Ok(s) => Ok(s),
+            Err(e) if is_certificate_error(&e) => Err(Verdict::failed(describe(&e))),
+            Err(e) => Err(Verdict::costly(describe(&e))),
+        }
     }
 }
 
@@ -323,7 +378,7 @@ fn describe(e: &io::Error) -> String {
             "TLS handshake failed: the server does not speak TLS on this port".into()
         }
         Some(other) => format!("TLS handshake failed: {other}"),
-        None => format!("TLS handshake failed: {}", crate::connect::io_reason(e)),
+        None => format!("TLS handshake failed: {}", super::connect::io_reason(e)),
     }
 }
 

@@ -11,37 +11,30 @@
 //! permanent — `NOAUTH` (a password is required), `WRONGPASS`, `NOPERM` (ACL), `DENIED`
 //! (protected mode), and any error to `AUTH` or `SELECT`.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+pub mod resp;
 
-use rustls::ClientConfig;
+use std::path::PathBuf;
+
 use tokio::io::{AsyncWriteExt, BufReader};
 
-use super::resp::{self, Reply};
-use super::tls::{self, Verify};
-use crate::connect::{self, Io};
-use crate::target::Options;
-use crate::uri::{self, Host, Secret, Uri};
+use crate::net::tls::Tls;
+use crate::net::{self, Endpoint, Io};
+use crate::params::{self, Params};
+use crate::uri::{self, Secret, Uri};
 use crate::verdict::Verdict;
+use resp::Reply;
 
 pub const DEFAULT_PORT: u16 = 6379;
 const OPTIONS: &[&str] = &["primary", "ca", "insecure"];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Endpoint {
-    Tcp(Host, u16),
-    Unix(PathBuf),
-}
-
 #[derive(Debug)]
-pub struct RedisTarget {
+pub struct RedisProbe {
     endpoint: Endpoint,
-    tls: Option<Arc<ClientConfig>>,
+    tls: Option<Tls>,
     user: Option<String>,
     password: Option<Secret>,
     db: Option<u32>,
     primary: bool,
-    pub insecure: bool,
 }
 
 /// Which command a reply answers, for classification.
@@ -53,11 +46,11 @@ enum Step {
     Role,
 }
 
-impl RedisTarget {
+impl RedisProbe {
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
         let unix = uri.scheme == "redis+unix";
         let tls_scheme = uri.scheme == "rediss";
-        let mut params = Options::query(&uri.query);
+        let mut params = Params::query(&uri.query);
         let db_param = params.take("db");
         let password_param = params.take("password");
         params.finish(&uri.scheme, &["db", "password"])?;
@@ -96,65 +89,40 @@ impl RedisTarget {
                 })
             })
             .transpose()?;
-        if uri.password.is_some() && password_param.is_some() {
-            return Err("the password is given both in the URL and as ?password=".into());
-        }
-        let password = uri.password.clone().or(password_param.map(Secret::new));
+        let password = params::password(uri, password_param)?;
         if uri.user.is_some() && password.is_none() {
             return Err("a Redis user needs a password: redis://USER:PASSWORD@host (or :PASSWORD@ for the default user)".into());
         }
 
-        let mut opts = Options::fragment(&uri.options);
+        let mut opts = Params::fragment(&uri.options);
         let primary = opts.flag("primary")?;
-        let ca = opts.take("ca");
-        let insecure = opts.flag("insecure")?;
+        let tls = Tls::from_options(&mut opts, tls_scheme, "rediss", &[])?;
         opts.finish(&uri.scheme, OPTIONS)?;
-        if !tls_scheme && (ca.is_some() || insecure) {
-            return Err("#ca and #insecure apply to rediss:// targets only".into());
-        }
-        let tls = if tls_scheme {
-            let verify = if insecure { Verify::None } else { Verify::Full };
-            Some(tls::client_config(
-                ca.as_deref().map(std::path::Path::new),
-                verify,
-                &[],
-            )?)
-        } else {
-            None
-        };
-        Ok(RedisTarget {
+        Ok(RedisProbe {
             endpoint,
             tls,
             user: uri.user.clone(),
             password,
             db,
             primary,
-            insecure,
         })
     }
 
+    /// The warning to show at start, if TLS verification is off.
+    pub fn warning(&self) -> Option<String> {
+        self.tls.as_ref().and_then(Tls::warning)
+    }
+
     pub async fn attempt(&self) -> Verdict {
-        let stream = match self.open().await {
+        let stream = match self.endpoint.open(self.tls.as_ref()).await {
             Ok(s) => s,
             Err(v) => return v,
         };
         match self.exchange(stream).await {
             Ok(v) => v,
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Verdict::costly(e.to_string()),
-            Err(e) => Verdict::costly(connect::io_reason(&e)),
+            Err(e) => Verdict::costly(net::connect::io_reason(&e)),
         }
-    }
-
-    async fn open(&self) -> Result<Box<dyn Io>, Verdict> {
-        let (host, port) = match &self.endpoint {
-            Endpoint::Unix(path) => return Ok(Box::new(connect::connect_unix(path).await?)),
-            Endpoint::Tcp(h, p) => (h, *p),
-        };
-        let tcp = connect::connect(host, port).await?;
-        let Some(config) = &self.tls else {
-            return Ok(Box::new(tcp));
-        };
-        Ok(Box::new(tls::handshake(config, host, tcp).await?))
     }
 
     async fn exchange(&self, stream: Box<dyn Io>) -> std::io::Result<Verdict> {
@@ -275,14 +243,17 @@ fn short(r: &Reply) -> String {
 mod tests {
     use super::*;
 
-    fn parse(url: &str) -> Result<RedisTarget, String> {
-        RedisTarget::from_uri(&uri::parse(url).map_err(|e| e.to_string())?)
+    fn parse(url: &str) -> Result<RedisProbe, String> {
+        RedisProbe::from_uri(&uri::parse(url).map_err(|e| e.to_string())?)
     }
 
     #[test]
     fn url_forms() {
         let t = parse("redis://cache").unwrap();
-        assert_eq!(t.endpoint, Endpoint::Tcp(Host::Name("cache".into()), 6379));
+        assert_eq!(
+            t.endpoint,
+            Endpoint::Tcp(uri::Host::Name("cache".into()), 6379)
+        );
         assert_eq!(t.db, None);
         let t = parse("redis://u:p@cache:7000/3").unwrap();
         assert_eq!((t.user.as_deref(), t.db), (Some("u"), Some(3)));

@@ -4,7 +4,7 @@
 //! changes when the container restarts (Docker's embedded DNS). Every attempt therefore resolves
 //! again and tries every address returned, IPv6 and IPv4.
 //!
-//! Resolution goes through the C library's `getaddrinfo`, on threads that [`crate::resolve`]
+//! Resolution goes through the C library's `getaddrinfo`, on threads that [`super::resolve`]
 //! bounds. In the static musl build that resolver reads `/etc/hosts` and `/etc/resolv.conf`
 //! itself, so it works in a `FROM scratch` image with no NSS modules.
 //!
@@ -23,14 +23,10 @@ use tokio::task::JoinSet;
 use crate::uri::Host;
 use crate::verdict::Verdict;
 
-/// A byte stream of any kind (TCP, TLS over TCP, a unix socket), for probes that support several.
-pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
-
 /// How long an address may stay silent before the next one is tried alongside it.
 const STAGGER: Duration = Duration::from_millis(250);
 
-/// Resolves `host` (a literal needs no lookup) to every address it has (see [`crate::resolve`]).
+/// Resolves `host` (a literal needs no lookup) to every address it has (see [`super::resolve`]).
 pub async fn resolve(host: &Host, port: u16) -> Result<Vec<SocketAddr>, Verdict> {
     let name = match host {
         Host::Ip(ip) => return Ok(vec![SocketAddr::new(*ip, port)]),
@@ -38,8 +34,8 @@ pub async fn resolve(host: &Host, port: u16) -> Result<Vec<SocketAddr>, Verdict>
     };
     // A missing name is the normal state of a compose service that has not started yet: keep
     // waiting, but politely (it costs a DNS query).
-    let addrs = interleave(crate::resolve::with_port(
-        crate::resolve::lookup(name).await?,
+    let addrs = interleave(super::resolve::with_port(
+        super::resolve::lookup(name).await?,
         port,
     ));
     tracing::debug!("'{name}' resolved to {addrs:?}");
@@ -142,46 +138,24 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
 /// the socket with the reactor (an allocation, two `epoll_ctl`s and a driver wake-up to release it).
 /// A connection still in progress is handed to tokio and awaited as usual.
 async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    let family = if addr.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
+    use socket2::{Domain, Socket, Type};
+    // Non-blocking and close-on-exec from the start (one socket(2) call, as the kernel allows).
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        None,
+    )?;
+    let in_progress = match socket.connect(&addr.into()) {
+        Ok(()) => false,
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => true,
+        Err(e) => return Err(e),
     };
-    // SAFETY: plain socket(2); the result is checked and owned at once.
-    let fd = unsafe {
-        libc::socket(
-            family,
-            libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-            0,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let (storage, len) = sockaddr(&addr);
-    // SAFETY: `storage` holds a valid sockaddr of `len` bytes for this family.
-    let rc = unsafe {
-        libc::connect(
-            std::os::fd::AsRawFd::as_raw_fd(&fd),
-            (&storage as *const libc::sockaddr_storage).cast(),
-            len,
-        )
-    };
-    if rc != 0 {
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINPROGRESS) {
-            return Err(err);
-        }
-    }
-    let std_stream = std::net::TcpStream::from(fd);
+    let std_stream = std::net::TcpStream::from(socket);
     if let Some(err) = std_stream.take_error()? {
         return Err(err);
     }
     let stream = TcpStream::from_std(std_stream)?;
-    if rc != 0 {
+    if in_progress {
         stream.writable().await?;
         if let Some(err) = stream.take_error()? {
             return Err(err);
@@ -203,41 +177,6 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
 /// listens": treat it as refused (Go's net package does the same).
 fn is_self_connect(stream: &TcpStream) -> bool {
     matches!((stream.local_addr(), stream.peer_addr()), (Ok(l), Ok(p)) if l == p)
-}
-
-fn sockaddr(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: sockaddr_storage is plain data; all-zero is a valid (unspecified) value.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match addr {
-        SocketAddr::V4(a) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_in fits in sockaddr_storage (which is designed to hold any).
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin) };
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        SocketAddr::V6(a) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: a.scope_id(),
-            };
-            // SAFETY: as above.
-            unsafe { std::ptr::write((&mut storage as *mut libc::sockaddr_storage).cast(), sin6) };
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, len as libc::socklen_t)
 }
 
 fn describe(errors: &[(SocketAddr, io::Error)]) -> Verdict {

@@ -1,0 +1,366 @@
+//! A PostgreSQL target's settings, as libpq would work them out: the URL (its user part, path and
+//! query parameters), then the `PG*` variables, then the defaults; last, for a login with no
+//! password yet, libpq's password file. Every setting is validated here, once, at start.
+
+use std::path::{Path, PathBuf};
+
+use super::{pgpass, Level, PgProbe, SslMode, DEFAULT_PORT};
+use crate::environ::{self, Env};
+use crate::net::tls::{self, Tls, Verify};
+use crate::net::Endpoint;
+use crate::params::{self, Params};
+use crate::uri::{self, Host, Secret, Uri};
+
+/// Where Debian and the official image put the socket.
+pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+const OPTIONS: &[&str] = &["level", "query", "primary"];
+const PARAMS: &[&str] = &[
+    "host",
+    "port",
+    "user",
+    "password",
+    "dbname",
+    "sslmode",
+    "sslrootcert",
+    "target_session_attrs",
+    "application_name",
+    "connect_timeout",
+];
+
+/// What the URL says, its query parameters merged in (a setting given in both places is an error).
+#[derive(Debug, Default)]
+struct FromUrl {
+    host: Option<String>,
+    port: Option<String>,
+    user: Option<String>,
+    password: Option<Secret>,
+    dbname: Option<String>,
+    sslmode: Option<String>,
+    sslrootcert: Option<String>,
+    session_attrs: Option<String>,
+}
+
+impl FromUrl {
+    fn read(uri: &Uri) -> Result<FromUrl, String> {
+        let mut params = Params::query(&uri.query);
+        let mut merged = |key: &str, from_url: Option<String>| -> Result<Option<String>, String> {
+            match (from_url, params.take(key)) {
+                (Some(_), Some(_)) => {
+                    Err(format!("'{key}' is given both in the URL and as ?{key}="))
+                }
+                (a, b) => Ok(a.or(b)),
+            }
+        };
+        let path_db = uri
+            .path
+            .strip_prefix('/')
+            .filter(|p| !p.is_empty())
+            .map(uri::decode_text)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let url = FromUrl {
+            host: merged("host", uri.host.as_ref().map(Host::to_url_form))?,
+            port: merged("port", uri.port.map(|p| p.to_string()))?,
+            user: merged("user", uri.user.clone())?,
+            password: params::password(uri, merged("password", None)?)?,
+            dbname: merged("dbname", path_db)?,
+            sslmode: merged("sslmode", None)?,
+            sslrootcert: merged("sslrootcert", None)?,
+            session_attrs: merged("target_session_attrs", None)?,
+        };
+        // Accepted for compatibility with libpq URLs; readygate's attempt timeout bounds every
+        // attempt, and the application name is always readygate's.
+        merged("application_name", None)?;
+        merged("connect_timeout", None)?;
+        params.finish("postgres", PARAMS)?;
+        Ok(url)
+    }
+}
+
+/// Builds a probe from a URL and an environment (see the module doc).
+pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
+    let url = FromUrl::read(uri)?;
+    let password = match url.password {
+        Some(p) => Some(p),
+        None => environ::secret(env, "PGPASSWORD")?,
+    };
+    let user = url.user.or_else(|| env("PGUSER")).filter(|u| !u.is_empty());
+    let port = port(url.port.or_else(|| env("PGPORT")))?;
+    let host = url
+        .host
+        .or_else(|| env("PGHOST"))
+        .unwrap_or_else(|| DEFAULT_SOCKET_DIR.to_string());
+    let endpoint = endpoint(&host, port)?;
+    let database = url
+        .dbname
+        .or_else(|| env("PGDATABASE"))
+        .or_else(|| user.clone())
+        .unwrap_or_else(|| "postgres".to_string());
+    // A target that is really two targets joined by a comma ends up here (issue: its password
+    // reached the server as a database name).
+    if database.contains("://") {
+        return Err("the database name holds '://': separate targets with spaces".into());
+    }
+    let sslmode = sslmode(url.sslmode.or_else(|| env("PGSSLMODE")).as_deref())?;
+    let rootcert = url
+        .sslrootcert
+        .or_else(|| env("PGSSLROOTCERT"))
+        .filter(|r| r != "system");
+    let tls = tls(sslmode, &endpoint, rootcert.as_deref())?;
+    let (level, query, primary) = level(uri, url.session_attrs.as_deref(), user.is_some())?;
+
+    // Last in libpq's order: the password file, for a login that has no password yet.
+    let mut warning = None;
+    let password = match (password, &user, level) {
+        (None, Some(u), Level::Login) => pgpass::path(env).and_then(|file| {
+            let found = pgpass::lookup(&file, &pgpass_host(&endpoint), port, &database, u);
+            warning = found.warning;
+            found.password
+        }),
+        (password, _, _) => password,
+    };
+    let context = format!(
+        "user {}, database {database}, host {}",
+        user.as_deref().unwrap_or("postgres"),
+        shown(&endpoint, port)
+    );
+    Ok(PgProbe {
+        warning,
+        endpoint,
+        user,
+        password,
+        database,
+        sslmode,
+        tls,
+        level,
+        query,
+        primary,
+        context,
+        warned: Default::default(),
+        statement_timeout: None,
+    })
+}
+
+fn port(given: Option<String>) -> Result<u16, String> {
+    match given {
+        None => Ok(DEFAULT_PORT),
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| format!("'{p}' is not a port number (1-65535)")),
+    }
+}
+
+/// A host name or address, or a unix-socket directory (a host that starts with `/`, whose socket
+/// is `DIR/.s.PGSQL.PORT`).
+fn endpoint(host: &str, port: u16) -> Result<Endpoint, String> {
+    if host.contains(',') {
+        return Err(
+            "several hosts in one target are not supported: give one target per host".into(),
+        );
+    }
+    if host.starts_with('/') {
+        return Ok(Endpoint::Unix(
+            Path::new(host).join(format!(".s.PGSQL.{port}")),
+        ));
+    }
+    let parsed =
+        uri::parse(&format!("tcp://{host}:{port}")).map_err(|e| format!("host '{host}': {e}"))?;
+    Ok(Endpoint::Tcp(
+        parsed.host.ok_or("the host is missing")?,
+        port,
+    ))
+}
+
+fn sslmode(given: Option<&str>) -> Result<SslMode, String> {
+    Ok(match given {
+        None | Some("prefer") | Some("allow") => SslMode::Prefer,
+        Some("disable") => SslMode::Disable,
+        Some("require") => SslMode::Require,
+        Some("verify-ca") => SslMode::VerifyCa,
+        Some("verify-full") => SslMode::VerifyFull,
+        Some(other) => {
+            return Err(format!(
+                "sslmode '{other}' is not one of disable, allow, prefer, require, verify-ca, verify-full"
+            ))
+        }
+    })
+}
+
+/// The TLS configuration `sslmode` asks for (libpq never uses TLS on a unix socket).
+fn tls(mode: SslMode, endpoint: &Endpoint, rootcert: Option<&str>) -> Result<Option<Tls>, String> {
+    if mode == SslMode::Disable || matches!(endpoint, Endpoint::Unix(_)) {
+        return Ok(None);
+    }
+    let verify = match mode {
+        SslMode::VerifyFull => Verify::Full,
+        SslMode::VerifyCa => Verify::ChainOnly,
+        // libpq: with a root certificate, `require` verifies the chain like verify-ca.
+        _ if rootcert.is_some() => Verify::ChainOnly,
+        _ => Verify::None,
+    };
+    let config = tls::client_config(rootcert.map(Path::new), verify, &[])?;
+    Ok(Some(Tls::new(config)))
+}
+
+/// The level, the `#query` and whether to wait for a primary, from the options.
+fn level(
+    uri: &Uri,
+    session_attrs: Option<&str>,
+    has_user: bool,
+) -> Result<(Level, Option<String>, bool), String> {
+    let mut opts = Params::fragment(&uri.options);
+    let query = opts.take("query").filter(|q| !q.trim().is_empty());
+    let primary = opts.flag("primary")?
+        || match session_attrs {
+            None | Some("any") => false,
+            Some("read-write" | "primary") => true,
+            Some(other) => {
+                return Err(format!(
+                "target_session_attrs '{other}' is not supported (use any, read-write or primary)"
+            ))
+            }
+        };
+    let level = match opts.take("level").as_deref() {
+        Some("ping") if query.is_some() || primary => {
+            return Err(
+                "#level=ping cannot run a #query or check #primary: those need a login".into(),
+            )
+        }
+        Some("ping") => Level::Ping,
+        Some("login") => Level::Login,
+        Some(other) => return Err(format!("#level={other} is not one of ping, login")),
+        None if has_user || query.is_some() || primary => Level::Login,
+        None => Level::Ping,
+    };
+    opts.finish("postgres", OPTIONS)?;
+    if level == Level::Login && !has_user {
+        return Err(
+            "#level=login needs a user: give one in the URL (postgres://USER@host/db) or PGUSER"
+                .into(),
+        );
+    }
+    Ok((level, query, primary))
+}
+
+/// The host name the password file is searched for: a unix socket matches `localhost`.
+fn pgpass_host(endpoint: &Endpoint) -> String {
+    match endpoint {
+        Endpoint::Tcp(h, _) => h.tls_name(),
+        Endpoint::Unix(_) => "localhost".to_string(),
+    }
+}
+
+fn shown(endpoint: &Endpoint, port: u16) -> String {
+    match endpoint {
+        Endpoint::Tcp(h, _) => format!("{}:{port}", h.to_url_form()),
+        Endpoint::Unix(path) => PathBuf::from(path).display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse_with(url: &str, vars: &[(&str, &str)]) -> Result<PgProbe, String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env = move |k: &str| map.get(k).cloned();
+        from_parts(&uri::parse(url).map_err(|e| e.to_string())?, &env)
+    }
+
+    #[test]
+    fn defaults_and_levels() {
+        let t = parse_with("postgres://db", &[]).unwrap();
+        assert_eq!(t.level, Level::Ping);
+        assert_eq!(t.endpoint, Endpoint::Tcp(Host::Name("db".into()), 5432));
+        assert_eq!(t.database, "postgres");
+        let t = parse_with("postgres://app@db/appdb", &[]).unwrap();
+        assert_eq!(t.level, Level::Login);
+        assert_eq!(t.database, "appdb");
+        let t = parse_with("postgres://app@db/appdb#level=ping", &[]).unwrap();
+        assert_eq!(t.level, Level::Ping);
+        assert!(parse_with("postgres://db#query=SELECT%201", &[])
+            .unwrap_err()
+            .contains("needs a user"));
+    }
+
+    #[test]
+    fn environment_fills_what_the_url_leaves_out() {
+        let env = [
+            ("PGHOST", "pg.local"),
+            ("PGPORT", "6543"),
+            ("PGUSER", "app"),
+            ("PGDATABASE", "x"),
+            ("PGPASSWORD", "pw"),
+            ("PGSSLMODE", "disable"),
+        ];
+        let t = parse_with("postgres://", &env).unwrap();
+        assert_eq!(
+            t.endpoint,
+            Endpoint::Tcp(Host::Name("pg.local".into()), 6543)
+        );
+        assert_eq!(t.user.as_deref(), Some("app"));
+        assert_eq!(t.database, "x");
+        assert_eq!(t.password.as_ref().map(Secret::expose), Some("pw"));
+        assert_eq!(t.sslmode, SslMode::Disable);
+        // The URL wins.
+        let t = parse_with("postgres://u:p@h:1/d?sslmode=require", &env).unwrap();
+        assert_eq!(t.endpoint, Endpoint::Tcp(Host::Name("h".into()), 1));
+        assert_eq!(
+            (t.user.as_deref(), t.database.as_str(), t.sslmode),
+            (Some("u"), "d", SslMode::Require)
+        );
+        assert_eq!(t.password.as_ref().map(Secret::expose), Some("p"));
+    }
+
+    #[test]
+    fn unix_socket_hosts() {
+        let t = parse_with("postgres:///app?host=/run/pg&port=5433", &[]).unwrap();
+        assert_eq!(t.endpoint, Endpoint::Unix("/run/pg/.s.PGSQL.5433".into()));
+        assert!(t.tls.is_none());
+        let t = parse_with("postgresql://", &[]).unwrap();
+        assert_eq!(
+            t.endpoint,
+            Endpoint::Unix(Path::new(DEFAULT_SOCKET_DIR).join(".s.PGSQL.5432"))
+        );
+    }
+
+    #[test]
+    fn invalid_settings_table() {
+        let cases = [
+            ("postgres://db?sslmode=maybe", "sslmode 'maybe'"),
+            ("postgres://db?bogus=1", "unknown parameter '?bogus'"),
+            ("postgres://db#colour=red", "unknown option '#colour'"),
+            ("postgres://db#level=deep", "#level=deep"),
+            ("postgres://db:5432?port=5433", "'port' is given both"),
+            ("postgres://u:p@db?password=q", "password is given both"),
+            (
+                "postgres://db?target_session_attrs=standby",
+                "target_session_attrs 'standby'",
+            ),
+            ("postgres://?host=a,b", "several hosts"),
+            (
+                "postgres://db?sslmode=verify-full&sslrootcert=/nonexistent.pem",
+                "cannot read CA file",
+            ),
+            ("postgres://db?port=0", "'0' is not a port"),
+            (
+                "postgres://db?dbname=x%3A%2F%2Fy",
+                "separate targets with spaces",
+            ),
+            (
+                "postgres://db?sslmode=require&sslmode=disable",
+                "given twice",
+            ),
+        ];
+        for (url, want) in cases {
+            let err = parse_with(url, &[]).err().unwrap_or_default();
+            assert!(err.contains(want), "{url}: {err}");
+        }
+    }
+}
