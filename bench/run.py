@@ -59,7 +59,8 @@ def now_ns():
 
 
 class Setup:
-    def __init__(self):
+    def __init__(self, others=()):
+        self.others = list(others)
         BUILD.mkdir(parents=True, exist_ok=True)
         log("building readygate (static, release)")
         run(["cargo", "build", "--release", "--locked", "--target", "x86_64-unknown-linux-musl"], cwd=ROOT)
@@ -245,6 +246,10 @@ def tools(s, kind):
     out = {}
     if kind == "tcp":
         out["readygate"] = lambda p, t: [rg, "-t", f"{t}s", f"tcp://127.0.0.1:{p}", "--", mark]
+        # Other builds of readygate given with --readygate NAME=PATH (e.g. an older commit), measured
+        # in the same interleaved runs.
+        for label, path in s.others:
+            out[f"readygate ({label})"] = lambda p, t, b=path: [b, "-t", f"{t}s", f"tcp://127.0.0.1:{p}", "--", mark]
         if s.wfi_deb:
             out["wait-for-it (Debian)"] = lambda p, t: [s.wfi_deb, f"127.0.0.1:{p}", "-t", str(t), "--strict", "--", mark]
         if s.wfi_pypi:
@@ -523,13 +528,29 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="every figure once with small sizes (seconds)")
     ap.add_argument("--json", type=Path, help="also write the raw numbers here")
+    ap.add_argument("--readygate", action="append", default=[], metavar="NAME=PATH",
+                    help="also measure this build of readygate (repeatable), e.g. an older commit's")
+    ap.add_argument("--only", choices=["overhead", "waiting"], help="run just this figure")
     args = ap.parse_args()
+    others = []
+    for spec in args.readygate:
+        name, sep, path = spec.partition("=")
+        if not sep or not Path(path).is_file():
+            ap.error(f"--readygate takes NAME=PATH to an existing binary, not {spec!r}")
+        others.append((name, str(Path(path).resolve())))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
 
-    s = Setup()
+    s = Setup(others)
     res = Results()
     q = args.quick
+    if args.only == "overhead":
+        fig_overhead(s, res, rounds=2 if q else 21)
+    elif args.only == "waiting":
+        fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
+    if args.only:
+        print(res.markdown())
+        return
     log("overhead");   fig_overhead(s, res, rounds=2 if q else 21)
     log("detection");  fig_detection(s, res, rounds=1 if q else 21, delay=0.3 if q else 1.5)
     log("waiting");    fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)

@@ -130,10 +130,13 @@ pub fn wants_check(args: &[OsString]) -> bool {
 pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
     use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
     use clap::{CommandFactory, FromArgMatches};
-    let matches = match Cli::command()
-        .after_help(after_help())
-        .try_get_matches_from(args)
-    {
+    let mut command = Cli::command();
+    // The targets part of --help is built from the table of kinds; only --help needs it, and
+    // start-up cost is paid on every container start.
+    if own_words(args).any(|w| w == "-h" || w == "--help") {
+        command = command.after_help(after_help());
+    }
+    let matches = match command.try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) if matches!(e.kind(), DisplayHelp | DisplayVersion) => {
             let _ = e.print();
