@@ -9,6 +9,13 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+/// The whole command definition, with the targets section: for the man page and the shell
+/// completions (`examples/assets.rs`).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().after_help(after_help())
+}
+
 /// What `--help` says after the options: the targets (from the table of kinds, see
 /// [`crate::probe::KINDS`]), exit statuses and examples.
 fn after_help() -> String {
@@ -82,6 +89,34 @@ pub struct Cli {
     /// Live status line: auto (when stderr is a terminal), always, never
     #[arg(long, env = "READYGATE_PROGRESS", value_enum, default_value_t = Progress::Auto, value_name = "WHEN")]
     pub progress: Progress,
+
+    /// Successes in a row before a target counts as ready, or how long it must stay up (3, 2s);
+    /// per target: #stable=
+    #[arg(long, env = "READYGATE_STABLE", default_value = "1", value_name = "N|DURATION", value_parser = crate::target::parse_stability)]
+    pub stable: crate::schedule::Stability,
+
+    /// Run the command even with no target at all (otherwise an error: a misspelled variable
+    /// must not mean "nothing to wait for"); an empty READYGATE_TARGETS says the same
+    #[arg(long, env = "READYGATE_ALLOW_EMPTY", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
+    pub allow_empty: bool,
+
+    /// Print the plan (every target, its settings and where each came from) and exit 0, probing
+    /// nothing
+    #[arg(long, env = "READYGATE_EXPLAIN", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
+    pub explain: bool,
+
+    /// (docker-compose-wait's WAIT_BEFORE) a pause before the first attempt
+    #[arg(long, hide = true, value_parser = crate::duration::parse)]
+    pub pause_before: Option<Duration>,
+
+    /// (docker-compose-wait's WAIT_AFTER) a pause after every target is ready
+    #[arg(long, hide = true, value_parser = crate::duration::parse)]
+    pub pause_after: Option<Duration>,
+
+    /// Where each option's value came from ("--timeout", "READYGATE_TIMEOUT", "default"), for
+    /// --explain.
+    #[arg(skip)]
+    pub sources: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -145,6 +180,13 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
         Err(e) => return Err(Some(usage_message(&e, args))),
     };
     let mut cli = Cli::from_arg_matches(&matches).map_err(|e| Some(usage_message(&e, args)))?;
+    cli.sources = sources(&matches);
+    // `--interval 5s` alone: the default cap (2 s) follows it up rather than refusing it.
+    if cli.interval > cli.max_interval
+        && matches.value_source("max_interval") == Some(clap::parser::ValueSource::DefaultValue)
+    {
+        cli.max_interval = cli.interval;
+    }
     if cli.quiet && cli.verbose {
         let typed =
             |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
@@ -164,6 +206,24 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
         }
     }
     Ok(cli)
+}
+
+/// Where each option's value came from, by the flag's name.
+fn sources(matches: &clap::ArgMatches) -> Vec<(String, String)> {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    Cli::command()
+        .get_arguments()
+        .filter_map(|a| {
+            let long = a.get_long()?;
+            let from = match matches.value_source(a.get_id().as_str())? {
+                ValueSource::CommandLine => format!("--{long}"),
+                ValueSource::EnvVariable => a.get_env()?.to_string_lossy().into_owned(),
+                _ => "default".to_string(),
+            };
+            Some((format!("--{long}"), from))
+        })
+        .collect()
 }
 
 /// A clap error as readygate says it: the variable named when the bad value came from one, the
@@ -205,6 +265,13 @@ fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
                     )
                 });
             format!("{name}: {reason}")
+        }
+        ErrorKind::UnknownArgument => {
+            let word = context(ContextKind::InvalidArg).unwrap_or_default();
+            format!(
+                "unexpected argument '{}': not an option of readygate (see readygate --help); a command and its options go after `--`\n  example: readygate db:5432 -- gunicorn --workers 2 app.wsgi",
+                crate::redact::quote_short(&word)
+            )
         }
         _ => {
             let text = e.render().to_string();

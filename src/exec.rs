@@ -30,11 +30,16 @@ impl std::fmt::Display for ExecError {
         match self {
             ExecError::NotFound { program } => write!(
                 f,
-                "cannot start '{program}': command not found{}",
+                "cannot start '{program}': command not found{}{}",
                 if program.contains('/') {
                     ""
                 } else {
                     " in PATH"
+                },
+                if program.trim().contains(' ') {
+                    " (the program and its arguments are one word here: give them as separate words, as in `-- gunicorn app.wsgi`, not `-- \"gunicorn app.wsgi\"`)"
+                } else {
+                    ""
                 }
             ),
             ExecError::NotExecutable { program, reason } => {
@@ -96,6 +101,40 @@ pub fn exec(command: &[OsString]) -> ExecError {
             reason: permission_reason(&err),
         },
         None => ExecError::NotFound { program },
+    }
+}
+
+/// Checks, before any waiting, that the command can be started: found (in PATH, as execvp would
+/// search) and executable. A missing program is then reported at once, not after the wait; a
+/// script whose interpreter is missing is still found out only by the exec itself.
+pub fn check(command: &[OsString]) -> Result<(), ExecError> {
+    use std::os::unix::ffi::OsStrExt;
+    let program = program_name(command);
+    let Some(name) = command.first().filter(|n| !n.is_empty()) else {
+        return Err(ExecError::NotFound { program });
+    };
+    let mut denied = false;
+    for candidate in candidates(name.as_bytes()) {
+        let Ok(meta) = std::fs::metadata(&candidate) else {
+            continue;
+        };
+        let Ok(path) = CString::new(candidate.as_os_str().as_bytes()) else {
+            continue;
+        };
+        // SAFETY: access(2) with a NUL-terminated path; it only reads the file's metadata.
+        let executable = unsafe { libc::access(path.as_ptr(), libc::X_OK) } == 0;
+        if meta.is_file() && executable {
+            return Ok(());
+        }
+        denied = true;
+    }
+    if denied {
+        Err(ExecError::NotExecutable {
+            program,
+            reason: "permission denied (not executable)".into(),
+        })
+    } else {
+        Err(ExecError::NotFound { program })
     }
 }
 

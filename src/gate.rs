@@ -8,14 +8,20 @@ use std::ffi::OsString;
 use std::time::Duration;
 
 use crate::cli;
+use crate::compat;
+use crate::environ;
 use crate::exec;
 use crate::exit::{self, Ending};
+use crate::explain;
+use crate::notify;
 use crate::plan::{Mode, Plan};
 use crate::probe::Probe;
 use crate::report::{self, Reporter};
+use crate::schedule::Stability;
 use crate::schedule::{self, Attempts, Outcome};
 use crate::signal;
 use crate::startup;
+use crate::target::Rules;
 use crate::verdict::Verdict;
 
 /// Blocks the signals that end the wait, first thing in `main`, so that none is lost before the
@@ -28,16 +34,36 @@ pub fn block_signals() {
 pub fn run(args: Vec<OsString>) -> i32 {
     // Before anything else: which signals did the parent leave ignored?
     let inherited = signal::record();
+    // Invoked as wait-for-it or docker-compose-wait: their arguments, said in ours.
+    let (args, notes) = match compat::translate(args, &environ::process) {
+        Ok(translated) => translated,
+        Err(message) => {
+            report::usage_error(&message, false, false);
+            return exit::code(Ending::Usage, false);
+        }
+    };
     let plan = match parse(&args) {
         Ok(plan) => plan,
         Err(status) => return status,
     };
     report::init(&plan.output);
+    for note in &notes {
+        tracing::warn!(event = "warning", "{note}");
+    }
+    if plan.explain {
+        explain::print(&plan);
+        return 0;
+    }
     let check = plan.mode == Mode::Check;
     let command = match &plan.mode {
         Mode::Wait { command } => command.clone(),
         Mode::Check => None,
     };
+    // A command that cannot start is said now, not after a 30 s wait.
+    if let Some(Err(err)) = command.as_deref().map(exec::check) {
+        tracing::error!(event = "exec_failed", "{err}; not waiting");
+        return exit::code(exec_ending(&err), check);
+    }
     let limits = match startup::prepare() {
         Ok(limits) => limits,
         Err(e) => {
@@ -55,16 +81,19 @@ pub fn run(args: Vec<OsString>) -> i32 {
             signal::restore_for_exec();
             let err = exec::exec(&command);
             tracing::error!(event = "exec_failed", "{err}");
-            let ending = match err {
-                exec::ExecError::NotFound { .. } => Ending::NotFound,
-                exec::ExecError::NotExecutable { .. } => Ending::NotExecutable,
-            };
-            exit::code(ending, check)
+            exit::code(exec_ending(&err), check)
         }
         (ending, _) => exit::code(ending, check),
     };
     report::stderr::restore();
     status
+}
+
+fn exec_ending(err: &exec::ExecError) -> Ending {
+    match err {
+        exec::ExecError::NotFound { .. } => Ending::NotFound,
+        exec::ExecError::NotExecutable { .. } => Ending::NotExecutable,
+    }
 }
 
 /// Arguments and environment → a validated plan, or the exit status of a usage error (printed).
@@ -81,9 +110,14 @@ fn parse(args: &[OsString]) -> Result<Plan, i32> {
         Err(Some(message)) => return Err(usage(&message)),
     };
     let env_targets = std::env::var("READYGATE_TARGETS").ok();
+    let env_names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("READYGATE_"))
+        .collect();
     Plan::build(
         cli,
         env_targets.as_deref(),
+        &env_names,
         report::stderr::stderr_is_terminal(),
     )
     .map_err(|e| usage(&e.to_string()))
@@ -106,6 +140,8 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
         targets,
         settings,
         retry_permanent,
+        stable,
+        pauses,
         output,
         ..
     } = plan;
@@ -120,8 +156,11 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
                 .collect::<Vec<_>>()
         })
         .collect();
+    let rules = targets.iter().map(|t| t.rules).collect();
     let probes = Probes {
         probes: targets.into_iter().map(|t| t.probe).collect(),
+        rules,
+        stable,
         retry_permanent,
     };
     let reporter = Reporter::new(names, output);
@@ -130,7 +169,7 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
         &probes,
         settings,
         reporter,
-        (&warnings, program.as_deref()),
+        (&warnings, program.as_deref(), pauses),
         inherited,
     ));
     // Tear the runtime down before exec: abort every task and close every socket now. Lookups still
@@ -144,7 +183,7 @@ async fn watch_and_wait(
     probes: &Probes,
     settings: schedule::Settings,
     mut reporter: Reporter,
-    (warnings, program): (&[String], Option<&str>),
+    (warnings, program, (before, after)): (&[String], Option<&str>, Pauses),
     inherited: &signal::Inherited,
 ) -> Ending {
     let mut watch = match signal::Watch::install(inherited) {
@@ -162,8 +201,18 @@ async fn watch_and_wait(
         return Ending::Signal(sig);
     }
     signal::unblock_watched();
+    if let Some(pause) = before {
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            sig = watch.recv() => {
+                reporter.interrupted(signal::name(sig));
+                return Ending::Signal(sig);
+            }
+        }
+    }
     reporter.start(settings.deadline, warnings);
     let progress = reporter.shows_progress();
+    let notifier = notify::Notifier::from_env();
     let reporter = RefCell::new(reporter);
     // The RefCell is borrowed only inside synchronous callbacks of this one task, never across
     // an await, so the borrows cannot overlap.
@@ -178,7 +227,18 @@ async fn watch_and_wait(
             reporter.borrow().tick();
         }
     };
-    tokio::select! {
+    // systemd (NOTIFY_SOCKET): what the gate waits for, and more time before TimeoutStartSec.
+    let notifying = async {
+        let Some(notifier) = &notifier else {
+            return std::future::pending().await;
+        };
+        let mut every = tokio::time::interval(notify::EVERY);
+        loop {
+            every.tick().await;
+            notifier.waiting(&reporter.borrow().summary());
+        }
+    };
+    let ending = tokio::select! {
         outcome = wait => {
             reporter.borrow().finish(&outcome, program);
             match outcome {
@@ -190,15 +250,32 @@ async fn watch_and_wait(
         }
         sig = watch.recv() => {
             reporter.borrow().interrupted(signal::name(sig));
-            Ending::Signal(sig)
+            return Ending::Signal(sig);
         }
         () = ticker => Ending::Internal,
+        () = notifying => Ending::Internal,
+    };
+    if let (Ending::Ready, Some(pause)) = (ending, after) {
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            sig = watch.recv() => {
+                reporter.borrow().interrupted(signal::name(sig));
+                return Ending::Signal(sig);
+            }
+        }
     }
+    ending
 }
+
+/// Pauses before the first attempt and after every target is ready.
+type Pauses = (Option<Duration>, Option<Duration>);
 
 /// The probes as the scheduler sees them: attempts by index.
 struct Probes {
     probes: Vec<Probe>,
+    rules: Vec<Rules>,
+    /// For targets without their own `#stable`.
+    stable: Stability,
     retry_permanent: bool,
 }
 
@@ -207,12 +284,42 @@ impl Attempts for Probes {
         self.probes.len()
     }
 
+    fn stability(&self, index: usize) -> Stability {
+        self.rules[index].stable.unwrap_or(self.stable)
+    }
+
+    fn optional(&self, index: usize) -> bool {
+        self.rules[index].optional
+    }
+
     async fn attempt(&self, index: usize) -> Verdict {
-        match self.probes[index].attempt().await {
+        let verdict = self.probes[index].attempt().await;
+        let verdict = if self.rules[index].down {
+            down(verdict)
+        } else {
+            verdict
+        };
+        match verdict {
             // Downgrade "permanent" to "not yet" when asked, with backoff as for a server that said
             // no: the setup is expected to fix it (a role created by a migration job).
             Verdict::Failed { reason } if self.retry_permanent => Verdict::costly(reason),
             verdict => verdict,
         }
+    }
+}
+
+/// `#down`: ready when the target is NOT reachable. Any answer at all (even an error, a wrong
+/// password) means something is still there; refused, no such name, silence or another protocol
+/// mean it is gone.
+fn down(verdict: Verdict) -> Verdict {
+    match verdict {
+        Verdict::Ready { detail } => Verdict::costly(format!(
+            "still up ({}); waiting for it to go down",
+            detail.as_deref().unwrap_or("it answers")
+        )),
+        Verdict::Failed { reason } => Verdict::costly(format!(
+            "still up (it answered: {reason}); waiting for it to go down"
+        )),
+        Verdict::NotReady { reason, .. } => Verdict::ready(format!("down: {reason}")),
     }
 }

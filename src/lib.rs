@@ -26,12 +26,16 @@
 mod backoff;
 mod boolean;
 pub mod cli;
+mod compat;
 mod duration;
 mod environ;
 mod exec;
 mod exit;
+mod explain;
 pub mod gate;
 mod net;
+mod notify;
+mod offload;
 mod params;
 mod plan;
 pub mod probe;

@@ -105,14 +105,21 @@ impl Params {
                 if sigil == '#' { "%23" } else { "%3F" }
             )
         };
-        if valid.is_empty() {
+        // Every kind also takes the shared options of `target::RULES`.
+        let mut all: Vec<&str> = valid.to_vec();
+        if sigil == '#' {
+            all.extend(crate::target::RULES);
+            all.sort_unstable();
+            all.dedup();
+        }
+        if all.is_empty() {
             Err(format!(
                 "unknown {what} {shown}: {scheme} targets take no {what}s"
             ))
         } else {
             Err(format!(
                 "unknown {what} {shown} for {scheme} targets (valid: {})",
-                valid.join(", ")
+                all.join(", ")
             ))
         }
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::backoff::Policy;
 use crate::cli::{Cli, LogFormat, Progress};
 use crate::report::{Level, OutputOptions};
-use crate::schedule::Settings;
+use crate::schedule::{Settings, Stability};
 use crate::target::{Target, TargetError};
 
 /// What the gate does once the targets are ready.
@@ -28,8 +28,16 @@ pub struct Plan {
     pub targets: Vec<Target>,
     pub settings: Settings,
     pub retry_permanent: bool,
+    /// The stability of targets that do not set their own (`--stable`).
+    pub stable: Stability,
     pub mode: Mode,
     pub output: OutputOptions,
+    /// `--explain`: print the plan and exit.
+    pub explain: bool,
+    /// Pauses before the first attempt and after every target is ready (compatibility modes).
+    pub pauses: (Option<Duration>, Option<Duration>),
+    /// Where each option's value came from, for `--explain`.
+    pub sources: Vec<(String, String)>,
 }
 
 /// A usage or configuration error (exit 2, or 1 in `--check` mode).
@@ -51,10 +59,13 @@ impl fmt::Display for PlanError {
 impl std::error::Error for PlanError {}
 
 impl Plan {
-    /// Builds the plan. `env_targets` is the value of `READYGATE_TARGETS`, if set.
+    /// Builds the plan. `env_targets` is the value of `READYGATE_TARGETS`, if set (set and empty
+    /// means "no dependencies here"); `env_names` the names of the `READYGATE_*` variables set,
+    /// so that a misspelled one can be named when there is nothing to wait for.
     pub fn build(
         cli: Cli,
         env_targets: Option<&str>,
+        env_names: &[String],
         stderr_is_terminal: bool,
     ) -> Result<Plan, PlanError> {
         let mut inputs: Vec<String> = cli.targets;
@@ -68,6 +79,11 @@ impl Plan {
             .map_err(PlanError::Target)?;
         for t in &mut targets {
             t.probe.set_attempt_timeout(cli.attempt_timeout);
+            if t.rules.stable.unwrap_or(cli.stable) != Stability::Once {
+                // Long enough to see a proxy close what it accepted, short next to an interval.
+                t.probe
+                    .watch_for_close(Duration::from_millis(100).min(cli.attempt_timeout));
+            }
         }
         let deadline = (!cli.timeout.is_zero()).then_some(cli.timeout);
         check_timing(
@@ -77,6 +93,10 @@ impl Plan {
             deadline,
         )
         .map_err(PlanError::Invalid)?;
+        let empty_allowed = cli.allow_empty || env_targets.is_some() || cli.explain;
+        if targets.is_empty() && !empty_allowed {
+            return Err(PlanError::Invalid(nothing_to_wait_for(env_names)));
+        }
         let mode = mode(cli.check, cli.command, targets.is_empty()).map_err(PlanError::Invalid)?;
         let check = mode == Mode::Check;
         let level = if cli.quiet {
@@ -105,6 +125,10 @@ impl Plan {
                 single_attempt: check,
             },
             retry_permanent: cli.retry_permanent,
+            stable: cli.stable,
+            explain: cli.explain,
+            pauses: (cli.pause_before, cli.pause_after),
+            sources: cli.sources,
             output: OutputOptions {
                 format: cli.log_format,
                 level,
@@ -151,6 +175,29 @@ fn check_timing(
     }
 }
 
+/// The error for a gate with no target at all, naming a `READYGATE_*` variable that looks like a
+/// misspelling of `READYGATE_TARGETS` (or of anything else readygate reads).
+fn nothing_to_wait_for(env_names: &[String]) -> String {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let known: Vec<String> = command
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned())
+        .chain(["READYGATE_TARGETS".to_string()])
+        .collect();
+    let unknown: Vec<&String> = env_names.iter().filter(|n| !known.contains(n)).collect();
+    let mut message = "no targets: give them as arguments or in READYGATE_TARGETS (set READYGATE_TARGETS=\"\" or give --allow-empty when there is really nothing to wait for)\n  example: readygate postgres://db:5432 -- gunicorn app.wsgi".to_string();
+    if !unknown.is_empty() {
+        let names: Vec<&str> = unknown.iter().map(|n| n.as_str()).collect();
+        message.push_str(&format!(
+            "\n  note: {} set, but readygate reads no such variable (a misspelling of READYGATE_TARGETS?)",
+            names.join(", ")
+        ));
+    }
+    message
+}
+
 /// Healthcheck or wait, and what there is to do.
 fn mode(check: bool, command: Vec<OsString>, no_targets: bool) -> Result<Mode, String> {
     if check {
@@ -164,11 +211,6 @@ fn mode(check: bool, command: Vec<OsString>, no_targets: bool) -> Result<Mode, S
             );
         }
         return Ok(Mode::Check);
-    }
-    if no_targets && command.is_empty() {
-        return Err(
-            "nothing to wait for: give targets, or set READYGATE_TARGETS\n  example: readygate db:5432 -- gunicorn app.wsgi".into(),
-        );
     }
     Ok(Mode::Wait {
         command: (!command.is_empty()).then_some(command),
@@ -184,7 +226,7 @@ mod tests {
         let mut argv = vec!["readygate"];
         argv.extend_from_slice(args);
         let cli = Cli::try_parse_from(argv).map_err(|e| e.to_string())?;
-        Plan::build(cli, env, false).map_err(|e| e.to_string())
+        Plan::build(cli, env, &[], false).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -209,7 +251,8 @@ mod tests {
     #[test]
     fn invalid_plans_table() {
         let cases: &[(&[&str], &str)] = &[
-            (&[], "nothing to wait for"),
+            (&[], "no targets"),
+            (&["--", "app"], "no targets"),
             (&["--timeout", "10x", "db:1"], "'10x' is not a duration"),
             (&["--timeout", "-5", "db:1"], "unexpected argument '-5'"),
             (&["--timeout=-5", "db:1"], "is negative"),
@@ -226,7 +269,7 @@ mod tests {
                 &["--attempt-timeout", "0", "db:1"],
                 "--attempt-timeout must be more than 0",
             ),
-            (&["--check"], "--check needs at least one target"),
+            (&["--check"], "no targets"),
             (&["--check", "db:1", "--", "x"], "--check takes no command"),
             (&["db:1", "gunicorn"], "put `--` before the command"),
             (&["--bogus"], "unexpected argument '--bogus'"),

@@ -22,12 +22,64 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
 use crate::backoff::{Backoff, Policy};
-use crate::verdict::Verdict;
+use crate::verdict::{Cost, Verdict};
 
 /// Something that can make attempts for `count()` targets, by index.
 pub trait Attempts {
     fn count(&self) -> usize;
     fn attempt(&self, index: usize) -> impl Future<Output = Verdict>;
+    /// How many successes make a target ready.
+    fn stability(&self, _index: usize) -> Stability {
+        Stability::Once
+    }
+    /// An optional target is waited for until the deadline, then given up with a warning; its
+    /// permanent failure is a warning too. It never holds the command back past the deadline.
+    fn optional(&self, _index: usize) -> bool {
+        false
+    }
+}
+
+/// When a target counts as ready: "up once is not up" for a server that restarts during its
+/// initialisation, or a proxy that accepts before its backend listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stability {
+    /// At its first successful attempt (the default).
+    Once,
+    /// After this many successful attempts in a row (like Kubernetes' `successThreshold`).
+    InARow(u32),
+    /// After successful attempts without a failure in between for at least this long.
+    HeldFor(Duration),
+}
+
+impl Stability {
+    /// Whether `successes` in a row, the first `held` ago, are enough.
+    fn reached(self, successes: u32, held: Duration) -> bool {
+        match self {
+            Stability::Once => true,
+            Stability::InARow(n) => successes >= n,
+            Stability::HeldFor(d) => successes > 1 && held >= d,
+        }
+    }
+
+    /// Said while the streak is not long enough yet (one line per target, not per attempt).
+    fn waiting(self) -> String {
+        match self {
+            Stability::Once => String::new(),
+            Stability::InARow(n) => format!("up, until it answers {n} times in a row"),
+            Stability::HeldFor(d) => {
+                format!("up, until it stays up for {}", crate::duration::show(d))
+            }
+        }
+    }
+
+    /// Added to the "ready" line.
+    fn note(self, successes: u32) -> Option<String> {
+        match self {
+            Stability::Once => None,
+            Stability::InARow(_) => Some(format!("{successes} in a row")),
+            Stability::HeldFor(d) => Some(format!("up for {}", crate::duration::show(d))),
+        }
+    }
 }
 
 /// How the scheduler runs.
@@ -55,22 +107,17 @@ pub struct Report {
 /// How the wait ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// Every required target is ready; `skipped`: optional targets given up, with their reason.
     AllReady {
         elapsed: Duration,
+        skipped: Vec<(usize, String)>,
     },
     /// A target failed permanently; the others were abandoned.
-    Failed {
-        index: usize,
-        reason: String,
-    },
-    /// The deadline passed; `(index, last reason)` of each target not ready.
-    TimedOut {
-        pending: Vec<(usize, String)>,
-    },
+    Failed { index: usize, reason: String },
+    /// The deadline passed; `(index, last reason)` of each required target not ready.
+    TimedOut { pending: Vec<(usize, String)> },
     /// Single-attempt mode: these targets were not ready at their one attempt.
-    NotReady {
-        pending: Vec<(usize, String)>,
-    },
+    NotReady { pending: Vec<(usize, String)> },
 }
 
 /// Waits for every target; see the module doc.
@@ -107,18 +154,34 @@ pub async fn run<A: Attempts>(
         })
         .collect();
 
+    let optional: Vec<bool> = (0..count).map(|i| attempts.optional(i)).collect();
     let mut ready = vec![false; count];
+    // Optional targets given up (a permanent failure): no longer waited for.
+    let mut given_up = vec![false; count];
     let mut last: Vec<Option<String>> = vec![None; count];
     // Swapped with the queue so that neither buffer is freed and reallocated per attempt.
     let mut batch: Vec<Report> = Vec::with_capacity(count.min(64));
-    let mut remaining = count;
+    let mut required = optional.iter().filter(|o| !**o).count();
+    let mut open_optional = count - required;
     let mut deadline_sleep = pin!(async {
         match deadline_at {
             Some(at) => tokio::time::sleep_until(at).await,
             None => std::future::pending().await,
         }
     });
-    while remaining > 0 {
+    let end = |ready: &[bool], last: &[Option<String>], required: usize| {
+        if required == 0 {
+            Outcome::AllReady {
+                elapsed: start.elapsed(),
+                skipped: pending(ready, last, |i| optional[i]),
+            }
+        } else {
+            Outcome::TimedOut {
+                pending: pending(ready, last, |i| !optional[i]),
+            }
+        }
+    };
+    while required + open_optional > 0 {
         // Drive the loops until one of them has queued a report (or all have ended).
         let progress = poll_fn(|cx| {
             while let Poll::Ready(Some(())) = loops.poll_next_unpin(cx) {}
@@ -132,9 +195,7 @@ pub async fn run<A: Attempts>(
             // Reports first: one that arrives together with the deadline still counts.
             biased;
             () = progress => {}
-            () = &mut deadline_sleep => {
-                return Outcome::TimedOut { pending: pending(&ready, &last) };
-            }
+            () = &mut deadline_sleep => return end(&ready, &last, required),
         }
         // With thousands of targets, reports can arrive on every poll, so the branch above may
         // never see its turn: check the clock itself after each batch (below), and give the
@@ -148,13 +209,25 @@ pub async fn run<A: Attempts>(
         for report in batch.drain(..) {
             on_report(&report);
             let index = report.index;
+            let done = |required: &mut usize, open_optional: &mut usize| {
+                if optional[index] {
+                    *open_optional -= 1;
+                } else {
+                    *required -= 1;
+                }
+            };
             // Owned from here on: the reason moves instead of being copied on every attempt.
             match report.verdict {
                 Verdict::Ready { .. } => {
-                    if !ready[index] {
+                    if !ready[index] && !given_up[index] {
                         ready[index] = true;
-                        remaining -= 1;
+                        done(&mut required, &mut open_optional);
                     }
+                }
+                Verdict::Failed { reason } if optional[index] => {
+                    last[index] = Some(reason);
+                    given_up[index] = true;
+                    done(&mut required, &mut open_optional);
                 }
                 Verdict::Failed { reason } => {
                     return Outcome::Failed { index, reason };
@@ -162,38 +235,43 @@ pub async fn run<A: Attempts>(
                 Verdict::NotReady { reason, .. } => {
                     last[index] = Some(reason);
                     if settings.single_attempt {
-                        remaining -= 1;
+                        done(&mut required, &mut open_optional);
                     }
                 }
             }
         }
-        if remaining > 0 && deadline_at.is_some_and(|at| Instant::now() >= at) {
-            return Outcome::TimedOut {
-                pending: pending(&ready, &last),
-            };
+        if required + open_optional > 0 && deadline_at.is_some_and(|at| Instant::now() >= at) {
+            return end(&ready, &last, required);
         }
     }
-    if ready.iter().all(|r| *r) {
+    let all_required = (0..count).all(|i| ready[i] || optional[i]);
+    if all_required {
         Outcome::AllReady {
             elapsed: start.elapsed(),
+            skipped: pending(&ready, &last, |i| optional[i]),
         }
     } else if !settings.single_attempt {
         // Waiting loops end early only when the deadline cut their attempt.
         Outcome::TimedOut {
-            pending: pending(&ready, &last),
+            pending: pending(&ready, &last, |i| !optional[i]),
         }
     } else {
         Outcome::NotReady {
-            pending: pending(&ready, &last),
+            pending: pending(&ready, &last, |i| !optional[i]),
         }
     }
 }
 
-fn pending(ready: &[bool], last: &[Option<String>]) -> Vec<(usize, String)> {
+/// The targets `which` selects that are not ready, with their last reason.
+fn pending(
+    ready: &[bool],
+    last: &[Option<String>],
+    which: impl Fn(usize) -> bool,
+) -> Vec<(usize, String)> {
     ready
         .iter()
         .enumerate()
-        .filter(|(_, r)| !**r)
+        .filter(|(i, r)| !**r && which(*i))
         .map(|(i, _)| {
             (
                 i,
@@ -214,6 +292,9 @@ async fn target_loop<A: Attempts>(
     mut backoff: Backoff,
     queue: &RefCell<Vec<Report>>,
 ) {
+    let stability = attempts.stability(index);
+    // Successful attempts in a row, and when the first of them was.
+    let mut streak: Option<(u32, Instant)> = None;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
@@ -232,6 +313,30 @@ async fn target_loop<A: Attempts>(
                 "no answer within {}",
                 crate::duration::show(budget)
             )),
+        };
+        // A success short of the stability asked for is "not yet", retried after the interval.
+        let verdict = match verdict {
+            Verdict::Ready { detail } if !settings.single_attempt => {
+                let (n, since) = streak.map_or((1, Instant::now()), |(n, s)| (n + 1, s));
+                streak = Some((n, since));
+                if stability.reached(n, since.elapsed()) {
+                    let detail = match (detail, stability.note(n)) {
+                        (Some(d), Some(n)) => Some(format!("{d}, {n}")),
+                        (d, n) => d.or(n),
+                    };
+                    Verdict::Ready { detail }
+                } else {
+                    Verdict::NotReady {
+                        reason: stability.waiting(),
+                        cost: Cost::Cheap,
+                        retry_after: None,
+                    }
+                }
+            }
+            other => {
+                streak = None;
+                other
+            }
         };
         let retry = match &verdict {
             Verdict::NotReady {
@@ -271,6 +376,8 @@ mod tests {
     struct Script {
         steps: Vec<Vec<(Duration, Verdict)>>,
         calls: Mutex<Vec<usize>>,
+        stability: Stability,
+        optional: Vec<usize>,
     }
 
     impl Script {
@@ -279,6 +386,8 @@ mod tests {
             Arc::new(Script {
                 steps,
                 calls: Mutex::new(vec![0; n]),
+                stability: Stability::Once,
+                optional: vec![],
             })
         }
         fn calls(&self, i: usize) -> usize {
@@ -289,6 +398,12 @@ mod tests {
     impl Attempts for Script {
         fn count(&self) -> usize {
             self.steps.len()
+        }
+        fn stability(&self, _: usize) -> Stability {
+            self.stability
+        }
+        fn optional(&self, index: usize) -> bool {
+            self.optional.contains(&index)
         }
         fn attempt(&self, index: usize) -> impl Future<Output = Verdict> {
             let n = {
@@ -332,7 +447,7 @@ mod tests {
         ]]);
         let mut reports = vec![];
         let out = run(&*script, settings(10_000), |r| reports.push(r.clone())).await;
-        let Outcome::AllReady { elapsed } = out else {
+        let Outcome::AllReady { elapsed, .. } = out else {
             panic!("{out:?}")
         };
         // Two cheap retries at 50ms ±20%.
@@ -349,7 +464,13 @@ mod tests {
         let mut s = settings(10_000);
         s.attempt_timeout = MS(5000);
         let out = run(&*script, s, |_| {}).await;
-        assert_eq!(out, Outcome::AllReady { elapsed: MS(1000) });
+        assert_eq!(
+            out,
+            Outcome::AllReady {
+                elapsed: MS(1000),
+                skipped: vec![]
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -411,7 +532,7 @@ mod tests {
         s.deadline = None;
         let out = run(&*script, s, |_| {}).await;
         assert!(
-            matches!(out, Outcome::AllReady { elapsed } if elapsed > Duration::from_secs(30)),
+            matches!(out, Outcome::AllReady { elapsed, .. } if elapsed > Duration::from_secs(30)),
             "{out:?}"
         );
         assert_eq!(script.calls(0), 41);
@@ -449,6 +570,163 @@ mod tests {
             (MS(0), Verdict::ready(None)),
         ]]);
         let out = run(&*script, settings(10_000), |_| {}).await;
-        assert_eq!(out, Outcome::AllReady { elapsed: MS(1500) });
+        assert_eq!(
+            out,
+            Outcome::AllReady {
+                elapsed: MS(1500),
+                skipped: vec![]
+            }
+        );
+    }
+
+    fn script_with(
+        steps: Vec<Vec<(Duration, Verdict)>>,
+        stability: Stability,
+        optional: Vec<usize>,
+    ) -> Script {
+        let n = steps.len();
+        Script {
+            steps,
+            calls: Mutex::new(vec![0; n]),
+            stability,
+            optional,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stability_needs_successes_in_a_row_and_a_failure_restarts_the_count() {
+        let up = (MS(0), Verdict::ready(None));
+        let down = (MS(0), Verdict::cheap("connection reset by peer"));
+        // Up twice, down (the init restart), then up for good.
+        let script = script_with(
+            vec![vec![up.clone(), up.clone(), down, up]],
+            Stability::InARow(3),
+            vec![],
+        );
+        let mut reports = vec![];
+        let out = run(&script, settings(10_000), |r| reports.push(r.clone())).await;
+        assert!(matches!(out, Outcome::AllReady { .. }), "{out:?}");
+        // Attempts 1-2 up (not enough), 3 down, 4-6 up: ready at the 6th.
+        assert_eq!(script.calls(0), 6);
+        let last = reports.last().unwrap();
+        assert_eq!(last.attempt, 6);
+        assert_eq!(
+            last.verdict,
+            Verdict::Ready {
+                detail: Some("3 in a row".into())
+            }
+        );
+        assert!(reports[..5]
+            .iter()
+            .all(|r| matches!(r.verdict, Verdict::NotReady { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stability_held_for_a_duration() {
+        let script = script_with(
+            vec![vec![(MS(0), Verdict::ready(None))]],
+            Stability::HeldFor(MS(1000)),
+            vec![],
+        );
+        let out = run(&script, settings(10_000), |_| {}).await;
+        let Outcome::AllReady { elapsed, .. } = out else {
+            panic!("{out:?}")
+        };
+        // Success at 0 and then every ~50 ms: ready at the first success 1 s after the first.
+        assert!(elapsed >= MS(1000) && elapsed <= MS(1100), "{elapsed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_bounds_stability_too() {
+        // Up, down, up, down, …: never three in a row.
+        let script = script_with(
+            vec![vec![
+                (MS(0), Verdict::ready(None)),
+                (MS(0), Verdict::cheap("refused")),
+                (MS(0), Verdict::ready(None)),
+                (MS(0), Verdict::cheap("refused")),
+                (MS(0), Verdict::ready(None)),
+                (MS(0), Verdict::cheap("refused")),
+            ]],
+            Stability::InARow(3),
+            vec![],
+        );
+        let out = run(&script, settings(250), |_| {}).await;
+        assert!(matches!(out, Outcome::TimedOut { .. }), "{out:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn optional_targets_are_given_up_at_the_deadline_not_before() {
+        let script = script_with(
+            vec![
+                vec![(MS(0), Verdict::ready(None))],
+                vec![(MS(0), Verdict::cheap("connection refused"))],
+            ],
+            Stability::Once,
+            vec![1],
+        );
+        let begin = Instant::now();
+        let out = run(&script, settings(2000), |_| {}).await;
+        assert_eq!(begin.elapsed(), MS(2000));
+        assert_eq!(
+            out,
+            Outcome::AllReady {
+                elapsed: MS(2000),
+                skipped: vec![(1, "connection refused".into())]
+            }
+        );
+        // Ready as soon as the optional one is, too.
+        let script = script_with(
+            vec![
+                vec![(MS(0), Verdict::ready(None))],
+                vec![(MS(300), Verdict::ready(None))],
+            ],
+            Stability::Once,
+            vec![1],
+        );
+        let out = run(&script, settings(2000), |_| {}).await;
+        assert_eq!(
+            out,
+            Outcome::AllReady {
+                elapsed: MS(300),
+                skipped: vec![]
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_optional_failure_is_no_failure_but_a_required_one_is() {
+        let script = script_with(
+            vec![
+                vec![(MS(100), Verdict::ready(None))],
+                vec![(MS(0), Verdict::failed("wrong password"))],
+            ],
+            Stability::Once,
+            vec![1],
+        );
+        let out = run(&script, settings(5000), |_| {}).await;
+        assert_eq!(
+            out,
+            Outcome::AllReady {
+                elapsed: MS(100),
+                skipped: vec![(1, "wrong password".into())]
+            }
+        );
+        // A required target's timeout is not hidden by an optional one.
+        let script = script_with(
+            vec![
+                vec![(MS(0), Verdict::cheap("refused"))],
+                vec![(MS(0), Verdict::ready(None))],
+            ],
+            Stability::Once,
+            vec![1],
+        );
+        let out = run(&script, settings(500), |_| {}).await;
+        assert_eq!(
+            out,
+            Outcome::TimedOut {
+                pending: vec![(0, "refused".into())]
+            }
+        );
     }
 }

@@ -7,8 +7,10 @@
 
 use std::fmt;
 
+use crate::params::Params;
 use crate::probe::{self, Probe};
 use crate::redact;
+use crate::schedule::Stability;
 use crate::uri::{self, Uri};
 
 /// One dependency, ready to probe.
@@ -17,6 +19,46 @@ pub struct Target {
     /// How the target appears in every output: parsed, then rendered without secrets.
     pub name: String,
     pub probe: Probe,
+    /// How the target's answers are taken, whatever its protocol.
+    pub rules: Rules,
+}
+
+/// The options every kind of target takes (`#stable=`, `#optional`, `#down`), read before the
+/// probe sees its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rules {
+    /// `None`: the global `--stable`.
+    pub stable: Option<Stability>,
+    pub optional: bool,
+    /// Ready when the target is NOT reachable (a port freed, a file gone, an old instance drained).
+    pub down: bool,
+}
+
+/// The option names of [`Rules`], accepted by every kind.
+pub const RULES: &[&str] = &["stable", "optional", "down"];
+
+/// Parses a stability: `N` successes in a row, or a duration to stay up (`#stable=2s`).
+pub fn parse_stability(value: &str) -> Result<Stability, String> {
+    let bad = || {
+        format!(
+            "'{}' is not a stability: a number of successes in a row, or how long to stay up (examples: 3, 2s)",
+            redact::quote_short(value)
+        )
+    };
+    if let Ok(n) = value.trim().parse::<u32>() {
+        return match n {
+            0 => Err(bad()),
+            1 => Ok(Stability::Once),
+            n => Ok(Stability::InARow(n)),
+        };
+    }
+    if value.trim().chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(bad());
+    }
+    match crate::duration::parse(value) {
+        Ok(d) if !d.is_zero() => Ok(Stability::HeldFor(d)),
+        _ => Err(bad()),
+    }
 }
 
 /// A target that cannot be used, with everything needed for a useful message.
@@ -48,18 +90,69 @@ fn example_for(scheme: &str) -> &'static str {
 }
 
 impl Target {
-    /// Parses and validates one target.
+    /// Parses and validates one target: a URL, or several joined by `|` (any one of them ready is
+    /// enough).
     pub fn parse(input: &str) -> Result<Target, TargetError> {
+        if !input.contains('|') {
+            let mut t = Self::parse_one(input)?;
+            t.name = decorate(t.name, t.rules);
+            return Ok(t);
+        }
+        let fail = |problem: &str| TargetError {
+            input: redact::quote_short(&redact::redact_input(input)),
+            problem: problem.to_string(),
+            example: "kafka1:9092|kafka2:9092",
+        };
+        let mut members = Vec::new();
+        let mut rules: Option<Rules> = None;
+        for part in input.split('|') {
+            if part.is_empty() {
+                return Err(fail(
+                    "an empty member in a group: join targets with one '|'",
+                ));
+            }
+            let t = Self::parse_one(part)?;
+            // A group has one set of rules; options may sit on any member (the last usually).
+            rules = match rules {
+                Some(r) if r != Rules::default() && t.rules != Rules::default() && r != t.rules => {
+                    return Err(fail("members of a group disagree on #stable, #optional or #down: give them once"))
+                }
+                Some(r) if t.rules == Rules::default() => Some(r),
+                _ => Some(t.rules),
+            };
+            members.push((t.name, t.probe));
+        }
+        let rules = rules.unwrap_or_default();
+        let name = members
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ");
+        Ok(Target {
+            name: decorate(name, rules),
+            probe: Probe::AnyOf(crate::probe::group::Group::new(members)),
+            rules,
+        })
+    }
+
+    /// One URL; its name without what the rules add (see [`decorate`]).
+    fn parse_one(input: &str) -> Result<Target, TargetError> {
         let fail = |scheme: &str, problem: String| TargetError {
             input: redact::quote_short(&redact::redact_input(input)),
             problem,
             example: example_for(scheme),
         };
+        if let Some(hint) = unexpanded_variable(input) {
+            return Err(fail("tcp", hint));
+        }
         let scheme_hint = input.split("://").next().filter(|_| input.contains("://"));
-        let parsed = uri::parse(input).map_err(|e| {
+        let mut parsed = uri::parse(input).map_err(|e| {
             let mut problem = e.to_string();
             if e == uri::UriError::MissingPort && !input.contains("://") {
                 problem = "expected host:port or a URL".to_string();
+            }
+            if e == uri::UriError::Whitespace && input.contains("#query=") {
+                problem.push_str(" (percent-encode a space in #query as %20)");
             }
             fail(scheme_hint.unwrap_or("tcp"), problem)
         })?;
@@ -80,12 +173,54 @@ impl Target {
                 ),
             )
         })?;
+        let rules = take_rules(&mut parsed.options).map_err(|p| fail(&parsed.scheme, p))?;
         let probe = kind.build(&parsed).map_err(|p| fail(&parsed.scheme, p))?;
         Ok(Target {
             name: display_name(&parsed, kind.default_port),
             probe,
+            rules,
         })
     }
+}
+
+/// Takes the options every kind shares out of a URL's fragment options.
+fn take_rules(options: &mut Vec<(String, String)>) -> Result<Rules, String> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(options)
+        .into_iter()
+        .partition(|(k, _)| RULES.contains(&k.as_str()));
+    *options = rest;
+    let mut p = Params::fragment(&mine);
+    let stable = p.take("stable").map(|v| parse_stability(&v)).transpose()?;
+    let rules = Rules {
+        stable,
+        optional: p.flag("optional")?,
+        down: p.flag("down")?,
+    };
+    p.finish("every", RULES)?;
+    Ok(rules)
+}
+
+/// The name as printed, with what the rules change about it.
+fn decorate(mut name: String, rules: Rules) -> String {
+    if rules.down {
+        name.push_str(" (down)");
+    }
+    if rules.optional {
+        name.push_str(" (optional)");
+    }
+    name
+}
+
+/// `$DATABASE_URL` or `${DB}` as a target: an exec-form ENTRYPOINT/CMD (JSON array) passes words
+/// verbatim, without a shell to expand variables.
+fn unexpanded_variable(input: &str) -> Option<String> {
+    let looks = input.starts_with('$')
+        || input.contains("${")
+        || input.contains("://$")
+        || input.contains("@$");
+    looks.then(|| {
+        "this looks like a shell variable that was never expanded: an exec-form ENTRYPOINT or CMD (a JSON array) runs no shell. Put the URL in READYGATE_TARGETS instead (READYGATE_TARGETS=$DATABASE_URL in the environment)".to_string()
+    })
 }
 
 /// Renders a parsed URL for people: `scheme://user:***@host:port/path?query`, with the default
@@ -162,7 +297,7 @@ mod tests {
             ),
             (
                 "db:5432#bogus",
-                "unknown option '#bogus': tcp targets take no options",
+                "unknown option '#bogus' for tcp targets (valid: down, optional, stable)",
             ),
             ("tcp://", "invalid target 'tcp://': the host is missing"),
             ("http://:80/", "the host is missing"),

@@ -25,6 +25,15 @@ pub enum Endpoint {
     Unix(PathBuf),
 }
 
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Endpoint::Tcp(host, port) => write!(f, "{}:{port}", host.to_url_form()),
+            Endpoint::Unix(path) => write!(f, "the unix socket {}", path.display()),
+        }
+    }
+}
+
 impl Endpoint {
     /// Connects, without TLS.
     pub async fn connect(&self) -> Result<Box<dyn Io>, Verdict> {

@@ -1,113 +1,35 @@
 //! Name lookups that can neither starve each other nor take the gate down.
 //!
-//! `getaddrinfo` blocks and cannot be cancelled, so each lookup runs on a thread of its own. Three
-//! rules keep that bounded:
-//! - **One lookup per name at a time.** An attempt that finds a lookup of its name still running
-//!   (its own earlier one, abandoned when the attempt timed out, or another target's) waits for
-//!   that one instead of starting another. A resolver that does not answer therefore holds one
-//!   thread per name, not one per attempt, and no name waits behind another name's lookups (a
-//!   shared pool of 32 threads once filled up with abandoned lookups of 40 names, and a name added
-//!   to /etc/hosts was still not seen 19 s later).
-//! - **At most [`MAX_THREADS`] lookups in flight**; past that an attempt is "not ready" with the
-//!   reason, never a panic.
-//! - **A thread that cannot be created** (a pids cgroup at its limit) is a reason to wait, not a
-//!   crash.
+//! `getaddrinfo` blocks and cannot be cancelled, so each lookup runs on a thread of its own, one
+//! per name at a time and at most [`MAX_THREADS`] in all ([`crate::offload`]). A resolver that
+//! does not answer therefore holds one thread per name, not one per attempt, and no name waits
+//! behind another name's lookups (a shared pool of 32 threads once filled up with abandoned
+//! lookups of 40 names, and a name added to /etc/hosts was still not seen 19 s later).
 //!
 //! Errors are `getaddrinfo`'s own codes, said in words; in the static musl build, a
 //! `/etc/resolv.conf` that would crash musl's resolver (`options attempts:0`, a division by zero)
 //! is refused before the lookup.
 
-use std::collections::HashMap;
 use std::ffi::CString;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
-use tokio::sync::watch;
-
+use crate::offload::Jobs;
 use crate::verdict::Verdict;
 
 /// The most lookup threads alive at once.
 pub const MAX_THREADS: usize = 256;
-/// A lookup thread's stack: getaddrinfo with NSS modules needs more than a few pages.
-const STACK: usize = 256 * 1024;
 
 type Answer = Result<Vec<IpAddr>, Verdict>;
-type InFlight = watch::Receiver<Option<Answer>>;
 
-static IN_FLIGHT: Mutex<Option<HashMap<String, InFlight>>> = Mutex::new(None);
-static THREADS: AtomicUsize = AtomicUsize::new(0);
+static LOOKUPS: Jobs<Answer> = Jobs::new("name lookups", MAX_THREADS);
 
 /// Every address of `name`, or the verdict that says why there is none.
 pub async fn lookup(name: &str) -> Answer {
-    let mut receiver = match join_or_start(name) {
-        Ok(r) => r,
-        Err(v) => return Err(v),
-    };
-    let answer = match receiver.wait_for(Option::is_some).await {
-        Ok(answer) => answer.clone(),
-        Err(_) => None,
-    };
-    answer.unwrap_or_else(|| {
-        Err(Verdict::costly(format!(
-            "the lookup of '{name}' ended without an answer"
-        )))
-    })
-}
-
-fn join_or_start(name: &str) -> Result<InFlight, Verdict> {
-    let mut guard = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
-    let map = guard.get_or_insert_with(HashMap::new);
-    if let Some(receiver) = map.get(name) {
-        return Ok(receiver.clone());
-    }
-    if THREADS.load(Ordering::Relaxed) >= MAX_THREADS {
-        return Err(Verdict::costly(format!(
-            "{MAX_THREADS} name lookups are already waiting for the resolver"
-        )));
-    }
-    let (sender, receiver) = watch::channel(None);
     let owned = name.to_string();
-    THREADS.fetch_add(1, Ordering::Relaxed);
-    let spawned = spawn_quietly(move || {
-        let answer = getaddrinfo(&owned);
-        // Forget the lookup before answering: an attempt that comes after this starts a fresh one.
-        let mut guard = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(map) = guard.as_mut() {
-            map.remove(&owned);
-        }
-        drop(guard);
-        sender.send_replace(Some(answer));
-        THREADS.fetch_sub(1, Ordering::Relaxed);
-    });
-    if let Err(e) = spawned {
-        THREADS.fetch_sub(1, Ordering::Relaxed);
-        return Err(Verdict::costly(format!(
-            "cannot start a name lookup: {}",
-            crate::net::connect::io_reason(&e)
-        )));
-    }
-    map.insert(name.to_string(), receiver.clone());
-    Ok(receiver)
-}
-
-/// Spawns a thread with every signal blocked, so that signals keep reaching the main thread (whose
-/// `epoll_wait` they must interrupt).
-fn spawn_quietly(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
-    // SAFETY: a full set, and the old mask restored right after the spawn (threads inherit the
-    // mask of their creator).
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let spawned = std::thread::Builder::new()
-            .name("lookup".into())
-            .stack_size(STACK)
-            .spawn(f);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        spawned.map(drop)
-    }
+    LOOKUPS
+        .run(name, move || getaddrinfo(&owned))
+        .await
+        .unwrap_or_else(|reason| Err(Verdict::costly(reason)))
 }
 
 /// The C library's resolver (it reads /etc/hosts and /etc/resolv.conf itself, also in a
@@ -234,11 +156,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_lookups_of_one_name_share_one_thread() {
-        let before = THREADS.load(Ordering::Relaxed);
+    async fn lookups_answer_in_words() {
         let (a, b) = tokio::join!(lookup("localhost"), lookup("localhost"));
         assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
-        assert!(THREADS.load(Ordering::Relaxed) <= before);
         let missing = lookup("no-such-name.invalid").await.unwrap_err();
         let Verdict::NotReady { reason, .. } = missing else {
             panic!("{missing:?}")

@@ -275,16 +275,24 @@ fn time(tag: u8, text: &[u8]) -> Option<i64> {
 pub struct Tls {
     config: Arc<ClientConfig>,
     insecure: bool,
+    /// What is verified, in words, for `--explain`.
+    trust: String,
 }
 
 impl Tls {
     /// TLS with this configuration (a protocol with its own TLS settings, such as PostgreSQL's
     /// `sslmode`, builds its own with [`client_config`]).
-    pub fn new(config: Arc<ClientConfig>) -> Self {
+    pub fn new(config: Arc<ClientConfig>, trust: String) -> Self {
         Tls {
             config,
             insecure: false,
+            trust,
         }
+    }
+
+    /// What is verified, in words.
+    pub fn trust(&self) -> &str {
+        &self.trust
     }
 
     /// Reads `#ca` and `#insecure` for a scheme. `enabled`: the scheme uses TLS (`https`,
@@ -311,7 +319,16 @@ impl Tls {
         }
         let verify = if insecure { Verify::None } else { Verify::Full };
         let config = client_config(ca.as_deref().map(Path::new), verify, alpn)?;
-        Ok(Some(Tls { config, insecure }))
+        let trust = match (&ca, insecure) {
+            (_, true) => "TLS, certificate NOT verified (#insecure)".to_string(),
+            (Some(ca), _) => format!("TLS, verified against {ca} (#ca)"),
+            (None, _) => "TLS, verified against the built-in roots".to_string(),
+        };
+        Ok(Some(Tls {
+            config,
+            insecure,
+            trust,
+        }))
     }
 
     /// The warning to show once at start, if verification is off.

@@ -118,6 +118,27 @@ impl HttpProbe {
         })
     }
 
+    /// What the probe will do, for `--explain` (header values are never shown).
+    pub fn explain(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "GET on {} answers {}",
+            self.endpoint,
+            self.expected()
+        )];
+        if let Some(c) = &self.contains {
+            out.push(format!("the body contains '{c}'"));
+        }
+        for (name, _) in &self.headers {
+            out.push(format!("header {name} sent (value not shown)"));
+        }
+        out.push(
+            self.tls
+                .as_ref()
+                .map_or("no TLS".to_string(), |t| t.trust().to_string()),
+        );
+        out
+    }
+
     /// The warning to show at start, if TLS verification is off.
     pub fn warning(&self) -> Option<String> {
         self.tls.as_ref().and_then(Tls::warning)
@@ -448,7 +469,7 @@ mod tests {
             .contains("https:// targets only"));
         assert!(parse("http://h/#colour=red")
             .unwrap_err()
-            .contains("valid: status"));
+            .contains("valid: ca, contains, down, header, insecure, optional, stable, status"));
         assert!(parse("https://h/#ca=/nonexistent/ca.pem")
             .unwrap_err()
             .contains("cannot read CA file"));

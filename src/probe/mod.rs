@@ -19,6 +19,8 @@
 //! 4. A row in the README's targets table (a test fails until it is there) and its "what each
 //!    answer means" table.
 
+pub mod file;
+pub mod group;
 pub mod http;
 pub mod postgres;
 pub mod redis;
@@ -34,6 +36,9 @@ pub enum Probe {
     Http(http::HttpProbe),
     Postgres(postgres::PgProbe),
     Redis(redis::RedisProbe),
+    File(file::FileProbe),
+    /// `a|b`: ready when any member is.
+    AnyOf(group::Group),
 }
 
 /// One kind of target: a row of the table.
@@ -109,6 +114,14 @@ pub const KINDS: &[Kind] = &[
         meaning: "the same over a unix socket",
         build: |u| redis::RedisProbe::from_uri(u).map(Probe::Redis),
     },
+    Kind {
+        schemes: &["file"],
+        default_port: None,
+        example: "file:///run/app/ready",
+        usage: "file:///PATH",
+        meaning: "the file exists   (#nonempty: and is not empty)",
+        build: |u| file::FileProbe::from_uri(u).map(Probe::File),
+    },
 ];
 
 /// The kind a scheme selects.
@@ -152,6 +165,8 @@ impl Probe {
             Probe::Http(h) => h.attempt().await,
             Probe::Postgres(p) => p.attempt().await,
             Probe::Redis(r) => r.attempt().await,
+            Probe::File(f) => f.attempt().await,
+            Probe::AnyOf(g) => g.attempt().await,
         }
     }
 
@@ -160,17 +175,41 @@ impl Probe {
     pub fn set_attempt_timeout(&mut self, timeout: std::time::Duration) {
         match self {
             Probe::Postgres(p) => p.set_attempt_timeout(timeout),
-            Probe::Tcp(_) | Probe::Http(_) | Probe::Redis(_) => {}
+            Probe::AnyOf(g) => g.probes_mut().for_each(|p| p.set_attempt_timeout(timeout)),
+            Probe::Tcp(_) | Probe::Http(_) | Probe::Redis(_) | Probe::File(_) => {}
+        }
+    }
+
+    /// What the probe will do, in words, for `--explain` (never a secret).
+    pub fn explain(&self) -> Vec<String> {
+        match self {
+            Probe::Tcp(t) => t.explain(),
+            Probe::Http(h) => h.explain(),
+            Probe::Postgres(p) => p.explain(),
+            Probe::Redis(r) => r.explain(),
+            Probe::File(f) => f.explain(),
+            Probe::AnyOf(g) => g.explain(),
+        }
+    }
+
+    /// With a stability asked for, a TCP probe also checks that an accepted connection stays open
+    /// for `window` (see [`tcp::TcpProbe::watch_for_close`]).
+    pub fn watch_for_close(&mut self, window: std::time::Duration) {
+        match self {
+            Probe::Tcp(t) => t.watch_for_close(window),
+            Probe::AnyOf(g) => g.probes_mut().for_each(|p| p.watch_for_close(window)),
+            Probe::Http(_) | Probe::Postgres(_) | Probe::Redis(_) | Probe::File(_) => {}
         }
     }
 
     /// Warnings worth showing once at start (e.g. TLS verification switched off).
     pub fn warnings(&self) -> Vec<String> {
         match self {
-            Probe::Tcp(_) => Vec::new(),
+            Probe::Tcp(_) | Probe::File(_) => Vec::new(),
             Probe::Http(h) => h.warning().into_iter().collect(),
             Probe::Redis(r) => r.warning().into_iter().collect(),
             Probe::Postgres(p) => p.warning.iter().cloned().collect(),
+            Probe::AnyOf(g) => g.warnings(),
         }
     }
 }

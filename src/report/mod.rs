@@ -191,6 +191,27 @@ impl Reporter {
         }
     }
 
+    /// One line on what the gate is waiting for: the first target not ready and why, and how many
+    /// are ready (for systemd's `STATUS=`).
+    pub fn summary(&self) -> String {
+        let ready = self.states.iter().filter(|s| **s == State::Ready).count();
+        let first = self
+            .names
+            .iter()
+            .zip(&self.states)
+            .find(|(_, s)| **s != State::Ready);
+        match first {
+            None => format!("all {ready} targets are ready"),
+            Some((name, State::NotReady(reason))) => format!(
+                "waiting for {name}: {reason} ({ready} of {} ready)",
+                self.names.len()
+            ),
+            Some((name, _)) => {
+                format!("waiting for {name} ({ready} of {} ready)", self.names.len())
+            }
+        }
+    }
+
     /// Redraws the status line (called on a timer while waiting).
     pub fn tick(&self) {
         if !self.options.progress {
@@ -213,18 +234,23 @@ impl Reporter {
         ));
     }
 
-    /// The final line. One arm per way the wait can end, each with its own words and fields: kept
-    /// in one function (it runs past 80 lines) so that every ending's message is seen side by side.
+    /// The final line(s): warnings for optional targets given up, then one line for the ending.
     pub fn finish(&self, outcome: &Outcome, program: Option<&str>) {
         stderr::clear();
-        let names = |pending: &[(usize, String)]| -> String {
-            list(
-                pending
-                    .iter()
-                    .map(|(i, r)| format!("{} ({r})", self.names[*i])),
-                "; ",
-            )
-        };
+        match outcome {
+            Outcome::AllReady { skipped, .. } => {
+                for (i, reason) in skipped {
+                    let name = &self.names[*i];
+                    tracing::warn!(event = "optional_not_ready", target = %name, reason = %reason, "{name} is not ready ({reason}); it is optional, so it is not waited for any longer");
+                }
+                self.all_ready(outcome, program);
+            }
+            _ => self.ended(outcome),
+        }
+    }
+
+    /// Every required target is ready.
+    fn all_ready(&self, outcome: &Outcome, program: Option<&str>) {
         match outcome {
             Outcome::AllReady { .. } if self.options.check => {
                 tracing::info!(
@@ -233,7 +259,7 @@ impl Reporter {
                     truncate(&list(self.names.iter(), ", "))
                 );
             }
-            Outcome::AllReady { elapsed } => {
+            Outcome::AllReady { elapsed, skipped } => {
                 let what = match program {
                     Some(p) => format!("; starting {p}"),
                     None => String::new(),
@@ -248,10 +274,10 @@ impl Reporter {
                     );
                     return;
                 }
-                let all = if n == 1 {
-                    "the target is".to_string()
-                } else {
-                    format!("all {n} targets are")
+                let all = match (n, skipped.len()) {
+                    (1, 0) => "the target is".to_string(),
+                    (n, 0) => format!("all {n} targets are"),
+                    (n, s) => format!("{} of {n} targets are", n - s),
                 };
                 tracing::info!(
                     event = "all_ready",
@@ -260,6 +286,22 @@ impl Reporter {
                     show(*elapsed)
                 );
             }
+            _ => {}
+        }
+    }
+
+    /// Every other ending.
+    fn ended(&self, outcome: &Outcome) {
+        let names = |pending: &[(usize, String)]| -> String {
+            list(
+                pending
+                    .iter()
+                    .map(|(i, r)| format!("{} ({r})", self.names[*i])),
+                "; ",
+            )
+        };
+        match outcome {
+            Outcome::AllReady { .. } => {}
             Outcome::Failed { index, reason } => {
                 let name = &self.names[*index];
                 if self.options.check {

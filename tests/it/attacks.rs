@@ -446,7 +446,7 @@ fn f23_scripts_that_cannot_run_exit_126() {
         std::fs::write(&path, content).unwrap();
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
-        let r = run(gate().arg("--").arg(&path), ms(3000));
+        let r = run(gate().arg("--allow-empty").arg("--").arg(&path), ms(3000));
         assert_eq!(r.code(), 126, "{name}: {}", r.stderr);
         assert!(r.stderr.contains(text), "{}", r.stderr);
         assert!(r.stdout.is_empty(), "{name} ran: {}", r.stdout);

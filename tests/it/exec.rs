@@ -176,13 +176,22 @@ fn command_not_found_is_127_and_not_executable_is_126() {
     std::fs::write(&file, "#!/bin/sh\necho hi\n").unwrap();
     let r = run(gate().arg(&target).arg("--").arg(&file), ms(5000));
     assert_eq!(r.code(), 126, "{}", r.stderr);
-    let r = run(gate().args(["--", "/nonexistent/prog"]), ms(5000));
+    let r = run(
+        gate().args(["--allow-empty", "--", "/nonexistent/prog"]),
+        ms(5000),
+    );
     assert_eq!(r.code(), 127, "{}", r.stderr);
 }
 
 #[test]
-fn a_command_with_no_targets_runs_at_once() {
-    let r = run(gate().arg("--").arg(inspector()), ms(5000));
+fn a_command_with_an_empty_target_list_runs_at_once() {
+    let r = run(
+        gate()
+            .env("READYGATE_TARGETS", "")
+            .arg("--")
+            .arg(inspector()),
+        ms(5000),
+    );
     assert_eq!(r.code(), 0, "{}", r.stderr);
     assert!(r.field("pid").is_some());
 }

@@ -112,8 +112,8 @@ pub fn run_during(cmd: &mut Command, limit: Duration, during: impl FnOnce()) -> 
     finish(child, start, limit)
 }
 
-/// Runs to completion as [`run`] does, and reports the gate's peak RSS in KiB (VmHWM, sampled
-/// from /proc while it runs).
+/// Runs to completion as [`run`] does, and reports the gate's peak RSS in KiB, as the kernel
+/// counted it for the process (`wait4(2)`'s `ru_maxrss`): exact, and with no PID to race for.
 pub fn run_measuring_rss(cmd: &mut Command, limit: Duration) -> (Run, u64) {
     let start = Instant::now();
     let child = cmd
@@ -121,21 +121,20 @@ pub fn run_measuring_rss(cmd: &mut Command, limit: Duration) -> (Run, u64) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn readygate");
-    let status = format!("/proc/{}/status", child.id());
-    let sampler = std::thread::spawn(move || {
-        let mut peak = 0u64;
-        while let Ok(text) = std::fs::read_to_string(&status) {
-            let hwm = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            peak = peak.max(hwm.unwrap_or(0));
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        peak
+    let mut peak_kib = 0u64;
+    let run = finish_with(child, start, limit, |child| {
+        use std::os::unix::process::ExitStatusExt;
+        let mut status = 0;
+        // SAFETY: wait4 on our own child with valid out-pointers; WNOHANG never blocks.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, libc::WNOHANG, &mut usage) };
+        (pid > 0).then(|| {
+            peak_kib = usage.ru_maxrss as u64;
+            ExitStatus::from_raw(status)
+        })
     });
-    let run = finish(child, start, limit);
-    (run, sampler.join().unwrap_or(0))
+    (run, peak_kib)
 }
 
 /// Unix milliseconds from an RFC 3339 time (`docker inspect`) or a PostgreSQL `%m` log time
@@ -147,7 +146,17 @@ pub fn unix_ms(stamp: &str) -> i64 {
 }
 
 /// Waits for a spawned child (with piped output), failing the test after `limit`.
-pub fn finish(mut child: Child, start: Instant, limit: Duration) -> Run {
+pub fn finish(child: Child, start: Instant, limit: Duration) -> Run {
+    finish_with(child, start, limit, |c| c.try_wait().expect("wait"))
+}
+
+/// [`finish`], reaping the child with `reap` (which returns its status once it has ended).
+fn finish_with(
+    mut child: Child,
+    start: Instant,
+    limit: Duration,
+    mut reap: impl FnMut(&mut Child) -> Option<ExitStatus>,
+) -> Run {
     let mut out_pipe = child.stdout.take();
     let mut err_pipe = child.stderr.take();
     let out_reader = std::thread::spawn(move || {
@@ -165,7 +174,7 @@ pub fn finish(mut child: Child, start: Instant, limit: Duration) -> Run {
         s
     });
     let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
+        if let Some(status) = reap(&mut child) {
             break status;
         }
         if start.elapsed() > limit {

@@ -16,6 +16,7 @@ mod http;
 mod postgres;
 mod readme;
 mod redis;
+mod semantics;
 mod servers;
 mod signals;
 mod static_build;

@@ -29,7 +29,15 @@ fn bad_input_exits_2_at_once_with_a_quoted_example() {
         (vec!["--timeout", "10x", "db:1"], "'10x' is not a duration"),
         (vec!["--timeout=-3s", "db:1"], "'-3s' is negative"),
         (
-            vec!["--interval", "5s", "-t", "2s", "db:1"],
+            vec![
+                "--interval",
+                "5s",
+                "--max-interval",
+                "2s",
+                "-t",
+                "9s",
+                "db:1",
+            ],
             "--interval (5s) is longer than --max-interval",
         ),
         (

@@ -80,11 +80,18 @@ pub struct PgProbe {
     /// query the gate has given up on (waiting on a lock) does not go on holding a session. A
     /// backend blocked on a lock does not notice that its client has gone.
     statement_timeout: Option<std::time::Duration>,
+    /// Each setting and where it came from, for `--explain`.
+    sources: Vec<String>,
 }
 
 impl PgProbe {
     pub fn from_uri(uri: &Uri) -> Result<Self, String> {
         settings::from_parts(uri, &environ::process)
+    }
+
+    /// What the probe will do, for `--explain` (never a password).
+    pub fn explain(&self) -> Vec<String> {
+        self.sources.clone()
     }
 
     /// Bounds the probe's queries on the server side too (see `statement_timeout`).
@@ -260,9 +267,12 @@ impl PgProbe {
             let message = db_message(e);
             return match classify_sqlstate(code) {
                 Class::Transient => Verdict::costly(format!("{message} (SQLSTATE {code})")),
-                Class::Permanent => Verdict::failed(format!("{message} (SQLSTATE {code}; {})", self.context)),
+                Class::Permanent => {
+                    Verdict::failed(format!("{message} (SQLSTATE {code}; {})", self.context))
+                }
+                // The "--retry-permanent keeps waiting" hint is the final line's, said once.
                 Class::MissingDatabase => Verdict::failed(format!(
-                    "{message} (SQLSTATE {code}; {}); if it is created later, add --retry-permanent",
+                    "{message} (SQLSTATE {code}; {}; a typo, or a database created later?)",
                     self.context
                 )),
                 Class::Other => Verdict::costly(format!("{message} (SQLSTATE {code})")),
@@ -326,7 +336,7 @@ pub fn classify_sqlstate(code: &str) -> Class {
     }
 }
 
-fn sslmode_name(m: SslMode) -> &'static str {
+pub(crate) fn sslmode_name(m: SslMode) -> &'static str {
     match m {
         SslMode::Disable => "disable",
         SslMode::Prefer => "prefer",

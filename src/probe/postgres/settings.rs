@@ -80,32 +80,57 @@ impl FromUrl {
 /// Builds a probe from a URL and an environment (see the module doc).
 pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
     let url = FromUrl::read(uri)?;
-    let password = match url.password {
-        Some(p) => Some(p),
-        None => environ::secret(env, "PGPASSWORD")?,
+    // Each setting with where it came from, for --explain.
+    let mut sources: Vec<String> = Vec::new();
+    let (password, mut password_from) = match url.password {
+        Some(p) => (Some(p), "the URL".to_string()),
+        None => {
+            let from = if env("PGPASSWORD").is_some() {
+                "PGPASSWORD"
+            } else {
+                "PGPASSWORD_FILE"
+            };
+            let p = environ::secret(env, "PGPASSWORD")?;
+            let from = if p.is_some() { from } else { "nowhere" };
+            (p, from.to_string())
+        }
     };
-    let user = url.user.or_else(|| env("PGUSER")).filter(|u| !u.is_empty());
-    let port = port(url.port.or_else(|| env("PGPORT")))?;
-    let host = url
-        .host
-        .or_else(|| env("PGHOST"))
-        .unwrap_or_else(|| DEFAULT_SOCKET_DIR.to_string());
+    let (user, user_from) = pick(url.user, "PGUSER", env);
+    let user = user.filter(|u| !u.is_empty());
+    let (port_given, port_from) = pick(url.port, "PGPORT", env);
+    let port = port(port_given)?;
+    let (host, host_from) = pick(url.host, "PGHOST", env);
+    let host = host.unwrap_or_else(|| DEFAULT_SOCKET_DIR.to_string());
     let endpoint = endpoint(&host, port)?;
-    let database = url
-        .dbname
-        .or_else(|| env("PGDATABASE"))
-        .or_else(|| user.clone())
-        .unwrap_or_else(|| "postgres".to_string());
+    let (dbname, db_from) = pick(url.dbname, "PGDATABASE", env);
+    let (database, db_from) = match (dbname, &user) {
+        (Some(d), _) => (d, db_from),
+        (None, Some(u)) => (u.clone(), "the user name"),
+        (None, None) => ("postgres".to_string(), "default"),
+    };
+    sources.push(format!("host {host} (from {host_from})"));
+    sources.push(format!("port {port} (from {port_from})"));
+    sources.push(format!(
+        "user {} (from {user_from})",
+        user.as_deref().unwrap_or("postgres")
+    ));
+    sources.push(format!("database {database} (from {db_from})"));
     // A target that is really two targets joined by a comma ends up here (issue: its password
     // reached the server as a database name).
     if database.contains("://") {
         return Err("the database name holds '://': separate targets with spaces".into());
     }
-    let sslmode = sslmode(url.sslmode.or_else(|| env("PGSSLMODE")).as_deref())?;
-    let rootcert = url
-        .sslrootcert
-        .or_else(|| env("PGSSLROOTCERT"))
-        .filter(|r| r != "system");
+    let (mode_given, mode_from) = pick(url.sslmode, "PGSSLMODE", env);
+    let sslmode = sslmode(mode_given.as_deref())?;
+    sources.push(format!(
+        "sslmode {} (from {mode_from})",
+        super::sslmode_name(sslmode)
+    ));
+    let (rootcert, root_from) = pick(url.sslrootcert, "PGSSLROOTCERT", env);
+    let rootcert = rootcert.filter(|r| r != "system");
+    if let Some(r) = &rootcert {
+        sources.push(format!("CA file {r} (from {root_from})"));
+    }
     let tls = tls(sslmode, &endpoint, rootcert.as_deref())?;
     let (level, query, primary) = level(uri, url.session_attrs.as_deref(), user.is_some())?;
 
@@ -115,10 +140,30 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         (None, Some(u), Level::Login) => pgpass::path(env).and_then(|file| {
             let found = pgpass::lookup(&file, &pgpass_host(&endpoint), port, &database, u);
             warning = found.warning;
+            if found.password.is_some() {
+                password_from = format!("the password file {}", file.display());
+            }
             found.password
         }),
         (password, _, _) => password,
     };
+    sources.push(match &password {
+        Some(_) => format!("password given (from {password_from})"),
+        None => "no password".to_string(),
+    });
+    sources.insert(
+        0,
+        match level {
+            Level::Ping => "level ping: the server accepts connections (no login)".to_string(),
+            Level::Login => match &query {
+                Some(_) => "level login: log in, then #query must return a row".to_string(),
+                None => "level login: log in, then SELECT 1".to_string(),
+            },
+        },
+    );
+    if primary {
+        sources.push("waits for a primary (not in recovery)".to_string());
+    }
     let context = format!(
         "user {}, database {database}, host {}",
         user.as_deref().unwrap_or("postgres"),
@@ -138,7 +183,23 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         context,
         warned: Default::default(),
         statement_timeout: None,
+        sources,
     })
+}
+
+/// A setting from the URL, else from an environment variable; with where it came from.
+fn pick(
+    from_url: Option<String>,
+    var: &'static str,
+    env: Env<'_>,
+) -> (Option<String>, &'static str) {
+    match from_url {
+        Some(v) => (Some(v), "the URL"),
+        None => match env(var) {
+            Some(v) => (Some(v), var),
+            None => (None, "default"),
+        },
+    }
 }
 
 fn port(given: Option<String>) -> Result<u16, String> {
@@ -201,7 +262,13 @@ fn tls(mode: SslMode, endpoint: &Endpoint, rootcert: Option<&str>) -> Result<Opt
         _ => Verify::None,
     };
     let config = tls::client_config(rootcert.map(Path::new), verify, &[])?;
-    Ok(Some(Tls::new(config)))
+    let trust = match verify {
+        Verify::Full => "TLS required, certificate and host name verified",
+        Verify::ChainOnly => "TLS required, certificate chain verified",
+        Verify::None if mode == SslMode::Prefer => "TLS when the server offers it, not verified",
+        Verify::None => "TLS required, certificate not verified",
+    };
+    Ok(Some(Tls::new(config, trust.to_string())))
 }
 
 /// The level, the `#query` and whether to wait for a primary, from the options.

@@ -108,6 +108,28 @@ impl RedisProbe {
         })
     }
 
+    /// What the probe will do, for `--explain` (never the password).
+    pub fn explain(&self) -> Vec<String> {
+        let mut out = vec![format!("PING on {} answers PONG", self.endpoint)];
+        out.push(match (&self.user, &self.password) {
+            (Some(u), _) => format!("AUTH as {u} (password given)"),
+            (None, Some(_)) => "AUTH as the default user (password given)".to_string(),
+            (None, None) => "no AUTH".to_string(),
+        });
+        if let Some(db) = self.db {
+            out.push(format!("SELECT {db}"));
+        }
+        if self.primary {
+            out.push("ROLE must say master (#primary)".to_string());
+        }
+        out.push(
+            self.tls
+                .as_ref()
+                .map_or("no TLS".to_string(), |t| t.trust().to_string()),
+        );
+        out
+    }
+
     /// The warning to show at start, if TLS verification is off.
     pub fn warning(&self) -> Option<String> {
         self.tls.as_ref().and_then(Tls::warning)

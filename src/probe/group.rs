@@ -1,0 +1,108 @@
+//! Any-of groups: `kafka1:9092|kafka2:9092` is one target, ready as soon as any member is.
+//!
+//! Each attempt probes every member still in the running, all at once, and ends with the first
+//! that is ready (the others' attempts are dropped, their sockets closed). A member that failed
+//! permanently (a wrong password) is out for good; the group fails only when every member has.
+//! Otherwise the group is "not ready", with each member's reason.
+
+use std::sync::Mutex;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use super::Probe;
+use crate::verdict::{Cost, Verdict};
+
+#[derive(Debug)]
+pub struct Group {
+    /// Display name and probe of each member.
+    members: Vec<(String, Probe)>,
+    /// A member's permanent failure, once it has one.
+    failed: Mutex<Vec<Option<String>>>,
+}
+
+impl Group {
+    pub fn new(members: Vec<(String, Probe)>) -> Self {
+        let failed = Mutex::new(vec![None; members.len()]);
+        Group { members, failed }
+    }
+
+    /// The members' probes (for settings that apply to each).
+    pub fn probes_mut(&mut self) -> impl Iterator<Item = &mut Probe> {
+        self.members.iter_mut().map(|(_, p)| p)
+    }
+
+    /// Each member and what its probe will do, for `--explain`.
+    pub fn explain(&self) -> Vec<String> {
+        let mut out = vec!["ready when any one of these is:".to_string()];
+        for (name, probe) in &self.members {
+            out.push(format!("{name}: {}", probe.explain().join("; ")));
+        }
+        out
+    }
+
+    /// The members' warnings, each with its member's name.
+    pub fn warnings(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .flat_map(|(name, p)| {
+                p.warnings()
+                    .into_iter()
+                    .map(move |w| format!("{name}: {w}"))
+            })
+            .collect()
+    }
+
+    pub async fn attempt(&self) -> Verdict {
+        let out: Vec<bool> = {
+            let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.iter().map(Option::is_some).collect()
+        };
+        // Boxed: a member is a Probe, whose attempt may be a group's (the future is recursive in
+        // type, though groups do not nest).
+        let mut attempts: FuturesUnordered<_> = self
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !out[*i])
+            .map(|(i, (_, probe))| async move { (i, Box::pin(probe.attempt()).await) })
+            .collect();
+        let mut reasons = Vec::new();
+        let mut cost = Cost::Cheap;
+        while let Some((i, verdict)) = attempts.next().await {
+            let name = &self.members[i].0;
+            match verdict {
+                Verdict::Ready { detail } => {
+                    let how = detail.map_or(String::new(), |d| format!(": {d}"));
+                    return Verdict::ready(format!("{name}{how}"));
+                }
+                Verdict::NotReady {
+                    reason, cost: c, ..
+                } => {
+                    if c == Cost::Costly {
+                        cost = Cost::Costly;
+                    }
+                    reasons.push(format!("{name}: {reason}"));
+                }
+                Verdict::Failed { reason } => {
+                    reasons.push(format!("{name}: {reason}"));
+                    self.failed.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(reason);
+                }
+            }
+        }
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        if failed.iter().all(Option::is_some) {
+            let all: Vec<String> = self
+                .members
+                .iter()
+                .zip(failed.iter())
+                .map(|((name, _), r)| format!("{name}: {}", r.as_deref().unwrap_or("")))
+                .collect();
+            return Verdict::failed(format!("every member failed: {}", all.join("; ")));
+        }
+        Verdict::NotReady {
+            reason: reasons.join("; "),
+            cost,
+            retry_after: None,
+        }
+    }
+}
