@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 # musl for the static build, the namespace/mount tools of the PID-1 and DNS tests, and for the
 # container tests the Docker Engine, Compose and debootstrap (the PostgreSQL image is built from a
 # Debian root filesystem: there is no registry to pull from).
-packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount procps file iproute2
+packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount procps file iproute2 make python3-pip
           ca-certificates docker.io docker-compose debootstrap python3-venv)
 missing=()
 for p in "${packages[@]}"; do

@@ -12,12 +12,12 @@ use crate::harness::{assert_no_canary, have, is_root, ms, require, unix_ms, CANA
 use crate::servers::log_time_ms;
 use crate::static_build::{static_binary, static_inspector};
 
-fn repo() -> &'static Path {
+pub(crate) fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs a command, failing the test with its output if it fails; returns stdout.
-fn sh(cmd: &mut Command) -> String {
+pub(crate) fn sh(cmd: &mut Command) -> String {
     let out = cmd.stdin(Stdio::null()).output().unwrap();
     assert!(
         out.status.success(),
@@ -28,11 +28,11 @@ fn sh(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn docker(args: &[&str]) -> String {
+pub(crate) fn docker(args: &[&str]) -> String {
     sh(Command::new("docker").args(args))
 }
 
-fn docker_ready() -> bool {
+pub(crate) fn docker_ready() -> bool {
     let engine = is_root()
         && have("docker")
         && Command::new("docker")
@@ -69,7 +69,7 @@ fn compose_program() -> Option<&'static [&'static str]> {
 }
 
 /// A Compose command (v1 or v2, whichever is installed).
-fn compose_command() -> Command {
+pub(crate) fn compose_command() -> Command {
     let program = compose_program().expect("checked by docker_ready");
     let mut c = Command::new(program[0]);
     c.args(&program[1..]);
@@ -77,7 +77,7 @@ fn compose_command() -> Command {
 }
 
 /// This run's image tag: two suites on one machine never build or run each other's images.
-fn tag() -> &'static str {
+pub(crate) fn tag() -> &'static str {
     static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     TAG.get_or_init(|| {
         let nanos = std::time::SystemTime::now()
@@ -164,16 +164,14 @@ fn build_images() -> Images {
     let own = |name: &str| format!("{name}:{}", tag());
     let bin = static_binary().expect("static build");
     let inspector = static_inspector().expect("static inspector");
-    // readygate: the distributable Dockerfile's "prebuilt" stage, from the host's binary.
+    // readygate: docker/prebuilt.Dockerfile, from the host's binary.
     let ctx = tempfile::tempdir().unwrap();
     std::fs::copy(bin, ctx.path().join("readygate")).unwrap();
     docker(&[
         "build",
         "-q",
         "-f",
-        repo().join("docker/Dockerfile").to_str().unwrap(),
-        "--target",
-        "prebuilt",
+        repo().join("docker/prebuilt.Dockerfile").to_str().unwrap(),
         "-t",
         &own("readygate-e2e"),
         ctx.path().to_str().unwrap(),

@@ -1,0 +1,4 @@
+"""Development: runserver with the autoreloader, sources mounted."""
+from .base import *  # noqa: F401,F403
+
+DEBUG = True

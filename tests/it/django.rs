@@ -1,0 +1,426 @@
+//! The Django example (docker/examples/django) run for real on the Docker Engine, as a user would
+//! run it: `make setup` and `make up`, with the base images built here from Debian's archive (no
+//! registry) and passed through the Makefile's variables. It shows, in order:
+//! 1. the page through nginx: rows from PostgreSQL, a counter from Redis, the webpack bundle;
+//!    gunicorn is PID 1 where readygate was;
+//! 2. nginx follows the django container to a new address without a restart;
+//! 3. gunicorn stops gracefully; a gate still waiting stops at once with 143;
+//! 4. started before PostgreSQL (which runs its init) and Redis, the app and the migrations wait,
+//!    then run — the migrations only once PostgreSQL accepted the login;
+//! 5. the development override: runserver reloads a changed view, webpack --watch rebuilds;
+//! 6. no password in any log, `docker inspect` or the app's environment.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::containers::{compose_command, docker, docker_ready, repo, sh, tag};
+use crate::harness::{free_port, have, ms, require, unix_ms};
+use crate::static_build::static_binary;
+
+/// A GET on 127.0.0.1:`port`; `None` when nothing answers.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), ms(2000)).ok()?;
+    s.set_read_timeout(Some(ms(5000))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((status, body))
+}
+
+/// Polls until `check` holds for a GET, failing the test after `limit`; returns how long it took.
+fn until(port: u16, path: &str, limit: Duration, check: impl Fn(u16, &str) -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if let Some((status, body)) = get(port, path) {
+            if check(status, &body) {
+                return start.elapsed();
+            }
+        }
+        assert!(
+            start.elapsed() < limit,
+            "GET {path} on :{port} never passed"
+        );
+        std::thread::sleep(ms(200));
+    }
+}
+
+/// The example copied to a directory of its own, with this run's images and ports.
+struct Stack {
+    dir: tempfile::TempDir,
+    project: String,
+    env: Vec<(String, String)>,
+}
+
+impl Stack {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn make(&self, target: &str) -> String {
+        let mut cmd = Command::new("make");
+        cmd.arg("-C").arg(self.path()).arg(target);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        sh(&mut cmd)
+    }
+
+    fn compose(&self, dev: bool, args: &[&str]) -> Command {
+        let mut c = compose_command();
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.current_dir(self.path())
+            .args(["-p", &self.project, "-f", "compose.yaml"]);
+        if dev {
+            c.args(["-f", "compose.dev.yaml"]);
+        }
+        c.args(args);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        sh(&mut self.compose(false, args))
+    }
+
+    fn id(&self, service: &str) -> String {
+        self.run(&["ps", "-q", service]).trim().to_string()
+    }
+
+    /// `docker logs -t` of a container: every line with the engine's timestamp.
+    fn logs(&self, id: &str) -> String {
+        let out = Command::new("docker")
+            .args(["logs", "-t", id])
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    fn wait_logs(&self, id: &str, what: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let logs = self.logs(id);
+            if logs.contains(what) {
+                return logs;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{id} never logged {what:?}:\n{logs}"
+            );
+            std::thread::sleep(ms(200));
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for dev in [true, false] {
+            let _ = self
+                .compose(dev, &["down", "-v", "--remove-orphans", "-t", "1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        for image in ["django", "postgres", "redis"] {
+            let _ = Command::new("docker")
+                .args(["rmi", "-f", &format!("{}-{image}", self.project)])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &format!("readygate-django:{}", tag())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The timestamp `docker logs -t` put on the first line containing `what`, in Unix ms.
+fn stamp(logs: &str, what: &str) -> i64 {
+    let line = logs
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no {what:?} in:\n{logs}"));
+    unix_ms(line.split_whitespace().next().unwrap())
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn setup() -> Option<Stack> {
+    if !docker_ready()
+        || !require(have("debootstrap") && have("make"), "debootstrap and make")
+        || !require(static_binary().is_some(), "the static build (musl target)")
+        || !require(
+            Path::new("/usr/bin/python3").exists(),
+            "Debian's python3 with pip (python3-pip) to download the wheels",
+        )
+    {
+        return None;
+    }
+    // The base images, from Debian's archive (cached across runs).
+    let out = sh(Command::new("bash").arg(repo().join("docker/e2e/django-bases/build.sh")));
+    let mut env: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(env.len(), 5, "{out}");
+    // readygate's own image, from this run's static binary.
+    let image = format!("readygate-django:{}", tag());
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::copy(static_binary().unwrap(), ctx.path().join("readygate")).unwrap();
+    docker(&[
+        "build",
+        "-q",
+        "-f",
+        repo().join("docker/prebuilt.Dockerfile").to_str().unwrap(),
+        "-t",
+        &image,
+        ctx.path().to_str().unwrap(),
+    ]);
+    let project = format!("rgdj{}", std::process::id());
+    env.extend([
+        ("READYGATE_IMAGE".to_string(), image),
+        ("COMPOSE_PROJECT_NAME".to_string(), project.clone()),
+        ("WHEELS".to_string(), "1".to_string()),
+        ("PIP_PYTHON".to_string(), "/usr/bin/python3".to_string()),
+        ("HTTP_PORT".to_string(), free_port().to_string()),
+        ("DEV_PORT".to_string(), free_port().to_string()),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("docker/examples/django"), dir.path());
+    Some(Stack { dir, project, env })
+}
+
+fn port(stack: &Stack, name: &str) -> u16 {
+    stack
+        .env
+        .iter()
+        .find(|(k, _)| k == name)
+        .unwrap()
+        .1
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_django_example_runs_end_to_end() {
+    let Some(stack) = setup() else { return };
+    let http = port(&stack, "HTTP_PORT");
+
+    // 1. `make setup && make up`: the page through nginx.
+    stack.make("setup");
+    stack.make("up");
+    until(http, "/", ms(60_000), |status, body| {
+        status == 200 && body.contains("Teapot")
+    });
+    let (_, page) = get(http, "/").unwrap();
+    assert!(page.contains("Visits (counted in Redis):"), "{page}");
+    let (status, bundle) = get(http, "/static/main.js").unwrap();
+    assert_eq!(status, 200);
+    assert!(bundle.contains("shop bundle loaded"), "{bundle}");
+    let django = stack.id("django");
+    let cmdline = docker(&["exec", &django, "cat", "/proc/1/cmdline"]);
+    assert!(cmdline.contains("gunicorn"), "PID 1 is {cmdline:?}");
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.Path}}", &django]).trim(),
+        "readygate",
+        "the entrypoint that became gunicorn"
+    );
+
+    // 2. The django container gets a new address; nginx follows it without a restart.
+    let net = format!("{}_default", stack.project);
+    let ip_of = |id: &str| {
+        docker(&[
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            id,
+        ])
+        .trim()
+        .to_string()
+    };
+    let old_ip = ip_of(&django);
+    stack.run(&["rm", "-sf", "django"]);
+    // The engine gives the lowest free address: take the old one first, so the new django
+    // really moves (otherwise it would often get its old address back and hide the problem).
+    let filler = format!("{}-filler", stack.project);
+    let readygate = stack
+        .env
+        .iter()
+        .find(|(k, _)| k == "READYGATE_IMAGE")
+        .unwrap()
+        .1
+        .clone();
+    docker(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        &filler,
+        "--network",
+        &net,
+        &readygate,
+        "--timeout",
+        "0",
+        "tcp://nothing-here:1",
+    ]);
+    stack.run(&["up", "-d", "--no-deps", "django"]);
+    let moved = stack.id("django");
+    assert_ne!(ip_of(&moved), old_ip, "the app did not move");
+    let took = until(http, "/", ms(30_000), |status, body| {
+        status == 200 && body.contains("Teapot")
+    });
+    eprintln!(
+        "MEASURE django moved to a new address -> 200 through nginx: {} ms",
+        took.as_millis()
+    );
+    let _ = Command::new("docker").args(["rm", "-f", &filler]).output();
+
+    // 3. A graceful stop of gunicorn, and a waiting gate stopped at once.
+    let start = Instant::now();
+    stack.run(&["stop", "-t", "20", "django"]);
+    let stop_ms = start.elapsed().as_millis();
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.ExitCode}}", &moved]).trim(),
+        "0"
+    );
+    assert!(stop_ms < 10_000, "{stop_ms} ms");
+    eprintln!("MEASURE docker-compose stop of gunicorn: {stop_ms} ms");
+    stack.run(&["stop", "postgres"]);
+    stack.run(&["up", "-d", "--no-deps", "--force-recreate", "django"]);
+    let waiting = stack.id("django");
+    stack.wait_logs(&waiting, "is not ready", ms(30_000));
+    let start = Instant::now();
+    docker(&["stop", "-t", "10", &waiting]);
+    let stop_ms = start.elapsed().as_millis();
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.ExitCode}}", &waiting]).trim(),
+        "143"
+    );
+    assert!(stop_ms < 2000, "{stop_ms} ms");
+    eprintln!("MEASURE docker stop of a waiting gate: {stop_ms} ms");
+
+    // 4. From scratch (PostgreSQL runs its init again), the app and the migrations first.
+    stack.run(&["down", "-v", "-t", "1"]);
+    stack.run(&["up", "-d", "--no-deps", "django"]);
+    let django = stack.id("django");
+    let migrate = stack
+        .run(&["run", "-d", "--no-deps", "migrate"])
+        .trim()
+        .to_string();
+    stack.wait_logs(&django, "cannot resolve 'postgres'", ms(30_000));
+    std::thread::sleep(ms(2000));
+    stack.run(&["up", "-d", "postgres", "redis"]);
+    let app_logs = stack.wait_logs(&django, "Listening at", ms(120_000));
+    let migrate_logs = stack.wait_logs(&migrate, "Applying catalog.0002", ms(120_000));
+    let pg_logs = stack.logs(&stack.id("postgres"));
+    let pg_ready = stamp(
+        &pg_logs[pg_logs.find("init process complete").unwrap_or(0)..],
+        "database system is ready to accept connections",
+    );
+    let listening = stamp(&app_logs, "Listening at");
+    assert!(
+        stamp(&migrate_logs, "Applying contenttypes.0001") >= pg_ready,
+        "migrations before PostgreSQL was ready:\n{migrate_logs}"
+    );
+    assert!(migrate_logs.contains("is not ready"), "{migrate_logs}");
+    assert!(
+        app_logs.find("is not ready") < app_logs.find("starting gunicorn"),
+        "{app_logs}"
+    );
+    eprintln!(
+        "MEASURE PostgreSQL ready -> gunicorn listening: {} ms",
+        listening - pg_ready
+    );
+    stack.make("collectstatic");
+    stack.run(&["up", "-d", "nginx"]);
+    until(http, "/", ms(60_000), |status, body| {
+        status == 200 && body.contains("Teapot")
+    });
+
+    // 6. No secret anywhere a user or an operator looks (checked before the dev stack replaces
+    // these containers).
+    let secrets: Vec<String> = ["db_password", "django_secret_key", "admin_password"]
+        .iter()
+        .map(|s| std::fs::read_to_string(stack.path().join("secrets").join(s)).unwrap())
+        .map(|s| s.trim().to_string())
+        .collect();
+    let ids = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", stack.project),
+    ]);
+    let mut seen = stack.run(&["logs", "--no-color"]);
+    for id in ids.split_whitespace() {
+        seen.push_str(&docker(&["inspect", id]));
+    }
+    seen.push_str(&docker(&[
+        "exec",
+        &stack.id("django"),
+        "cat",
+        "/proc/1/environ",
+    ]));
+    for secret in &secrets {
+        assert!(!seen.contains(secret.as_str()), "a secret is visible");
+    }
+
+    // 5. Development: runserver reloads a changed view; webpack --watch rebuilds the bundle.
+    let dev = port(&stack, "DEV_PORT");
+    let up = stack
+        .compose(
+            true,
+            &["up", "-d", "django", "webpack", "postgres", "redis"],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    until(dev, "/health/", ms(60_000), |status, _| status == 200);
+    let views = stack.path().join("catalog/views.py");
+    let text = std::fs::read_to_string(&views).unwrap();
+    std::fs::write(&views, text.replace("\"ok\\n\"", "\"reloaded\\n\"")).unwrap();
+    let took = until(dev, "/health/", ms(30_000), |status, body| {
+        status == 200 && body.contains("reloaded")
+    });
+    eprintln!(
+        "MEASURE runserver reload after a change: {} ms",
+        took.as_millis()
+    );
+    let index = stack.path().join("assets/src/index.js");
+    let bundle: PathBuf = stack.path().join("assets/dist/main.js");
+    let start = Instant::now();
+    std::fs::write(&index, "console.log(\"rebuilt by watch\");\n").unwrap();
+    while !std::fs::read_to_string(&bundle)
+        .unwrap_or_default()
+        .contains("rebuilt by watch")
+    {
+        assert!(
+            start.elapsed() < ms(30_000),
+            "webpack --watch did not rebuild"
+        );
+        std::thread::sleep(ms(200));
+    }
+}
