@@ -13,7 +13,14 @@ cd "$(dirname "$0")"
 # container tests the Docker Engine, Compose and debootstrap (the PostgreSQL image is built from a
 # Debian root filesystem: there is no registry to pull from).
 packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount procps file iproute2 make python3-pip
-          ca-certificates docker.io docker-compose debootstrap python3-venv)
+          ca-certificates docker.io docker-compose debootstrap python3-venv
+          gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
+          qemu-user-static buildah skopeo)
+# The release build (dist/build.sh) fetches the armhf musl with `apt-get download`.
+if [ "$(id -u)" = 0 ] && ! dpkg --print-foreign-architectures | grep -qx armhf; then
+  dpkg --add-architecture armhf
+  apt-get update -qq || true
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,7 +29,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "test.sh: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    # An index that fails to download (a mirror mid-sync) must not stop the install.
+    apt-get update -qq || true
     # The postgresql package may start a system cluster; the suite never uses it.
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
@@ -32,9 +40,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# The static build's target.
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
-  rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 || echo "test.sh: could not add the musl target"
+# The static builds' targets (armv7's std is built from rust-src), and cargo-deb for the package.
+if command -v rustup >/dev/null; then
+  for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+    rustup target list --installed | grep -qx "$t" || rustup target add "$t" >/dev/null 2>&1 ||
+      echo "test.sh: could not add the $t target"
+  done
+  rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src >/dev/null 2>&1 ||
+    echo "test.sh: could not add rust-src"
+fi
+if ! command -v cargo-deb >/dev/null; then
+  echo "test.sh: installing cargo-deb"
+  cargo install --locked --quiet cargo-deb || echo "test.sh: could not install cargo-deb"
 fi
 
 # The container tests need a running engine.

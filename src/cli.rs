@@ -16,6 +16,16 @@ pub fn command() -> clap::Command {
     Cli::command().after_help(after_help())
 }
 
+/// `readygate --version`: the version, the commit it was built from and the target triple.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("READYGATE_COMMIT"),
+    ", ",
+    env!("READYGATE_TARGET"),
+    ")"
+);
+
 /// What `--help` says after the options: the targets (from the table of kinds, see
 /// [`crate::probe::KINDS`]), exit statuses and examples.
 fn after_help() -> String {
@@ -36,7 +46,7 @@ Examples:
 
 /// Wait until dependencies can serve, then exec the command in place.
 #[derive(Debug, Parser)]
-#[command(name = "readygate", version, about)]
+#[command(name = "readygate", version = VERSION, about)]
 #[command(
     override_usage = "readygate [OPTIONS] [TARGET]... [-- COMMAND [ARG]...]\n       readygate --check [OPTIONS] [TARGET]..."
 )]

@@ -10,6 +10,7 @@ mod harness;
 mod attacks;
 mod check;
 mod containers;
+mod dist;
 mod django;
 mod dns;
 mod exec;
