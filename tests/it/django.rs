@@ -50,18 +50,18 @@ fn until(port: u16, path: &str, limit: Duration, check: impl Fn(u16, &str) -> bo
 }
 
 /// The example copied to a directory of its own, with this run's images and ports.
-struct Stack {
+pub(crate) struct Stack {
     dir: tempfile::TempDir,
-    project: String,
-    env: Vec<(String, String)>,
+    pub(crate) project: String,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Stack {
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    fn make(&self, target: &str) -> String {
+    pub(crate) fn make(&self, target: &str) -> String {
         let mut cmd = Command::new("make");
         cmd.arg("-C").arg(self.path()).arg(target);
         for (k, v) in &self.env {
@@ -164,7 +164,7 @@ fn copy_dir(from: &Path, to: &Path) {
     assert!(status.success());
 }
 
-fn setup() -> Option<Stack> {
+pub(crate) fn setup() -> Option<Stack> {
     if !docker_ready()
         || !require(have("debootstrap") && have("make"), "debootstrap and make")
         || !require(static_binary().is_some(), "the static build (musl target)")

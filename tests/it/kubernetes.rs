@@ -1,0 +1,46 @@
+//! The Kubernetes manifests (docker/examples/kubernetes) validated offline against the API
+//! schemas of a pinned Kubernetes version, with PyPI's kubernetes-validate (installed once into a
+//! virtualenv under the target directory).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::containers::{repo, sh};
+use crate::harness::{have, require};
+
+const VALIDATOR: &str = "kubernetes-validate==1.37.0";
+const KUBERNETES: &str = "1.31.0";
+
+#[test]
+fn the_kubernetes_manifests_are_valid() {
+    if !require(have("python3"), "python3 with venv") {
+        return;
+    }
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("k8s-venv");
+    let bin = venv.join("bin/kubernetes-validate");
+    if !bin.exists() {
+        sh(Command::new("python3").arg("-m").arg("venv").arg(&venv));
+        sh(Command::new(venv.join("bin/pip")).args(["install", "-q", VALIDATOR]));
+    }
+    let manifests: Vec<PathBuf> = std::fs::read_dir(repo().join("docker/examples/kubernetes"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert!(manifests.len() >= 2);
+    let out = sh(Command::new(&bin)
+        .args(["--strict", "--kubernetes-version", KUBERNETES])
+        .args(&manifests));
+    assert!(!out.contains("ERROR"), "{out}");
+    // No password in a pod spec: secrets are mounted files.
+    for m in &manifests {
+        let text = std::fs::read_to_string(m).unwrap();
+        assert!(
+            !text.contains("PGPASSWORD:") && !text.contains("name: PGPASSWORD,"),
+            "{}",
+            m.display()
+        );
+        assert!(text.contains("PGPASSWORD_FILE"), "{}", m.display());
+    }
+}
