@@ -290,9 +290,9 @@ impl Tls {
         }
     }
 
-    /// What is verified, in words.
-    pub fn trust(&self) -> &str {
-        &self.trust
+    /// What a target's TLS verifies, in words (for `--explain`), or that it has none.
+    pub fn describe(tls: Option<&Tls>) -> String {
+        tls.map_or("no TLS".to_string(), |t| t.trust.clone())
     }
 
     /// Reads `#ca` and `#insecure` for a scheme. `enabled`: the scheme uses TLS (`https`,

@@ -131,11 +131,7 @@ impl HttpProbe {
         for (name, _) in &self.headers {
             out.push(format!("header {name} sent (value not shown)"));
         }
-        out.push(
-            self.tls
-                .as_ref()
-                .map_or("no TLS".to_string(), |t| t.trust().to_string()),
-        );
+        out.push(Tls::describe(self.tls.as_ref()));
         out
     }
 

@@ -121,6 +121,36 @@ fn f02_a_postgres_message_declaring_2_gib_or_endless_rows_stay_bounded() {
 }
 
 #[test]
+fn f03_huge_durations_are_refused_not_a_panic() {
+    for args in [
+        &["--timeout", "10000000000000000000", "127.0.0.1:1"][..],
+        &["--timeout", "500000000000y", "127.0.0.1:1"],
+        &["--interval", "999999999999999s", "127.0.0.1:1"],
+    ] {
+        let r = run(gate().args(args), ms(3000));
+        assert_eq!(r.code(), 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("longest duration"), "{}", r.stderr);
+        let r = run(gate().arg("--check").args(args), ms(3000));
+        assert_eq!(r.code(), 1, "{args:?}: {}", r.stderr);
+    }
+    // The longest accepted values run (and are cut by a signal-free short deadline here).
+    let r = run(
+        gate().args([
+            "--interval",
+            "300d",
+            "--max-interval",
+            "365d",
+            "-t",
+            "365d",
+            "--check",
+            "127.0.0.1:1",
+        ]),
+        ms(3000),
+    );
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+}
+
+#[test]
 fn f04_too_few_descriptors_is_a_clear_error() {
     for limit in [6u64, 7] {
         let mut cmd = gate();

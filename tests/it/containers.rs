@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{assert_no_canary, have, is_root, ms, require, unix_ms, CANARY};
+use crate::harness::{assert_no_canary, have, is_root, ms, require, unix_ms, wait_until, CANARY};
 use crate::servers::log_time_ms;
 use crate::static_build::{static_binary, static_inspector};
 
@@ -133,18 +133,13 @@ impl Project {
         self.run(&["ps", "-q", service]).trim().to_string()
     }
     fn wait_logs(&self, service: &str, what: &str, limit: Duration) -> String {
-        let start = Instant::now();
-        loop {
+        wait_until(limit, ms(100), || {
             let logs = self.logs(service);
-            if logs.contains(what) {
-                return logs;
+            match logs.contains(what) {
+                true => Ok(logs),
+                false => Err(format!("{service} never logged {what:?}:\n{logs}")),
             }
-            assert!(
-                start.elapsed() < limit,
-                "{service} never logged {what:?}:\n{logs}"
-            );
-            std::thread::sleep(ms(100));
-        }
+        })
     }
 }
 

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::containers::{compose_command, docker, docker_ready, repo, sh, tag};
-use crate::harness::{free_port, have, ms, require, unix_ms};
+use crate::harness::{free_port, have, ms, require, unix_ms, wait_until};
 use crate::static_build::static_binary;
 
 /// A GET on 127.0.0.1:`port`; `None` when nothing answers.
@@ -106,18 +106,13 @@ impl Stack {
     }
 
     fn wait_logs(&self, id: &str, what: &str, limit: Duration) -> String {
-        let start = Instant::now();
-        loop {
+        wait_until(limit, ms(200), || {
             let logs = self.logs(id);
-            if logs.contains(what) {
-                return logs;
+            match logs.contains(what) {
+                true => Ok(logs),
+                false => Err(format!("{id} never logged {what:?}:\n{logs}")),
             }
-            assert!(
-                start.elapsed() < limit,
-                "{id} never logged {what:?}:\n{logs}"
-            );
-            std::thread::sleep(ms(200));
-        }
+        })
     }
 }
 

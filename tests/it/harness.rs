@@ -283,6 +283,23 @@ pub fn loopback_dns_socket() -> Result<(std::net::UdpSocket, std::net::Ipv4Addr)
     Err(last)
 }
 
+/// Polls `check` every `every` until it returns `Ok`, failing the test after `limit` with the last
+/// `Err` (what was seen instead).
+pub fn wait_until<T>(
+    limit: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(t) => return t,
+            Err(last) if start.elapsed() > limit => panic!("gave up after {limit:?}: {last}"),
+            Err(_) => std::thread::sleep(every),
+        }
+    }
+}
+
 /// A port that nothing listens on (bound then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -244,6 +244,18 @@ fn runs_in_an_empty_root() {
         assert_eq!(out.code(), 0, "fd {closed} closed: {}", out.stderr);
     }
 
+    // Finding 23: a file that is neither a program nor a script with a #! line is 126 in the
+    // static build too (musl's execvp, like the kernel, refuses it; glibc's ran it through sh).
+    std::fs::write(r.join("noshebang"), "echo hi\n").unwrap();
+    std::fs::set_permissions(
+        r.join("noshebang"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = chroot(&["--allow-empty".into(), "--".into(), "/noshebang".into()]);
+    assert_eq!(out.code(), 126, "{}", out.stderr);
+    assert!(out.stderr.contains("exec format error"), "{}", out.stderr);
+
     // Finding 5: musl's resolver divides by `attempts`; attempts:0 used to kill the gate with
     // SIGFPE. It is refused with the reason instead.
     std::fs::write(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::containers::{docker, sh};
 use crate::django::{setup, Stack};
-use crate::harness::{ms, require};
+use crate::harness::{ms, require, wait_until};
 
 /// Serializes swarm tests of concurrent runs (a machine has one engine, and one swarm).
 fn lock() -> std::fs::File {
@@ -79,18 +79,16 @@ fn service_logs(service: &str) -> String {
 }
 
 fn wait_for(service: &str, what: &str, limit: Duration) -> String {
-    let start = Instant::now();
-    loop {
+    wait_until(limit, ms(500), || {
         let logs = service_logs(service);
-        if logs.contains(what) {
-            return logs;
+        match logs.contains(what) {
+            true => Ok(logs),
+            false => Err(format!(
+                "{service} never logged {what:?}:\n{logs}\n{}",
+                docker(&["service", "ps", "--no-trunc", service])
+            )),
         }
-        assert!(
-            start.elapsed() < limit,
-            "{service} never logged {what:?}:\n{logs}"
-        );
-        std::thread::sleep(ms(500));
-    }
+    })
 }
 
 fn deploy(stack: &Stack, name: &str, extra: &[(&str, &str)]) {

@@ -122,11 +122,7 @@ impl RedisProbe {
         if self.primary {
             out.push("ROLE must say master (#primary)".to_string());
         }
-        out.push(
-            self.tls
-                .as_ref()
-                .map_or("no TLS".to_string(), |t| t.trust().to_string()),
-        );
+        out.push(Tls::describe(self.tls.as_ref()));
         out
     }
 
