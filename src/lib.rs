@@ -21,7 +21,10 @@
 //! - `report`: everything on stderr (text, JSON, the terminal status line, one non-blocking
 //!   writer); `exit`: the one table from ending to exit status.
 //!
-//! Only what the binary and the integration tests use is public.
+//! Only what the binary and the integration tests use is public. The documentation is for the
+//! people who work on readygate (`cargo doc --document-private-items`), so links into private
+//! modules are meant.
+#![allow(rustdoc::private_intra_doc_links)]
 
 mod backoff;
 mod boolean;

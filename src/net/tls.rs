@@ -207,7 +207,7 @@ impl ServerCertVerifier for Verifier {
 }
 
 /// A certificate's validity period (`notBefore`, `notAfter`) in Unix seconds, read from its DER
-/// (RFC 5280 §4.1: Certificate → TBSCertificate → [version], serial, signature, issuer, validity).
+/// (RFC 5280 §4.1: Certificate → TBSCertificate → \[version\], serial, signature, issuer, validity).
 fn validity(cert: &[u8]) -> Option<(i64, i64)> {
     let (_, tbs, _) = der(cert)?; // Certificate
     let (_, mut rest, _) = der(tbs)?; // TBSCertificate

@@ -115,8 +115,8 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         user.as_deref().unwrap_or("postgres")
     ));
     sources.push(format!("database {database} (from {db_from})"));
-    // A target that is really two targets joined by a comma ends up here (issue: its password
-    // reached the server as a database name).
+    // A target that is really two targets joined by a comma ends up here (the second target's
+    // password once reached the server as a database name).
     if database.contains("://") {
         return Err("the database name holds '://': separate targets with spaces".into());
     }
