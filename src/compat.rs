@@ -110,6 +110,8 @@ fn wait_for_it(args: &[OsString]) -> Result<Translated, String> {
     Ok((out, notes))
 }
 
+/// docker-compose-wait's variables, one block each in the order of its documentation (a little
+/// past 80 lines: splitting the blocks apart would hide that order).
 fn compose_wait(args: &[OsString], env: Env<'_>) -> Result<Translated, String> {
     if !args.is_empty() {
         return Err(

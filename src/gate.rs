@@ -179,6 +179,9 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
 }
 
 /// Inside the runtime: the signal watcher first, then the wait, raced against any signal.
+///
+/// One function (past 80 lines) on purpose: every await in it (the pause before, the wait with its
+/// status line and systemd timers, the pause after) must be raced against the same signal watcher.
 async fn watch_and_wait(
     probes: &Probes,
     settings: schedule::Settings,

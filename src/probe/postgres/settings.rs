@@ -78,6 +78,10 @@ impl FromUrl {
 }
 
 /// Builds a probe from a URL and an environment (see the module doc).
+///
+/// One function (past 80 lines) on purpose: the settings are worked out in libpq's order and the
+/// later ones depend on the earlier (the database on the user, the password file on host, port,
+/// database and user); split, a dozen values would travel between the pieces.
 pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
     let url = FromUrl::read(uri)?;
     // Each setting with where it came from, for --explain.
