@@ -48,6 +48,21 @@ impl Names {
     }
 }
 
+/// A resolver that never answers: a UDP socket on port 53 of a loopback address of its own, which
+/// reads nothing. `None` (skipped, or failed under CI=true) without root or a free address.
+fn silent_resolver() -> Option<(std::net::UdpSocket, std::net::Ipv4Addr)> {
+    if !require(is_root(), "root to bind a UDP port 53 on loopback") {
+        return None;
+    }
+    match loopback_dns_socket() {
+        Ok(pair) => Some(pair),
+        Err(why) => {
+            require(false, &format!("a silent DNS server on loopback: {why}"));
+            None
+        }
+    }
+}
+
 /// Rewrites a file in place (same inode), so a bind mount of it sees the change.
 fn rewrite(path: &Path, content: &str) {
     std::fs::write(path, content).unwrap();
@@ -142,15 +157,8 @@ fn several_addresses_the_first_refusing() {
 #[test]
 fn sigterm_during_a_hanging_lookup_as_pid_1() {
     // A resolver that never answers: a bound UDP socket that reads nothing.
-    if !require(is_root(), "root to bind a UDP port 53 on loopback") {
+    let Some((silent_dns, ip)) = silent_resolver() else {
         return;
-    }
-    let (silent_dns, ip) = match loopback_dns_socket() {
-        Ok(pair) => pair,
-        Err(why) => {
-            require(false, &format!("a silent DNS server on loopback: {why}"));
-            return;
-        }
     };
     let Some(names) = Names::new(
         "127.0.0.1 localhost\n",
@@ -180,15 +188,8 @@ fn sigterm_during_a_hanging_lookup_as_pid_1() {
 /// each name has one lookup at a time, and a stuck one does not hold up the others.
 #[test]
 fn names_behind_a_silent_resolver_do_not_starve_each_other() {
-    if !require(is_root(), "root to bind a UDP port 53 on loopback") {
+    let Some((silent_dns, ip)) = silent_resolver() else {
         return;
-    }
-    let (silent_dns, ip) = match loopback_dns_socket() {
-        Ok(pair) => pair,
-        Err(why) => {
-            require(false, &format!("a silent DNS server on loopback: {why}"));
-            return;
-        }
     };
     let base = "127.0.0.1 localhost\n";
     let Some(names) = Names::new(

@@ -88,26 +88,27 @@ pub fn gate() -> Command {
     cmd
 }
 
-/// Runs to completion, failing the test if it takes longer than `limit`.
-pub fn run(cmd: &mut Command, limit: Duration) -> Run {
+/// Spawns with piped output; returns the child and when it started.
+fn spawn(cmd: &mut Command) -> (Child, Instant) {
     let start = Instant::now();
     let child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn readygate");
+    (child, start)
+}
+
+/// Runs to completion, failing the test if it takes longer than `limit`.
+pub fn run(cmd: &mut Command, limit: Duration) -> Run {
+    let (child, start) = spawn(cmd);
     finish(child, start, limit)
 }
 
 /// Runs the gate while `during` acts on the world (starts a server, rewrites /etc/hosts, …), then
 /// waits for it as [`run`] does. `elapsed` counts from the spawn.
 pub fn run_during(cmd: &mut Command, limit: Duration, during: impl FnOnce()) -> Run {
-    let start = Instant::now();
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn readygate");
+    let (child, start) = spawn(cmd);
     during();
     finish(child, start, limit)
 }
@@ -115,12 +116,7 @@ pub fn run_during(cmd: &mut Command, limit: Duration, during: impl FnOnce()) -> 
 /// Runs to completion as [`run`] does, and reports the gate's peak RSS in KiB, as the kernel
 /// counted it for the process (`wait4(2)`'s `ru_maxrss`): exact, and with no PID to race for.
 pub fn run_measuring_rss(cmd: &mut Command, limit: Duration) -> (Run, u64) {
-    let start = Instant::now();
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn readygate");
+    let (child, start) = spawn(cmd);
     let mut peak_kib = 0u64;
     let run = finish_with(child, start, limit, |child| {
         use std::os::unix::process::ExitStatusExt;
