@@ -190,7 +190,11 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
         Err(e) => return Err(Some(usage_message(&e, args))),
     };
     let mut cli = Cli::from_arg_matches(&matches).map_err(|e| Some(usage_message(&e, args)))?;
-    cli.sources = sources(&matches);
+    // Only --explain shows where each value came from; working it out builds the command
+    // definition a second time, which every other start-up can do without.
+    if cli.explain {
+        cli.sources = sources(&matches);
+    }
     // `--interval 5s` alone: the default cap (2 s) follows it up rather than refusing it.
     if cli.interval > cli.max_interval
         && matches.value_source("max_interval") == Some(clap::parser::ValueSource::DefaultValue)
