@@ -5,6 +5,10 @@
 
 use crate::uri::{Secret, Uri};
 
+/// The options every kind of target takes (read by `target::Rules` before the probe sees its
+/// own), so every kind's "valid options" list names them too.
+pub const SHARED_OPTIONS: &[&str] = &["stable", "optional", "down"];
+
 /// Reads a target's key=value pairs — readygate's options (the URL fragment, `#key`) or the server's
 /// parameters (the query, `?key`) — so that each probe takes the keys it knows, and an unknown or
 /// repeated key is an error that lists the valid ones, never silently ignored or "last wins".
@@ -105,10 +109,10 @@ impl Params {
                 if sigil == '#' { "%23" } else { "%3F" }
             )
         };
-        // Every kind also takes the shared options of `target::RULES`.
+        // Every kind also takes the shared options.
         let mut all: Vec<&str> = valid.to_vec();
         if sigil == '#' {
-            all.extend(crate::target::RULES);
+            all.extend(SHARED_OPTIONS);
             all.sort_unstable();
             all.dedup();
         }

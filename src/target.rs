@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::params::Params;
+use crate::params::{Params, SHARED_OPTIONS};
 use crate::probe::{self, Probe};
 use crate::redact;
 use crate::schedule::Stability;
@@ -33,9 +33,6 @@ pub struct Rules {
     /// Ready when the target is NOT reachable (a port freed, a file gone, an old instance drained).
     pub down: bool,
 }
-
-/// The option names of [`Rules`], accepted by every kind.
-pub const RULES: &[&str] = &["stable", "optional", "down"];
 
 /// Parses a stability: `N` successes in a row, or a duration to stay up (`#stable=2s`).
 pub fn parse_stability(value: &str) -> Result<Stability, String> {
@@ -187,7 +184,7 @@ impl Target {
 fn take_rules(options: &mut Vec<(String, String)>) -> Result<Rules, String> {
     let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(options)
         .into_iter()
-        .partition(|(k, _)| RULES.contains(&k.as_str()));
+        .partition(|(k, _)| SHARED_OPTIONS.contains(&k.as_str()));
     *options = rest;
     let mut p = Params::fragment(&mine);
     let stable = p.take("stable").map(|v| parse_stability(&v)).transpose()?;
@@ -196,7 +193,7 @@ fn take_rules(options: &mut Vec<(String, String)>) -> Result<Rules, String> {
         optional: p.flag("optional")?,
         down: p.flag("down")?,
     };
-    p.finish("every", RULES)?;
+    p.finish("every", SHARED_OPTIONS)?;
     Ok(rules)
 }
 

@@ -391,22 +391,14 @@ fn query_must_succeed_and_return_a_row() {
     }
     let pg = Pg::new("");
     pg.start();
-    let url = format!(
-        "{}#query={}",
-        pg.url(&Pg::app(), "appdb"),
-        encode("SELECT 1 FROM migrations_done")
-    );
+    let url = pg.query_url("appdb", "SELECT 1 FROM migrations_done");
     let r = gate_while(vec!["-t".into(), "30s".into(), url], || {
         std::thread::sleep(ms(800));
         pg.psql_in("appdb", "CREATE TABLE migrations_done(x int); INSERT INTO migrations_done VALUES (1); GRANT SELECT ON migrations_done TO app;");
     });
     assert_eq!(r.code(), 0, "{}", r.stderr);
     assert!(r.stderr.contains("42P01"), "{}", r.stderr);
-    let bad = format!(
-        "{}#query={}",
-        pg.url(&Pg::app(), "appdb"),
-        encode("SELEC 1")
-    );
+    let bad = pg.query_url("appdb", "SELEC 1");
     let r = gate_run(&["-t", "30s", &bad], 10_000);
     assert_eq!(r.code(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("syntax error"), "{}", r.stderr);
@@ -587,11 +579,7 @@ fn attempts_cut_by_their_timeout_leave_no_session_behind() {
         "BEGIN; LOCK TABLE migrations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20);",
     );
     std::thread::sleep(ms(800));
-    let url = format!(
-        "{}#query={}",
-        pg.url(&Pg::app(), "appdb"),
-        encode("SELECT 1 FROM migrations")
-    );
+    let url = pg.query_url("appdb", "SELECT 1 FROM migrations");
     let mut most = 0usize;
     let r = run_during(
         gate().args([
@@ -632,11 +620,7 @@ fn a_huge_result_is_not_buffered() {
     }
     let pg = Pg::new("");
     pg.start();
-    let url = format!(
-        "{}#query={}",
-        pg.url(&Pg::app(), "appdb"),
-        encode("SELECT generate_series(1, 20000000)")
-    );
+    let url = pg.query_url("appdb", "SELECT generate_series(1, 20000000)");
     let (r, peak) = run_measuring_rss(gate().args(["-t", "20", &url]), ms(30_000));
     assert_eq!(r.code(), 0, "{}", r.stderr);
     assert!(peak < 48 * 1024, "peak RSS {peak} KiB");

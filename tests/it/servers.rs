@@ -299,6 +299,11 @@ impl Pg {
         format!("postgres://{user_info}127.0.0.1:{}/{db}", self.port)
     }
 
+    /// The `app` login URL of database `db` that waits for `sql` to return a row (`#query=`).
+    pub fn query_url(&self, db: &str, sql: &str) -> String {
+        format!("{}#query={}", self.url(&Pg::app(), db), encode(sql))
+    }
+
     /// `app:PASSWORD@`
     pub fn app() -> String {
         format!("app:{}@", password_in_url())
