@@ -8,14 +8,16 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# Servers the suite starts on loopback (PostgreSQL, Redis), a C compiler for the test inspector,
+# Servers the suite starts on loopback (PostgreSQL, Redis, MariaDB, RabbitMQ, memcached, NATS,
+# Mosquitto), a C compiler for the test inspector,
 # musl for the static build, the namespace/mount tools of the PID-1 and DNS tests, and for the
 # container tests the Docker Engine, Compose and debootstrap (the PostgreSQL image is built from a
 # Debian root filesystem: there is no registry to pull from).
 packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount procps file iproute2 make python3-pip
           ca-certificates docker.io docker-compose debootstrap python3-venv
           gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
-          qemu-user-static buildah skopeo)
+          qemu-user-static buildah skopeo
+          mariadb-server mariadb-client rabbitmq-server memcached nats-server mosquitto mosquitto-clients)
 # The release build (dist/build.sh) fetches the armhf musl with `apt-get download`.
 if [ "$(id -u)" = 0 ] && ! dpkg --print-foreign-architectures | grep -qx armhf; then
   dpkg --add-architecture armhf
@@ -31,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     # An index that fails to download (a mirror mid-sync) must not stop the install.
     apt-get update -qq || true
-    # The postgresql package may start a system cluster; the suite never uses it.
+    # The server packages may start system instances; the suite never uses them.
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "test.sh: missing Debian packages; as root, run:"

@@ -105,6 +105,15 @@ pub struct Cli {
     #[arg(long, env = "READYGATE_STABLE", default_value = "1", value_name = "N|DURATION", value_parser = crate::target::parse_stability)]
     pub stable: crate::schedule::Stability,
 
+    /// A command that must exit 0 (no shell; words split as a shell would), checked like a
+    /// target; repeatable. Example: --exec-check 'kafka-topics.sh --bootstrap-server k:9092 --list'
+    #[arg(
+        long = "exec-check",
+        env = "READYGATE_EXEC_CHECK",
+        value_name = "COMMAND"
+    )]
+    pub exec_checks: Vec<String>,
+
     /// Run the command even with no target at all (otherwise an error: a misspelled variable
     /// must not mean "nothing to wait for"); an empty READYGATE_TARGETS says the same
     #[arg(long, env = "READYGATE_ALLOW_EMPTY", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]

@@ -74,6 +74,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
     // A stderr that nobody reads must not freeze the wait; given back below on every path.
     report::stderr::nonblocking();
     let ending = wait(plan, command.as_deref(), &inherited);
+    // An --exec-check child killed by a cancelled attempt must not become the command's child.
+    crate::probe::command::reap_killed();
     let status = match (ending, command) {
         (Ending::Ready, Some(command)) => {
             report::stderr::restore();

@@ -77,6 +77,9 @@ impl Plan {
             .map(|t| Target::parse(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(PlanError::Target)?;
+        for line in &cli.exec_checks {
+            targets.push(Target::command(line).map_err(PlanError::Target)?);
+        }
         for t in &mut targets {
             t.probe.set_attempt_timeout(cli.attempt_timeout);
             if t.rules.stable.unwrap_or(cli.stable) != Stability::Once {

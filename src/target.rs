@@ -89,6 +89,21 @@ fn example_for(scheme: &str) -> &'static str {
 impl Target {
     /// Parses and validates one target: a URL, or several joined by `|` (any one of them ready is
     /// enough).
+    /// An `--exec-check` command, as a target.
+    pub fn command(line: &str) -> Result<Target, TargetError> {
+        let probe =
+            crate::probe::command::CommandProbe::parse(line).map_err(|problem| TargetError {
+                input: redact::quote_short(&redact::redact_text(line)),
+                problem,
+                example: "--exec-check 'pg_isready -h db -p 5432'",
+            })?;
+        Ok(Target {
+            name: probe.name(),
+            probe: Probe::Command(probe),
+            rules: Rules::default(),
+        })
+    }
+
     pub fn parse(input: &str) -> Result<Target, TargetError> {
         if !input.contains('|') {
             let mut t = Self::parse_one(input)?;
@@ -229,6 +244,8 @@ fn display_name(u: &Uri, default_port: Option<u16>) -> String {
             // A user name holding URL delimiters was most likely meant as part of the password
             // (`a%3ACx9:zz`): show none of it.
             Some(user) if user.contains([':', '@', '/', '?', '#']) => s.push_str(redact::MASK),
+            // `nats://TOKEN@host`: the user part is the secret itself.
+            Some(_) if u.scheme == "nats" && u.password.is_none() => s.push_str(redact::MASK),
             user => {
                 s.push_str(user.unwrap_or(""));
                 if u.password.is_some() {

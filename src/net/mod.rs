@@ -4,6 +4,7 @@
 //! itself.
 
 pub mod connect;
+pub mod limit;
 pub mod resolve;
 pub mod tls;
 

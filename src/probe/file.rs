@@ -1,5 +1,6 @@
 //! `file:///PATH`: ready when the path exists (`#nonempty`: a regular file with at least one
-//! byte). With `#down`, ready when it is gone (a lock file removed, an old instance's socket).
+//! byte). With `#absent` (or the shared `#down`), ready when it is gone (a lock file removed, an
+//! old instance's socket).
 //!
 //! The `stat` runs on a thread of its own ([`crate::offload`]): on a dead network file system it
 //! may never return, and it must not hold the gate past its deadline or SIGTERM.
@@ -11,7 +12,7 @@ use crate::params::Params;
 use crate::uri::{self, Uri};
 use crate::verdict::Verdict;
 
-const OPTIONS: &[&str] = &["nonempty"];
+const OPTIONS: &[&str] = &["nonempty", "absent"];
 
 /// What a `stat` found: (is a regular file, its length), or the error's kind in words.
 type Stat = Result<(bool, u64), (std::io::ErrorKind, String)>;
@@ -22,12 +23,18 @@ static CHECKS: Jobs<Stat> = Jobs::new("file checks", 64);
 pub struct FileProbe {
     path: PathBuf,
     nonempty: bool,
+    /// `#absent`: ready once the path does not exist (a lock file removed, a migration marker).
+    absent: bool,
 }
 
 impl FileProbe {
     pub fn from_uri(u: &Uri) -> Result<Self, String> {
         let mut opts = Params::fragment(&u.options);
         let nonempty = opts.flag("nonempty")?;
+        let absent = opts.flag("absent")?;
+        if nonempty && absent {
+            return Err("#nonempty and #absent contradict each other: choose one".into());
+        }
         opts.finish("file", OPTIONS)?;
         if u.user.is_some() || u.password.is_some() || u.port.is_some() {
             return Err("a file target is file:///ABSOLUTE/PATH".into());
@@ -44,11 +51,15 @@ impl FileProbe {
         Ok(FileProbe {
             path: PathBuf::from(path),
             nonempty,
+            absent,
         })
     }
 
     /// What the probe will do, for `--explain`.
     pub fn explain(&self) -> Vec<String> {
+        if self.absent {
+            return vec![format!("{} does not exist (#absent)", self.path.display())];
+        }
         vec![format!(
             "{} exists{}",
             self.path.display(),
@@ -71,6 +82,16 @@ impl FileProbe {
             })
             .await;
         let shown = self.path.display();
+        if self.absent {
+            return match stat {
+                Err(reason) => Verdict::costly(reason),
+                Ok(Err((std::io::ErrorKind::NotFound, _))) => {
+                    Verdict::ready("it does not exist".to_string())
+                }
+                Ok(Err((_, reason))) => Verdict::costly(format!("{shown}: {reason}")),
+                Ok(Ok(_)) => Verdict::cheap(format!("{shown} still exists (#absent)")),
+            };
+        }
         match stat {
             Err(reason) => Verdict::costly(reason),
             // Missing is the normal "not yet": as cheap to look again as a refused connection.
@@ -109,7 +130,14 @@ mod tests {
         );
         std::fs::write(&file, "1").unwrap();
         assert!(matches!(probe.attempt().await, Verdict::Ready { .. }));
+        let gone = parse(&format!("file://{}#absent", file.display())).unwrap();
+        assert!(
+            matches!(gone.attempt().await, Verdict::NotReady { reason, .. } if reason.contains("still exists"))
+        );
+        std::fs::remove_file(&file).unwrap();
+        assert!(matches!(gone.attempt().await, Verdict::Ready { .. }));
         for bad in [
+            "file:///x#absent&nonempty",
             "file://host/x",
             "file://relative",
             "file:///",

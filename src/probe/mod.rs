@@ -19,12 +19,20 @@
 //! 4. A row in the README's targets table (a test fails until it is there) and its "what each
 //!    answer means" table.
 
+pub mod amqp;
+pub mod command;
 pub mod file;
 pub mod group;
 pub mod http;
+pub mod memcached;
+pub mod mqtt;
+pub mod mysql;
+pub mod nats;
 pub mod postgres;
 pub mod redis;
 pub mod tcp;
+pub mod text;
+pub mod unix;
 
 use crate::uri::Uri;
 use crate::verdict::Verdict;
@@ -37,6 +45,14 @@ pub enum Probe {
     Postgres(postgres::PgProbe),
     Redis(redis::RedisProbe),
     File(file::FileProbe),
+    Unix(unix::UnixProbe),
+    Mysql(mysql::MysqlProbe),
+    Amqp(amqp::AmqpProbe),
+    Memcached(memcached::MemcachedProbe),
+    Nats(nats::NatsProbe),
+    Mqtt(mqtt::MqttProbe),
+    /// `--exec-check`: ready when a command exits 0.
+    Command(command::CommandProbe),
     /// `a|b`: ready when any member is.
     AnyOf(group::Group),
 }
@@ -119,8 +135,56 @@ pub const KINDS: &[Kind] = &[
         default_port: None,
         example: "file:///run/app/ready",
         usage: "file:///PATH",
-        meaning: "the file exists   (#nonempty: and is not empty)",
+        meaning: "the file exists   (#nonempty; #absent: until it is gone)",
         build: |u| file::FileProbe::from_uri(u).map(Probe::File),
+    },
+    Kind {
+        schemes: &["unix"],
+        default_port: None,
+        example: "unix:///run/php/php-fpm.sock",
+        usage: "unix:///PATH",
+        meaning: "a unix stream socket accepts a connection",
+        build: |u| unix::UnixProbe::from_uri(u).map(Probe::Unix),
+    },
+    Kind {
+        schemes: &["mysql", "mariadb"],
+        default_port: Some(mysql::DEFAULT_PORT),
+        example: "mysql://app@db:3306/app",
+        usage: "mysql://[USER[:PASS]@]HOST[:PORT]/DB",
+        meaning: "accepts connections / the user can log in   (mariadb:// too)",
+        build: |u| mysql::MysqlProbe::from_uri(u).map(Probe::Mysql),
+    },
+    Kind {
+        schemes: &["amqp", "amqps"],
+        default_port: Some(amqp::DEFAULT_PORT),
+        example: "amqp://app:secret@rabbitmq:5672/app",
+        usage: "amqp://[USER:PASS@]HOST[:PORT]/VHOST",
+        meaning: "the AMQP 0-9-1 handshake opens the vhost   (amqps:// with TLS)",
+        build: |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp),
+    },
+    Kind {
+        schemes: &["memcached"],
+        default_port: Some(memcached::DEFAULT_PORT),
+        example: "memcached://cache:11211",
+        usage: "memcached://[USER:PASS@]HOST[:PORT]",
+        meaning: "version answers VERSION",
+        build: |u| memcached::MemcachedProbe::from_uri(u).map(Probe::Memcached),
+    },
+    Kind {
+        schemes: &["nats"],
+        default_port: Some(nats::DEFAULT_PORT),
+        example: "nats://nats:4222",
+        usage: "nats://[USER:PASS@|TOKEN@]HOST[:PORT]",
+        meaning: "INFO, then PONG to CONNECT + PING",
+        build: |u| nats::NatsProbe::from_uri(u).map(Probe::Nats),
+    },
+    Kind {
+        schemes: &["mqtt", "mqtts"],
+        default_port: Some(mqtt::DEFAULT_PORT),
+        example: "mqtt://broker:1883",
+        usage: "mqtt://[USER[:PASS]@]HOST[:PORT]",
+        meaning: "CONNECT is accepted   (#version=5; mqtts:// with TLS)",
+        build: |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt),
     },
 ];
 
@@ -166,6 +230,13 @@ impl Probe {
             Probe::Postgres(p) => p.attempt().await,
             Probe::Redis(r) => r.attempt().await,
             Probe::File(f) => f.attempt().await,
+            Probe::Unix(u) => u.attempt().await,
+            Probe::Mysql(m) => m.attempt().await,
+            Probe::Amqp(a) => a.attempt().await,
+            Probe::Memcached(m) => m.attempt().await,
+            Probe::Nats(n) => n.attempt().await,
+            Probe::Mqtt(m) => m.attempt().await,
+            Probe::Command(c) => c.attempt().await,
             Probe::AnyOf(g) => g.attempt().await,
         }
     }
@@ -176,7 +247,7 @@ impl Probe {
         match self {
             Probe::Postgres(p) => p.set_attempt_timeout(timeout),
             Probe::AnyOf(g) => g.probes_mut().for_each(|p| p.set_attempt_timeout(timeout)),
-            Probe::Tcp(_) | Probe::Http(_) | Probe::Redis(_) | Probe::File(_) => {}
+            _ => {}
         }
     }
 
@@ -188,6 +259,13 @@ impl Probe {
             Probe::Postgres(p) => p.explain(),
             Probe::Redis(r) => r.explain(),
             Probe::File(f) => f.explain(),
+            Probe::Unix(u) => u.explain(),
+            Probe::Mysql(m) => m.explain(),
+            Probe::Amqp(a) => a.explain(),
+            Probe::Memcached(m) => m.explain(),
+            Probe::Nats(n) => n.explain(),
+            Probe::Mqtt(m) => m.explain(),
+            Probe::Command(c) => c.explain(),
             Probe::AnyOf(g) => g.explain(),
         }
     }
@@ -198,18 +276,20 @@ impl Probe {
         match self {
             Probe::Tcp(t) => t.watch_for_close(window),
             Probe::AnyOf(g) => g.probes_mut().for_each(|p| p.watch_for_close(window)),
-            Probe::Http(_) | Probe::Postgres(_) | Probe::Redis(_) | Probe::File(_) => {}
+            _ => {}
         }
     }
 
     /// Warnings worth showing once at start (e.g. TLS verification switched off).
     pub fn warnings(&self) -> Vec<String> {
         match self {
-            Probe::Tcp(_) | Probe::File(_) => Vec::new(),
             Probe::Http(h) => h.warning().into_iter().collect(),
             Probe::Redis(r) => r.warning().into_iter().collect(),
+            Probe::Amqp(a) => a.warning().into_iter().collect(),
+            Probe::Mqtt(m) => m.warning().into_iter().collect(),
             Probe::Postgres(p) => p.warning.iter().cloned().collect(),
             Probe::AnyOf(g) => g.warnings(),
+            _ => Vec::new(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod fake;
 mod harness;
 
 mod attacks;
+mod brokers;
 mod check;
 mod containers;
 mod dist;
@@ -17,6 +18,7 @@ mod exec;
 mod http;
 mod kubernetes;
 mod postgres;
+mod protocols;
 mod readme;
 mod redis;
 mod semantics;

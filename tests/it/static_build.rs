@@ -9,8 +9,9 @@ use std::sync::OnceLock;
 use crate::fake;
 use crate::harness::{have, is_root, loopback_dns_socket, ms, require, run};
 
-/// The size budget for the static binary with every probe and TLS built in.
-const BUDGET: u64 = 3 * 1024 * 1024;
+/// The size budget for the static binary with every probe and TLS built in (every protocol of
+/// the targets table: 3.5 MiB).
+const BUDGET: u64 = 7 * 512 * 1024;
 
 /// Builds (once, cached in target/static) the release binary for x86_64-unknown-linux-musl.
 pub fn static_binary() -> Option<&'static Path> {
@@ -92,7 +93,7 @@ fn the_static_binary_is_static_and_within_budget() {
         "MEASURE static binary: {size} bytes ({:.2} MiB)",
         size as f64 / 1048576.0
     );
-    assert!(size <= BUDGET, "{size} bytes is over the 3.0 MiB budget");
+    assert!(size <= BUDGET, "{size} bytes is over the 3.5 MiB budget");
 }
 
 /// A minimal DNS server (RFC 1035): answers A queries for `name` with `ip`, NOERROR with no answer

@@ -1,0 +1,474 @@
+//! `mysql://` and `mariadb://`: MySQL and MariaDB readiness at the protocol level.
+//!
+//! Two levels, as for PostgreSQL:
+//! - **ping** — the server accepts connections (what `mysqladmin ping` reports): it sends its
+//!   greeting, and the handshake is completed with a login as `readygate` without a password,
+//!   whose "access denied" is the expected answer. Completing the handshake matters: connections
+//!   dropped half-way count towards `max_connect_errors` and get the gate's host blocked; a
+//!   refused login does not. The default when no user is given.
+//! - **login** — log in (`mysql_native_password`, `caching_sha2_password` fast path, its full
+//!   authentication over TLS, `mysql_clear_password` over TLS) and run `SELECT 1` or the target's
+//!   `#query=`, which must return a row. The default when a user is given.
+//!
+//! URL: `mysql://[USER[:PASSWORD]@]HOST[:3306][/DB][?ssl-mode=…&ssl-ca=FILE]`. The password may also
+//! come from `?password=`, `MYSQL_PWD` or `MYSQL_PWD_FILE`. `ssl-mode` as the mysql client reads
+//! it: `DISABLED`, `PREFERRED` (the default: TLS when offered, certificate not checked),
+//! `REQUIRED` (TLS or fail, not checked), `VERIFY_CA` (chain), `VERIFY_IDENTITY` (chain and name).
+//! Never a plaintext fallback past `PREFERRED`.
+//!
+//! Classification by error code ([`classify`]): access denied (1045, 1044, 1698), unknown database
+//! (1049), host blocked (1129) or not allowed (1130), account locked or password expired,
+//! unsupported plugin → permanent; too many connections (1040, 1203), shutting down (1053),
+//! anything else → not ready.
+
+pub mod auth;
+pub mod wire;
+
+use std::path::Path;
+
+use crate::environ;
+use crate::net::limit::Limited;
+use crate::net::tls::{self, Tls, Verify};
+use crate::net::{Endpoint, Io};
+use crate::params::{self, Params};
+use crate::probe::text;
+use crate::uri::{self, Host, Secret, Uri};
+use crate::verdict::Verdict;
+use wire::ServerError;
+
+pub const DEFAULT_PORT: u16 = 3306;
+const OPTIONS: &[&str] = &["level", "query"];
+/// Every byte one attempt may read (greeting, auth round trips, one row).
+const BUDGET: usize = 1024 * 1024;
+/// The user the ping level logs in as: it need not exist; "access denied" proves the server up.
+const PING_USER: &str = "readygate";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Ping,
+    Login,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SslMode {
+    Disabled,
+    Preferred,
+    Required,
+}
+
+#[derive(Debug)]
+pub struct MysqlProbe {
+    endpoint: Endpoint,
+    host: Host,
+    level: Level,
+    user: Option<String>,
+    password: Option<Secret>,
+    db: Option<String>,
+    query: Option<String>,
+    ssl: SslMode,
+    tls: Option<Tls>,
+}
+
+impl MysqlProbe {
+    pub fn from_uri(u: &Uri) -> Result<Self, String> {
+        Self::from_parts(u, &environ::process)
+    }
+
+    fn from_parts(u: &Uri, env: environ::Env<'_>) -> Result<Self, String> {
+        let scheme = u.scheme.as_str();
+        let mut q = Params::query(&u.query);
+        let password_param = q.take("password");
+        let mode = q.take("ssl-mode");
+        let ca = q.take("ssl-ca");
+        q.finish(scheme, &["password", "ssl-mode", "ssl-ca"])?;
+        let mut opts = Params::fragment(&u.options);
+        let query = opts.take("query").filter(|q| !q.trim().is_empty());
+        let level = opts.take("level");
+        opts.finish(scheme, OPTIONS)?;
+
+        let host = u.host.clone().ok_or("the host is missing")?;
+        let db = match u.path.strip_prefix('/') {
+            None | Some("") => None,
+            Some(p) => Some(uri::decode_text(p).map_err(|e| e.to_string())?),
+        };
+        let mut password = params::password(u, password_param)?;
+        if password.is_none() {
+            password = environ::secret(env, "MYSQL_PWD")?;
+        }
+        let level = match level.as_deref() {
+            Some("ping") if query.is_some() => {
+                return Err("#level=ping cannot run a #query: that needs a login".into())
+            }
+            Some("ping") => Level::Ping,
+            Some("login") => Level::Login,
+            Some(other) => {
+                return Err(format!(
+                    "#level={} is not one of ping, login",
+                    crate::redact::quote_short(other)
+                ))
+            }
+            None if u.user.is_some() || query.is_some() => Level::Login,
+            None => Level::Ping,
+        };
+        if level == Level::Login && u.user.is_none() {
+            return Err(format!(
+                "a login needs a user: {scheme}://USER:PASSWORD@db:3306/app"
+            ));
+        }
+        let verify = match mode.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            None | Some("PREFERRED") => Some((SslMode::Preferred, Verify::None)),
+            Some("DISABLED") => None,
+            Some("REQUIRED") => Some((SslMode::Required, Verify::None)),
+            Some("VERIFY_CA") => Some((SslMode::Required, Verify::ChainOnly)),
+            Some("VERIFY_IDENTITY") => Some((SslMode::Required, Verify::Full)),
+            Some(other) => {
+                return Err(format!(
+                    "?ssl-mode={} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY",
+                    crate::redact::quote_short(other)
+                ))
+            }
+        };
+        if ca.is_some() && !matches!(verify, Some((_, Verify::ChainOnly | Verify::Full))) {
+            return Err("?ssl-ca is used with ?ssl-mode=VERIFY_CA or VERIFY_IDENTITY".into());
+        }
+        let (ssl, tls) = match verify {
+            None => (SslMode::Disabled, None),
+            Some((mode, verify)) => {
+                let config = tls::client_config(ca.as_deref().map(Path::new), verify, &[])?;
+                let trust = match (verify, &ca) {
+                    (Verify::None, _) if mode == SslMode::Preferred => {
+                        "TLS when the server offers it, certificate not checked (ssl-mode=PREFERRED)"
+                            .to_string()
+                    }
+                    (Verify::None, _) => "TLS required, certificate not checked (ssl-mode=REQUIRED)".to_string(),
+                    (Verify::ChainOnly, _) => format!(
+                        "TLS required, chain verified against {} (VERIFY_CA)",
+                        ca.as_deref().unwrap_or("the built-in roots")
+                    ),
+                    (Verify::Full, _) => format!(
+                        "TLS required, chain and host name verified against {} (VERIFY_IDENTITY)",
+                        ca.as_deref().unwrap_or("the built-in roots")
+                    ),
+                };
+                (mode, Some(Tls::new(config, trust)))
+            }
+        };
+        Ok(MysqlProbe {
+            endpoint: Endpoint::Tcp(host.clone(), u.port.unwrap_or(DEFAULT_PORT)),
+            host,
+            level,
+            user: u.user.clone(),
+            password,
+            db,
+            query,
+            ssl,
+            tls,
+        })
+    }
+
+    /// What the probe will do, for `--explain` (never the password).
+    pub fn explain(&self) -> Vec<String> {
+        let mut out = vec![match self.level {
+            Level::Ping => format!(
+                "{} sends its greeting and completes a handshake (level ping: access denied is fine)",
+                self.endpoint
+            ),
+            Level::Login => format!(
+                "log in to {} as {}{} ({}), then {}",
+                self.endpoint,
+                self.user.as_deref().unwrap_or(""),
+                self.db.as_ref().map(|d| format!(" on {d}")).unwrap_or_default(),
+                if self.password.is_some() { "password given" } else { "no password" },
+                match &self.query {
+                    Some(q) => format!("#query {q} must return a row"),
+                    None => "SELECT 1".to_string(),
+                }
+            ),
+        }];
+        out.push(Tls::describe(self.tls.as_ref()));
+        out
+    }
+
+    pub async fn attempt(&self) -> Verdict {
+        let raw = match self.endpoint.connect().await {
+            Ok(s) => s,
+            Err(v) => return v,
+        };
+        let mut s: Box<dyn Io> = Box::new(Limited::new(raw, BUDGET));
+        match self.exchange(&mut s).await {
+            Ok(v) => v,
+            Err(e) => text::io_verdict(&e),
+        }
+    }
+
+    fn who(&self) -> String {
+        match self.level {
+            Level::Ping => format!("probe user {PING_USER}"),
+            Level::Login => format!(
+                "user {}{}",
+                self.user.as_deref().unwrap_or(""),
+                self.db
+                    .as_ref()
+                    .map(|d| format!(", database {d}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+
+    async fn exchange(&self, s: &mut Box<dyn Io>) -> std::io::Result<Verdict> {
+        let (_, first) = wire::read(s).await?;
+        if let Some(e) = wire::error(&first) {
+            // An error instead of a greeting: too many connections, host blocked or not allowed.
+            return Ok(self.classify(&e, false));
+        }
+        let greeting = wire::greeting(&first)?;
+        let mut caps = wire::CLIENT_LONG_PASSWORD
+            | wire::CLIENT_PROTOCOL_41
+            | wire::CLIENT_TRANSACTIONS
+            | wire::CLIENT_SECURE_CONNECTION
+            | wire::CLIENT_PLUGIN_AUTH;
+        caps &= greeting.capabilities | wire::CLIENT_LONG_PASSWORD;
+        let db = match self.level {
+            Level::Login => self.db.as_deref(),
+            Level::Ping => None,
+        };
+        if db.is_some() {
+            caps |= wire::CLIENT_CONNECT_WITH_DB;
+        }
+        let mut seq = 1u8;
+        let offered = greeting.capabilities & wire::CLIENT_SSL != 0;
+        let tls = match (&self.tls, offered, self.ssl) {
+            (Some(_), false, SslMode::Required) => return Ok(Verdict::failed(
+                "the server does not offer TLS, and ssl-mode asks for it (no plaintext fallback)",
+            )),
+            (Some(tls), true, _) => Some(tls),
+            _ => None,
+        };
+        if let Some(tls) = tls {
+            caps |= wire::CLIENT_SSL;
+            wire::write(s, seq, &wire::response_head(caps)).await?;
+            seq += 1;
+            let plain = std::mem::replace(s, Box::new(tokio::io::empty()));
+            *s = match tls.handshake(&self.host, plain).await {
+                Ok(t) => Box::new(t),
+                Err(v) => return Ok(v),
+            };
+        }
+        let on_tls = tls.is_some();
+        let (user, password) = match self.level {
+            Level::Ping => (PING_USER, &b""[..]),
+            Level::Login => (
+                self.user.as_deref().unwrap_or(""),
+                self.password
+                    .as_ref()
+                    .map_or(&b""[..], |p| p.expose().as_bytes()),
+            ),
+        };
+        let mut plugin = greeting.plugin.clone();
+        let first_answer = match auth::answer(&plugin, password, &greeting.scramble, on_tls) {
+            auth::Answer::Bytes(b) => b,
+            // Start with nothing; the server will switch us to the user's plugin.
+            _ => Vec::new(),
+        };
+        wire::write(
+            s,
+            seq,
+            &wire::response(caps, user, &first_answer, db, &plugin),
+        )
+        .await?;
+        // Authentication round trips: an auth switch and caching_sha2's extra data at most.
+        for _ in 0..4 {
+            let (got, p) = wire::read(s).await?;
+            seq = got.wrapping_add(1);
+            match p.first() {
+                Some(0x00) => return self.logged_in(s, &greeting.version).await,
+                Some(0xFF) => {
+                    let e = wire::error(&p).unwrap_or(ServerError {
+                        code: 0,
+                        message: "an unreadable error".into(),
+                    });
+                    return Ok(self.classify(&e, true));
+                }
+                Some(0xFE) => {
+                    // Auth switch: the plugin's name, then its nonce.
+                    let rest = &p[1..];
+                    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                    plugin = String::from_utf8_lossy(&rest[..end]).into_owned();
+                    let nonce = rest.get(end + 1..).unwrap_or(&[]);
+                    match auth::answer(&plugin, password, nonce, on_tls) {
+                        auth::Answer::Bytes(b) => wire::write(s, seq, &b).await?,
+                        auth::Answer::NeedsTls => {
+                            return Ok(Verdict::failed(format!(
+                                "the account uses {plugin}, which sends the password as it is: use TLS (?ssl-mode=REQUIRED) ({})",
+                                self.who()
+                            )))
+                        }
+                        auth::Answer::Unsupported if self.level == Level::Ping => {
+                            return Ok(Verdict::ready(format!("{} answers", greeting.version)))
+                        }
+                        auth::Answer::Unsupported => {
+                            return Ok(Verdict::failed(format!(
+                                "the account uses the {plugin} authentication plugin, which readygate does not support ({})",
+                                self.who()
+                            )))
+                        }
+                    }
+                }
+                // caching_sha2_password: 3 = the fast path worked (OK follows), 4 = send the
+                // password itself, which we only do over TLS.
+                Some(0x01) if p.get(1) == Some(&3) => continue,
+                Some(0x01) if p.get(1) == Some(&4) => {
+                    if !on_tls {
+                        return Ok(Verdict::failed(format!(
+                            "the server wants caching_sha2_password's full authentication, which needs TLS here: use ?ssl-mode=REQUIRED, or log in once with the mysql client to fill the server's cache ({})",
+                            self.who()
+                        )));
+                    }
+                    wire::write(s, seq, &auth::cleartext(password)).await?;
+                }
+                _ => {
+                    return Ok(Verdict::costly(format!(
+                        "unexpected packet during authentication (0x{:02x})",
+                        p.first().copied().unwrap_or(0)
+                    )))
+                }
+            }
+        }
+        Ok(Verdict::costly("authentication did not finish"))
+    }
+
+    /// After the OK: the query (login level), then COM_QUIT.
+    async fn logged_in(&self, s: &mut Box<dyn Io>, version: &str) -> std::io::Result<Verdict> {
+        let verdict = match self.level {
+            Level::Ping => Verdict::ready(format!("{version} answers")),
+            Level::Login => self.query(s).await?,
+        };
+        let _ = wire::write(s, 0, &[0x01]).await; // COM_QUIT
+        Ok(verdict)
+    }
+
+    async fn query(&self, s: &mut Box<dyn Io>) -> std::io::Result<Verdict> {
+        let sql = self.query.as_deref().unwrap_or("SELECT 1");
+        let mut packet = vec![0x03];
+        packet.extend_from_slice(sql.as_bytes());
+        wire::write(s, 0, &packet).await?;
+        let (_, p) = wire::read(s).await?;
+        if let Some(e) = wire::error(&p) {
+            return Ok(if e.code == 1064 {
+                Verdict::failed(format!("the query has a syntax error: {e}"))
+            } else {
+                Verdict::costly(format!("query failed: {e}"))
+            });
+        }
+        if p.first() == Some(&0x00) {
+            return Ok(Verdict::costly(
+                "the query returned no row (it returns no result set)",
+            ));
+        }
+        // A result set: column count, that many column definitions, an EOF, then rows.
+        let columns = wire::lenenc(&p).unwrap_or(0).min(4096);
+        for _ in 0..columns {
+            wire::read(s).await?;
+        }
+        let (_, eof) = wire::read(s).await?;
+        if eof.first() != Some(&0xFE) {
+            return Ok(Verdict::costly(
+                "unexpected packet after the column definitions",
+            ));
+        }
+        let (_, row) = wire::read(s).await?;
+        Ok(match row.first() {
+            Some(0xFE) if row.len() < 9 => Verdict::costly("the query returned no row"),
+            Some(0xFF) => {
+                let e = wire::error(&row).map(|e| e.to_string()).unwrap_or_default();
+                Verdict::costly(format!("query failed: {e}"))
+            }
+            _ if self.query.is_some() => {
+                Verdict::ready("logged in, query returned a row".to_string())
+            }
+            _ => Verdict::ready("logged in, SELECT 1".to_string()),
+        })
+    }
+
+    fn classify(&self, e: &ServerError, in_auth: bool) -> Verdict {
+        let reason = format!("{e} ({})", self.who());
+        match e.code {
+            // Access denied: at the ping level, the answer we came for.
+            1045 | 1044 | 1698 if self.level == Level::Ping && in_auth => Verdict::ready(
+                "the server answers (it refused the probe's login, as expected)".to_string(),
+            ),
+            1045 | 1044 | 1698 | 1049 | 1129 | 1130 | 1251 | 1862 | 1820 | 3118 | 4151 => {
+                Verdict::failed(reason)
+            }
+            _ => Verdict::costly(reason),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<MysqlProbe, String> {
+        let u = crate::uri::parse(s).map_err(|e| e.to_string())?;
+        MysqlProbe::from_parts(&u, &|_| None)
+    }
+
+    #[test]
+    fn url_forms() {
+        let p = parse("mysql://db").unwrap();
+        assert_eq!((p.level, p.ssl), (Level::Ping, SslMode::Preferred));
+        let p = parse("mariadb://app:pw@db:3307/shop?ssl-mode=required").unwrap();
+        assert_eq!(p.level, Level::Login);
+        assert_eq!(p.db.as_deref(), Some("shop"));
+        assert_eq!(p.ssl, SslMode::Required);
+        assert!(parse("mysql://db?ssl-mode=disabled").unwrap().tls.is_none());
+        for (bad, want) in [
+            ("mysql://db#level=login", "needs a user"),
+            ("mysql://db?ssl-mode=maybe", "is not one of"),
+            ("mysql://db?ssl-ca=/x", "VERIFY_CA"),
+            (
+                "mysql://u@db#level=ping&query=SELECT%201",
+                "cannot run a #query",
+            ),
+            ("mysql://db?sslmode=require", "unknown parameter"),
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert!(err.contains(want), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn classification_table() {
+        let login = parse("mysql://app:pw@db/shop").unwrap();
+        let ping = parse("mysql://db").unwrap();
+        let e = |code| ServerError {
+            code,
+            message: "m".into(),
+        };
+        for code in [1045, 1044, 1049, 1129, 1130, 1251, 3118] {
+            assert!(
+                matches!(login.classify(&e(code), true), Verdict::Failed { .. }),
+                "{code}"
+            );
+        }
+        for code in [1040, 1053, 1203, 2013] {
+            assert!(
+                matches!(login.classify(&e(code), true), Verdict::NotReady { .. }),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            ping.classify(&e(1045), true),
+            Verdict::Ready { .. }
+        ));
+        assert!(matches!(
+            ping.classify(&e(1129), false),
+            Verdict::Failed { .. }
+        ));
+        assert!(matches!(
+            ping.classify(&e(1040), false),
+            Verdict::NotReady { .. }
+        ));
+    }
+}

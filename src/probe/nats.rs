@@ -1,0 +1,197 @@
+//! `nats://[USER:PASSWORD@|TOKEN@]HOST[:4222]`: ready when the server's `INFO` is followed by
+//! `PONG` to our `CONNECT` + `PING` — the server accepted the connection and the credentials.
+//!
+//! What each answer means:
+//! - `PONG` → ready;
+//! - `-ERR 'Authorization Violation'` (or any authentication error) → permanent: the credentials
+//!   are wrong or missing, waiting will not fix them;
+//! - `INFO` with `"ldm":true` (the server is in lame-duck mode, draining before it stops) → not
+//!   ready;
+//! - `-ERR 'maximum connections exceeded'` and other errors → not ready;
+//! - `INFO` with `"tls_required":true` → permanent: TLS for NATS is not built yet (use `tcp://`).
+
+use tokio::io::{AsyncWriteExt, BufReader};
+
+use crate::net::limit::Limited;
+use crate::net::{Endpoint, Io};
+use crate::params::{self, Params};
+use crate::probe::text::{self, json_string, json_true};
+use crate::uri::{Secret, Uri};
+use crate::verdict::Verdict;
+
+pub const DEFAULT_PORT: u16 = 4222;
+/// A banner is a few hundred bytes; a cluster's `connect_urls` list can make it a few KiB.
+const MAX_LINE: usize = 64 * 1024;
+const BUDGET: usize = 256 * 1024;
+
+#[derive(Debug)]
+pub struct NatsProbe {
+    endpoint: Endpoint,
+    auth: Auth,
+}
+
+#[derive(Debug)]
+enum Auth {
+    None,
+    Token(Secret),
+    User(String, Secret),
+}
+
+impl NatsProbe {
+    pub fn from_uri(u: &Uri) -> Result<Self, String> {
+        Params::fragment(&u.options).finish("nats", &[])?;
+        Params::query(&u.query).finish("nats", &[])?;
+        if !u.path.is_empty() && u.path != "/" {
+            return Err("a nats target has no path: nats://user:password@nats:4222".into());
+        }
+        let auth = match (&u.user, params::password(u, None)?) {
+            (Some(user), Some(p)) => Auth::User(user.clone(), p),
+            // `nats://TOKEN@host`, as the NATS clients read it.
+            (Some(token), None) => Auth::Token(Secret::new(token.clone())),
+            (None, Some(_)) => {
+                return Err("a password needs a user: nats://USER:PASSWORD@host".into())
+            }
+            (None, None) => Auth::None,
+        };
+        Ok(NatsProbe {
+            endpoint: Endpoint::Tcp(
+                u.host.clone().ok_or("the host is missing")?,
+                u.port.unwrap_or(DEFAULT_PORT),
+            ),
+            auth,
+        })
+    }
+
+    /// What the probe will do, for `--explain` (never a secret).
+    pub fn explain(&self) -> Vec<String> {
+        vec![
+            format!("{} sends INFO, then answers PING with PONG", self.endpoint),
+            match &self.auth {
+                Auth::None => "no credentials".to_string(),
+                Auth::Token(_) => "CONNECT with a token (given)".to_string(),
+                Auth::User(u, _) => format!("CONNECT as {u} (password given)"),
+            },
+        ]
+    }
+
+    fn who(&self) -> String {
+        match &self.auth {
+            Auth::None => "no credentials given".to_string(),
+            Auth::Token(_) => "token".to_string(),
+            Auth::User(u, _) => format!("user {u}"),
+        }
+    }
+
+    pub async fn attempt(&self) -> Verdict {
+        let stream = match self.endpoint.connect().await {
+            Ok(s) => s,
+            Err(v) => return v,
+        };
+        let mut stream = BufReader::new(Limited::new(stream, BUDGET));
+        self.exchange(&mut stream)
+            .await
+            .unwrap_or_else(|e| text::io_verdict(&e))
+    }
+
+    async fn exchange(&self, s: &mut BufReader<Limited<Box<dyn Io>>>) -> std::io::Result<Verdict> {
+        let info = text::read_line(s, MAX_LINE).await?;
+        let Some(json) = info.strip_prefix(b"INFO ") else {
+            return Ok(Verdict::costly(format!(
+                "the server does not speak NATS (it sent \"{}\")",
+                text::printable(&info, 40)
+            )));
+        };
+        let json = String::from_utf8_lossy(json);
+        if json_true(&json, "ldm") {
+            return Ok(Verdict::costly(
+                "the server is in lame-duck mode (shutting down)",
+            ));
+        }
+        if json_true(&json, "tls_required") {
+            return Ok(Verdict::failed(
+                "the server requires TLS, which the nats probe does not do yet (use tcp:// meanwhile)",
+            ));
+        }
+        let mut connect = String::from(
+            r#"CONNECT {"verbose":false,"pedantic":false,"name":"readygate","lang":"rust","protocol":1"#,
+        );
+        match &self.auth {
+            Auth::None => {}
+            Auth::Token(t) => {
+                connect.push_str(&format!(r#","auth_token":{}"#, json_string(t.expose())))
+            }
+            Auth::User(u, p) => connect.push_str(&format!(
+                r#","user":{},"pass":{}"#,
+                json_string(u),
+                json_string(p.expose())
+            )),
+        }
+        connect.push_str("}\r\nPING\r\n");
+        s.get_mut().write_all(connect.as_bytes()).await?;
+        s.get_mut().flush().await?;
+        // Bounded by the stream's budget and the attempt's timeout: a server may send more INFO
+        // (cluster changes) or PING before our PONG.
+        loop {
+            let line = text::read_line(s, MAX_LINE).await?;
+            if line == b"PONG" {
+                return Ok(Verdict::ready("PONG".to_string()));
+            }
+            if line == b"PING" {
+                s.get_mut().write_all(b"PONG\r\n").await?;
+                continue;
+            }
+            if line.starts_with(b"INFO ") {
+                if json_true(&String::from_utf8_lossy(&line), "ldm") {
+                    return Ok(Verdict::costly(
+                        "the server is in lame-duck mode (shutting down)",
+                    ));
+                }
+                continue;
+            }
+            if line == b"+OK" {
+                continue;
+            }
+            if let Some(err) = line.strip_prefix(b"-ERR ") {
+                let err = text::printable(err, 200);
+                let err = err.trim_matches('\'');
+                let lower = err.to_ascii_lowercase();
+                return Ok(
+                    if lower.contains("authorization") || lower.contains("authentication") {
+                        Verdict::failed(format!("{err} ({})", self.who()))
+                    } else {
+                        Verdict::costly(err.to_string())
+                    },
+                );
+            }
+            return Ok(Verdict::costly(format!(
+                "unexpected answer from the server: \"{}\"",
+                text::printable(&line, 40)
+            )));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<NatsProbe, String> {
+        NatsProbe::from_uri(&crate::uri::parse(s).map_err(|e| e.to_string())?)
+    }
+
+    #[test]
+    fn url_forms() {
+        assert!(matches!(parse("nats://n").unwrap().auth, Auth::None));
+        assert!(matches!(
+            parse("nats://tok@n").unwrap().auth,
+            Auth::Token(_)
+        ));
+        assert!(matches!(
+            parse("nats://u:p@n:4223").unwrap().auth,
+            Auth::User(..)
+        ));
+        for bad in ["nats://n/x", "nats://:p@n", "nats://n?x=1", "nats://n#x"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}
