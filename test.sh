@@ -56,6 +56,15 @@ if ! command -v cargo-deb >/dev/null; then
   cargo install --locked --quiet cargo-deb || echo "test.sh: could not install cargo-deb"
 fi
 
+# The gRPC health server of the protocol tests (grpcio and grpcio-health-checking from PyPI), in a
+# virtual environment of its own under target/.
+venv=target/test-venv
+if ! "$venv/bin/python" -c 'import grpc_health.v1.health' >/dev/null 2>&1; then
+  echo "test.sh: installing grpcio and grpcio-health-checking into $venv"
+  { /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install --quiet grpcio grpcio-health-checking; } ||
+    echo "test.sh: could not install the gRPC test server"
+fi
+
 # The container tests need a running engine.
 if [ "$(id -u)" = 0 ] && command -v docker >/dev/null && ! docker info >/dev/null 2>&1; then
   echo "test.sh: starting the Docker Engine"

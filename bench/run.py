@@ -484,6 +484,145 @@ def fig_postgres(s, res, rounds, delay):
             note="Negative: the command started before PostgreSQL could accept a query (a TCP check is not enough).")
 
 
+# ---------------------------------------------------------------------------------------------
+# The other protocols: a real server started after the tool; "ready" is the moment its port first
+# accepts (polled every millisecond from here), a lower bound of when it can serve, so each figure
+# is an upper bound of the tool's latency.
+
+def _spawn_group(argv, log, env=None, **kw):
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True, env=env, **kw)
+
+
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+class Broker:
+    """A server of one protocol, started and stopped per round, in its own directory."""
+
+    def __init__(self, name, port, argv, env=None, prepare=None, after=None):
+        self.name, self.port, self.argv, self.env = name, port, argv, env
+        self.dir = Path(tempfile.mkdtemp(prefix=f"readygate-bench-{name}"))
+        os.chmod(self.dir, 0o755)
+        self.after = after
+        if prepare:
+            prepare(self)
+        self.proc = None
+
+    def start(self):
+        self.proc = _spawn_group(self.argv(self), self.dir / "log", env=self.env)
+
+    def stop(self):
+        if self.proc:
+            _kill_group(self.proc)
+            self.proc = None
+        if self.after:
+            self.after(self)
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _open_time_ns(port, limit=60):
+    end = time.time() + limit
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
+            return time.time_ns()
+        except OSError:
+            time.sleep(0.001)
+    raise RuntimeError(f"port {port} never opened")
+
+
+def brokers():
+    """(broker, readygate URL, the usual shell loop's check) for each server installed here."""
+    out = []
+    root = os.geteuid() == 0
+    if shutil.which("mariadbd") and shutil.which("mariadb-install-db"):
+        port = free_port()
+
+        def prepare(b):
+            run(["mariadb-install-db", "--no-defaults", f"--datadir={b.dir}/data", "--skip-test-db",
+                 "--auth-root-authentication-method=normal", *(["--user=mysql"] if root else [])])
+        argv = lambda b: ["mariadbd", "--no-defaults", f"--datadir={b.dir}/data", f"--port={b.port}",
+                          "--bind-address=127.0.0.1", f"--socket={b.dir}/data/s.sock", f"--pid-file={b.dir}/data/pid",
+                          "--skip-log-bin", "--innodb-buffer-pool-size=16M", *(["--user=mysql"] if root else [])]
+        out.append((Broker("mariadb", port, argv, prepare=prepare), f"mysql://127.0.0.1:{port}",
+                    f"mariadb-admin --no-defaults -h127.0.0.1 -P{port} --connect-timeout=1 ping"))
+    if Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists():
+        port, epmd = free_port(), free_port()
+        d = Path(tempfile.mkdtemp(prefix="readygate-bench-rabbit"))
+        env = dict(os.environ, HOME=str(d), RABBITMQ_NODENAME=f"rgbench{port}@localhost", RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+                   RABBITMQ_NODE_PORT=str(port), RABBITMQ_DIST_PORT=str(free_port()), ERL_EPMD_PORT=str(epmd),
+                   RABBITMQ_MNESIA_BASE=f"{d}/mnesia", RABBITMQ_LOG_BASE=f"{d}/log",
+                   RABBITMQ_ENABLED_PLUGINS_FILE=f"{d}/plugins", RABBITMQ_CONFIG_FILE=f"{d}/rabbitmq")
+        after = lambda b: subprocess.run(["epmd", "-port", str(epmd), "-kill"], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL) if shutil.which("epmd") else None
+        out.append((Broker("rabbitmq", port, lambda b: ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, after=after),
+                    f"amqp://127.0.0.1:{port}//", None))
+    if shutil.which("memcached"):
+        port = free_port()
+        out.append((Broker("memcached", port, lambda b: ["memcached", "-l", "127.0.0.1", "-p", str(b.port), "-U", "0",
+                                                          *(["-u", "nobody"] if root else [])]),
+                    f"memcached://127.0.0.1:{port}", None))
+    if shutil.which("nats-server"):
+        port = free_port()
+        out.append((Broker("nats", port, lambda b: ["nats-server", "-a", "127.0.0.1", "-p", str(b.port)]),
+                    f"nats://127.0.0.1:{port}", None))
+    if shutil.which("mosquitto"):
+        port = free_port()
+
+        def conf(b):
+            (b.dir / "conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+        out.append((Broker("mosquitto", port, lambda b: ["mosquitto", "-c", str(b.dir / "conf")], prepare=conf),
+                    f"mqtt://127.0.0.1:{port}", None))
+    return out
+
+
+def fig_protocols(s, res, rounds, delay):
+    """Each protocol: server port open → command running, readygate beside the usual shell loop
+    (the server's own client where one is light, else a bash /dev/tcp loop), both `sleep 1`."""
+    rg, mark = str(s.readygate), str(s.mark)
+    every = brokers()
+    try:
+        for broker, url, check in every:
+            _fig_protocol(s, res, rounds, delay, rg, mark, broker, url, check)
+    finally:
+        for broker, _, _ in every:
+            broker.close()
+
+
+def _fig_protocol(s, res, rounds, delay, rg, mark, broker, url, check):
+    if check is None:
+        check = f'(exec 3<>/dev/tcp/127.0.0.1/{broker.port}) 2>/dev/null'
+        loop_name = "bash /dev/tcp loop"
+    else:
+        loop_name = f"{check.split()[0]} loop"
+    cases = {
+        f"readygate {url.split(':')[0]}": [rg, "-t", "90s", url, "--", mark],
+        loop_name: ["bash", "-c", f'until {check} >/dev/null 2>&1; do sleep 1; done; exec "$@"', "loop", mark],
+    }
+    lat = {n: [] for n in cases}
+    for _, name in interleave(rounds, list(cases)):
+        launch = Launch(s, cases[name])
+        time.sleep(delay)
+        broker.start()
+        try:
+            opened = _open_time_ns(broker.port)
+            r = launch.wait(limit=90)
+        finally:
+            broker.stop()
+        lat[name].append((r["mark_real_ns"] - opened) / 1e6 if r["mark_real_ns"] else None)
+    res.add(f"{broker.name}: port open → command running", "ms", lat,
+            note="Upper bound: the server may need a moment after its port opens; both tools wait for that too.")
+
+
 def fig_scale(s, res, rounds, sizes, redis_targets):
     wall, cpu, rss = {}, {}, {}
 
@@ -530,7 +669,7 @@ def main():
     ap.add_argument("--json", type=Path, help="also write the raw numbers here")
     ap.add_argument("--readygate", action="append", default=[], metavar="NAME=PATH",
                     help="also measure this build of readygate (repeatable), e.g. an older commit's")
-    ap.add_argument("--only", choices=["overhead", "waiting"], help="run just this figure")
+    ap.add_argument("--only", choices=["overhead", "waiting", "protocols"], help="run just this figure")
     args = ap.parse_args()
     others = []
     for spec in args.readygate:
@@ -548,6 +687,8 @@ def main():
         fig_overhead(s, res, rounds=2 if q else 21)
     elif args.only == "waiting":
         fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
+    elif args.only == "protocols":
+        fig_protocols(s, res, rounds=1 if q else 5, delay=0.3 if q else 1.0)
     if args.only:
         print(res.markdown())
         return
@@ -556,6 +697,7 @@ def main():
     log("waiting");    fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
     log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=0.5 if q else 5)
     log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=0.3 if q else 1.0)
+    log("protocols");  fig_protocols(s, res, rounds=1 if q else 5, delay=0.3 if q else 1.0)
     log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=[1, 100] if q else [1, 100, 1000], redis_targets=20 if q else 100)
     fig_sizes(s, res)
 

@@ -23,6 +23,7 @@ pub mod amqp;
 pub mod command;
 pub mod file;
 pub mod group;
+pub mod grpc;
 pub mod http;
 pub mod memcached;
 pub mod mqtt;
@@ -44,6 +45,7 @@ pub enum Probe {
     Http(http::HttpProbe),
     Postgres(postgres::PgProbe),
     Redis(redis::RedisProbe),
+    Sentinel(redis::sentinel::SentinelProbe),
     File(file::FileProbe),
     Unix(unix::UnixProbe),
     Mysql(mysql::MysqlProbe),
@@ -51,6 +53,7 @@ pub enum Probe {
     Memcached(memcached::MemcachedProbe),
     Nats(nats::NatsProbe),
     Mqtt(mqtt::MqttProbe),
+    Grpc(grpc::GrpcProbe),
     /// `--exec-check`: ready when a command exits 0.
     Command(command::CommandProbe),
     /// `a|b`: ready when any member is.
@@ -131,12 +134,28 @@ pub const KINDS: &[Kind] = &[
         build: |u| redis::RedisProbe::from_uri(u).map(Probe::Redis),
     },
     Kind {
+        schemes: &["redis+sentinel"],
+        default_port: Some(redis::sentinel::DEFAULT_PORT),
+        example: "redis+sentinel://sentinel:26379/mymaster/0",
+        usage: "redis+sentinel://[[USER]:PASS@]HOST[:PORT]/MASTER",
+        meaning: "the sentinel names a master, which answers as master",
+        build: |u| redis::sentinel::SentinelProbe::from_uri(u).map(Probe::Sentinel),
+    },
+    Kind {
         schemes: &["file"],
         default_port: None,
         example: "file:///run/app/ready",
         usage: "file:///PATH",
         meaning: "the file exists   (#nonempty; #absent: until it is gone)",
         build: |u| file::FileProbe::from_uri(u).map(Probe::File),
+    },
+    Kind {
+        schemes: &["grpc", "grpcs"],
+        default_port: None,
+        example: "grpc://api:50051#service=app.v1.Orders",
+        usage: "grpc://HOST:PORT[#service=NAME]",
+        meaning: "the gRPC health service says SERVING   (grpcs:// with TLS)",
+        build: |u| grpc::GrpcProbe::from_uri(u).map(Probe::Grpc),
     },
     Kind {
         schemes: &["unix"],
@@ -229,6 +248,7 @@ impl Probe {
             Probe::Http(h) => h.attempt().await,
             Probe::Postgres(p) => p.attempt().await,
             Probe::Redis(r) => r.attempt().await,
+            Probe::Sentinel(s) => s.attempt().await,
             Probe::File(f) => f.attempt().await,
             Probe::Unix(u) => u.attempt().await,
             Probe::Mysql(m) => m.attempt().await,
@@ -236,6 +256,7 @@ impl Probe {
             Probe::Memcached(m) => m.attempt().await,
             Probe::Nats(n) => n.attempt().await,
             Probe::Mqtt(m) => m.attempt().await,
+            Probe::Grpc(g) => g.attempt().await,
             Probe::Command(c) => c.attempt().await,
             Probe::AnyOf(g) => g.attempt().await,
         }
@@ -258,6 +279,7 @@ impl Probe {
             Probe::Http(h) => h.explain(),
             Probe::Postgres(p) => p.explain(),
             Probe::Redis(r) => r.explain(),
+            Probe::Sentinel(s) => s.explain(),
             Probe::File(f) => f.explain(),
             Probe::Unix(u) => u.explain(),
             Probe::Mysql(m) => m.explain(),
@@ -265,6 +287,7 @@ impl Probe {
             Probe::Memcached(m) => m.explain(),
             Probe::Nats(n) => n.explain(),
             Probe::Mqtt(m) => m.explain(),
+            Probe::Grpc(g) => g.explain(),
             Probe::Command(c) => c.explain(),
             Probe::AnyOf(g) => g.explain(),
         }
@@ -287,6 +310,7 @@ impl Probe {
             Probe::Redis(r) => r.warning().into_iter().collect(),
             Probe::Amqp(a) => a.warning().into_iter().collect(),
             Probe::Mqtt(m) => m.warning().into_iter().collect(),
+            Probe::Grpc(g) => g.warning().into_iter().collect(),
             Probe::Postgres(p) => p.warning.iter().cloned().collect(),
             Probe::AnyOf(g) => g.warnings(),
             _ => Vec::new(),

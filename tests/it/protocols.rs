@@ -315,7 +315,7 @@ fn silent_servers_and_other_protocols_are_not_ready() {
         use std::io::Write;
         let _ = s.write_all(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     });
-    for scheme in ["mysql", "amqp", "memcached", "nats", "mqtt"] {
+    for scheme in ["mysql", "amqp", "memcached", "nats", "mqtt", "grpc"] {
         let start = Instant::now();
         let r = gate_run(&[
             "-t",
@@ -344,7 +344,9 @@ fn silent_servers_and_other_protocols_are_not_ready() {
         ]);
         assert_eq!(r.code(), 124, "{scheme}: {}", r.stderr);
         assert!(
-            r.stderr.contains("does not speak") || r.stderr.contains("connection closed"),
+            r.stderr.contains("does not speak")
+                || r.stderr.contains("connection closed")
+                || r.stderr.contains("connection reset"),
             "{scheme}: {}",
             r.stderr
         );
@@ -359,7 +361,7 @@ fn huge_frames_cost_a_bounded_amount_of_memory() {
         let chunk = vec![b'A'; 64 * 1024];
         while s.write_all(&chunk).is_ok() {}
     });
-    for scheme in ["mysql", "amqp", "memcached", "nats", "mqtt"] {
+    for scheme in ["mysql", "amqp", "memcached", "nats", "mqtt", "grpc"] {
         let (r, rss) = crate::harness::run_measuring_rss(
             gate().args([
                 "-t",
@@ -482,4 +484,116 @@ fn no_scheme_prints_the_password_on_any_path() {
             assert_no_canary(&r.stdout);
         }
     }
+}
+
+/// The gRPC health server (tests/support/grpc_health_server.py) in test.sh's virtual environment.
+struct GrpcServer {
+    child: std::process::Child,
+}
+
+impl GrpcServer {
+    fn python() -> Option<std::path::PathBuf> {
+        let p =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python");
+        let ok = std::process::Command::new(&p)
+            .args(["-c", "import grpc_health.v1.health"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        require(
+            ok,
+            "grpcio and grpcio-health-checking in target/test-venv (test.sh installs them)",
+        )
+        .then_some(p)
+    }
+
+    fn start(python: &std::path::Path, port: u16, extra: &[&str]) -> GrpcServer {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/support/grpc_health_server.py");
+        let child = std::process::Command::new(python)
+            .arg(script)
+            .arg(port.to_string())
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        GrpcServer { child }
+    }
+
+    fn set(&mut self, service: &str, status: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{service} {status}").unwrap();
+        stdin.flush().unwrap();
+    }
+}
+
+impl Drop for GrpcServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn grpc_health_service_over_h2c_and_tls() {
+    let Some(python) = GrpcServer::python() else {
+        return;
+    };
+    let port = free_port();
+    let mut server = None;
+    // Started after the gate; the service turns SERVING later.
+    let url = format!("grpc://127.0.0.1:{port}#service=app.v1.Orders");
+    let mut cmd = gate();
+    cmd.args(["-t", "30s", &url, "--"]).arg(inspector());
+    let r = run_during(&mut cmd, ms(40_000), || {
+        std::thread::sleep(ms(500));
+        let mut s = GrpcServer::start(&python, port, &[]);
+        s.set("app.v1.Orders", "NOT_SERVING");
+        std::thread::sleep(ms(1_500));
+        s.set("app.v1.Orders", "SERVING");
+        server = Some(s);
+    });
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("NOT_SERVING"), "{}", r.stderr);
+    assert!(r.stderr.contains("SERVING)"), "{}", r.stderr);
+    // An unregistered service: not ready (NOT_FOUND), up to the deadline.
+    let r = gate_run(&["-t", "1s", &format!("grpc://127.0.0.1:{port}#service=nope")]);
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(r.stderr.contains("NOT_FOUND"), "{}", r.stderr);
+    // A server without the health service: permanent, with the hint.
+    let bare_port = free_port();
+    let _bare = GrpcServer::start(&python, bare_port, &["--no-health"]);
+    crate::servers::wait_port(bare_port, ms(20_000));
+    fails_fast(
+        &format!("grpc://127.0.0.1:{bare_port}"),
+        &["UNIMPLEMENTED", "grpc.health.v1.Health"],
+    );
+    // TLS with ALPN h2, verified against the server's certificate.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = fake::self_signed();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let tls_port = free_port();
+    let _tls = GrpcServer::start(
+        &python,
+        tls_port,
+        &[
+            "--tls",
+            cert_file.to_str().unwrap(),
+            key_file.to_str().unwrap(),
+        ],
+    );
+    crate::servers::wait_port(tls_port, ms(20_000));
+    let r = gate_run(&[
+        "-t",
+        "10s",
+        &format!("grpcs://localhost:{tls_port}#ca={}", cert_file.display()),
+    ]);
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    // h2c against the TLS port, TLS against the h2c port: never ready.
+    let r = gate_run(&["-t", "1s", &format!("grpcs://localhost:{port}#insecure")]);
+    assert_eq!(r.code(), 124, "{}", r.stderr);
 }

@@ -330,3 +330,169 @@ fn protected_mode_is_permanent() {
     );
     assert!(out.elapsed < ms(5000));
 }
+
+/// A redis-server in sentinel mode watching `master_port` as `mymaster`, killed on drop.
+struct Sentinel {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Sentinel {
+    fn start(master_port: u16, master_password: &str) -> Sentinel {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {master_port} 1\nsentinel auth-pass mymaster {master_password}\nsentinel down-after-milliseconds mymaster 1000\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("redis-server")
+            .arg(&conf)
+            .arg("--sentinel")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        crate::servers::wait_port(port, ms(10_000));
+        Sentinel {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sentinel_names_the_master_which_must_answer_as_master() {
+    if !redis_available() {
+        return;
+    }
+    let pw = password();
+    let master_port = free_port();
+    // The sentinel starts first; the master it watches comes up later.
+    let sentinel = Sentinel::start(master_port, &pw);
+    let url = format!(
+        "redis+sentinel://:{}@127.0.0.1:{}/mymaster/0",
+        password_in_url(),
+        sentinel.port
+    );
+    let mut master = None;
+    let mut cmd = gate();
+    cmd.args(["-t", "20s", &url, "--"]).arg(inspector());
+    let r = run_during(&mut cmd, ms(25_000), || {
+        std::thread::sleep(ms(500));
+        master = Some(Redis::start_in(
+            tempfile::tempdir().unwrap(),
+            master_port,
+            &["--requirepass", &pw, "--masterauth", &pw],
+            true,
+        ));
+    });
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("connection refused"), "{}", r.stderr);
+    assert!(r.stderr.contains("role master"), "{}", r.stderr);
+    crate::harness::assert_no_canary(&r.stderr);
+    // Wrong data password: the master's WRONGPASS, at once.
+    let start = std::time::Instant::now();
+    let r = gate_run(&[
+        "-t",
+        "10s",
+        &format!(
+            "redis+sentinel://:nope@127.0.0.1:{}/mymaster",
+            sentinel.port
+        ),
+    ]);
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("WRONGPASS"), "{}", r.stderr);
+    assert!(start.elapsed() < ms(1_000));
+    // An unknown master name is permanent; a plain Redis is not a sentinel.
+    let r = gate_run(&[
+        "-t",
+        "10s",
+        &format!("redis+sentinel://127.0.0.1:{}/nosuch", sentinel.port),
+    ]);
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("knows no master named 'nosuch'"),
+        "{}",
+        r.stderr
+    );
+    let r = gate_run(&[
+        "-t",
+        "10s",
+        &format!("redis+sentinel://127.0.0.1:{master_port}/mymaster"),
+    ]);
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is not a sentinel") || r.stderr.contains("NOAUTH"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_cluster_is_ready_once_every_slot_is_served() {
+    if !redis_available() {
+        return;
+    }
+    let nodes: Vec<Redis> = (0..3)
+        .map(|_| {
+            Redis::start(
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                ],
+                true,
+            )
+        })
+        .collect();
+    let url = format!("redis://127.0.0.1:{}#cluster", nodes[0].port);
+    let addresses: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect();
+    let mut cmd = gate();
+    cmd.args(["-t", "30s", &url, "--"]).arg(inspector());
+    // The nodes run, but no slot is assigned until the cluster is created.
+    let r = run_during(&mut cmd, ms(35_000), || {
+        std::thread::sleep(ms(500));
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .arg("--cluster-yes")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    });
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("cluster_state:fail"), "{}", r.stderr);
+    assert!(r.stderr.contains("cluster_state:ok"), "{}", r.stderr);
+    // A node that is not in cluster mode: permanent.
+    let plain = Redis::start(&[], true);
+    let r = gate_run(&[
+        "-t",
+        "10s",
+        &format!("redis://127.0.0.1:{}#cluster", plain.port),
+    ]);
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not in cluster mode"), "{}", r.stderr);
+}

@@ -12,10 +12,13 @@
 //! (protected mode), and any error to `AUTH` or `SELECT`.
 
 pub mod resp;
+pub mod sentinel;
 
 use std::path::PathBuf;
 
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
+
+use crate::net::limit::Limited;
 
 use crate::net::tls::Tls;
 use crate::net::{self, Endpoint, Io};
@@ -25,7 +28,7 @@ use crate::verdict::Verdict;
 use resp::Reply;
 
 pub const DEFAULT_PORT: u16 = 6379;
-const OPTIONS: &[&str] = &["primary", "ca", "insecure"];
+const OPTIONS: &[&str] = &["primary", "cluster", "ca", "insecure"];
 
 #[derive(Debug)]
 pub struct RedisProbe {
@@ -35,6 +38,8 @@ pub struct RedisProbe {
     password: Option<Secret>,
     db: Option<u32>,
     primary: bool,
+    /// `#cluster`: `CLUSTER INFO` must say `cluster_state:ok`.
+    cluster: bool,
 }
 
 /// Which command a reply answers, for classification.
@@ -44,6 +49,7 @@ enum Step {
     Select,
     Ping,
     Role,
+    Cluster,
 }
 
 impl RedisProbe {
@@ -96,6 +102,12 @@ impl RedisProbe {
 
         let mut opts = Params::fragment(&uri.options);
         let primary = opts.flag("primary")?;
+        let cluster = opts.flag("cluster")?;
+        if cluster && db.is_some_and(|d| d != 0) {
+            return Err(
+                "a Redis Cluster has only database 0: drop the database or #cluster".into(),
+            );
+        }
         let tls = Tls::from_options(&mut opts, tls_scheme, "rediss", &[])?;
         opts.finish(&uri.scheme, OPTIONS)?;
         Ok(RedisProbe {
@@ -105,6 +117,7 @@ impl RedisProbe {
             password,
             db,
             primary,
+            cluster,
         })
     }
 
@@ -122,6 +135,9 @@ impl RedisProbe {
         if self.primary {
             out.push("ROLE must say master (#primary)".to_string());
         }
+        if self.cluster {
+            out.push("CLUSTER INFO must say cluster_state:ok (#cluster)".to_string());
+        }
         out.push(Tls::describe(self.tls.as_ref()));
         out
     }
@@ -132,7 +148,12 @@ impl RedisProbe {
     }
 
     pub async fn attempt(&self) -> Verdict {
-        let stream = match self.endpoint.open(self.tls.as_ref()).await {
+        self.attempt_on(&self.endpoint).await
+    }
+
+    /// One attempt against `endpoint` (the target's own, or the master a sentinel named).
+    pub async fn attempt_on(&self, endpoint: &Endpoint) -> Verdict {
+        let stream = match endpoint.open(self.tls.as_ref()).await {
             Ok(s) => s,
             Err(v) => return v,
         };
@@ -165,20 +186,26 @@ impl RedisProbe {
             out.extend(resp::command(&[b"ROLE"]));
             steps.push(Step::Role);
         }
-        let mut stream = BufReader::new(stream);
-        stream.get_mut().write_all(&out).await?;
-        stream.get_mut().flush().await?;
-        let mut budget = resp::Budget::default();
+        if self.cluster {
+            out.extend(resp::command(&[b"CLUSTER", b"INFO"]));
+            steps.push(Step::Cluster);
+        }
+        let mut stream = Limited::new(stream, resp::MAX_TOTAL);
+        stream.write_all(&out).await?;
+        stream.flush().await?;
+        let mut decoder = resp::Decoder::default();
         for step in steps {
-            let reply = resp::read(&mut stream, &mut budget).await?;
+            let reply = resp::read(&mut stream, &mut decoder).await?;
             if let Some(verdict) = self.judge(step, reply) {
                 return Ok(verdict);
             }
         }
-        let _ = stream.get_mut().write_all(&resp::command(&[b"QUIT"])).await;
-        Ok(Verdict::ready(match self.primary {
-            true => "PONG, role master".to_string(),
-            false => "PONG".to_string(),
+        let _ = stream.write_all(&resp::command(&[b"QUIT"])).await;
+        Ok(Verdict::ready(match (self.primary, self.cluster) {
+            (true, true) => "PONG, role master, cluster_state:ok".to_string(),
+            (true, false) => "PONG, role master".to_string(),
+            (false, true) => "PONG, cluster_state:ok".to_string(),
+            (false, false) => "PONG".to_string(),
         }))
     }
 
@@ -208,6 +235,22 @@ impl RedisProbe {
                 "unexpected answer to ROLE: {}",
                 short(&other)
             ))),
+            (Step::Cluster, Reply::Bulk(Some(info))) => {
+                let info = String::from_utf8_lossy(&info);
+                let state = info
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("cluster_state:"))
+                    .unwrap_or("missing");
+                (state != "ok").then(|| {
+                    Verdict::costly(format!(
+                        "cluster_state:{state} (slots not all assigned, or nodes unreachable)"
+                    ))
+                })
+            }
+            (Step::Cluster, other) => Some(Verdict::costly(format!(
+                "unexpected answer to CLUSTER INFO: {}",
+                short(&other)
+            ))),
         }
     }
 
@@ -224,6 +267,9 @@ impl RedisProbe {
         match prefix {
             "LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN" | "CLUSTERDOWN" => {
                 Verdict::costly(error.to_string())
+            }
+            "ERR" if step == Step::Cluster && error.contains("cluster support disabled") => {
+                Verdict::failed("the node is not in cluster mode (cluster-enabled no), and #cluster asks for a cluster")
             }
             "NOAUTH" | "WRONGPASS" | "NOPERM" | "DENIED" => {
                 Verdict::failed(format!("{} ({who})", first_sentence(error)))
