@@ -16,7 +16,7 @@
 //! `REQUIRED` (TLS or fail, not checked), `VERIFY_CA` (chain), `VERIFY_IDENTITY` (chain and name).
 //! Never a plaintext fallback past `PREFERRED`.
 //!
-//! Classification by error code ([`classify`]): access denied (1045, 1044, 1698), unknown database
+//! Classification by error code (`MysqlProbe::classify`): access denied (1045, 1044, 1698), unknown database
 //! (1049), host blocked (1129) or not allowed (1130), account locked or password expired,
 //! unsupported plugin → permanent; too many connections (1040, 1203), shutting down (1053),
 //! anything else → not ready.
