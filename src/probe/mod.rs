@@ -194,7 +194,7 @@ pub const KINDS: &[Kind] = &[
         default_port: Some(nats::DEFAULT_PORT),
         example: "nats://nats:4222",
         usage: "nats://[USER:PASS@|TOKEN@]HOST[:PORT]",
-        meaning: "INFO, then PONG to CONNECT + PING",
+        meaning: "INFO, then PONG to CONNECT + PING   (#tls)",
         build: |u| nats::NatsProbe::from_uri(u).map(Probe::Nats),
     },
     Kind {
@@ -311,6 +311,7 @@ impl Probe {
             Probe::Amqp(a) => a.warning().into_iter().collect(),
             Probe::Mqtt(m) => m.warning().into_iter().collect(),
             Probe::Grpc(g) => g.warning().into_iter().collect(),
+            Probe::Nats(n) => n.warning().into_iter().collect(),
             Probe::Postgres(p) => p.warning.iter().cloned().collect(),
             Probe::AnyOf(g) => g.warnings(),
             _ => Vec::new(),

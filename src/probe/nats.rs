@@ -8,14 +8,19 @@
 //! - `INFO` with `"ldm":true` (the server is in lame-duck mode, draining before it stops) → not
 //!   ready;
 //! - `-ERR 'maximum connections exceeded'` and other errors → not ready;
-//! - `INFO` with `"tls_required":true` → permanent: TLS for NATS is not built yet (use `tcp://`).
+//! - `INFO` with `"tls_required":true` and no `#tls` → permanent: say `#tls`.
+//!
+//! TLS (`#tls`, or `#ca=FILE` / `#insecure`, which imply it): NATS sends `INFO` in plaintext, then
+//! the client upgrades the same connection, verified as for `https://`.
 
 use tokio::io::{AsyncWriteExt, BufReader};
 
 use crate::net::limit::Limited;
+use crate::net::tls::Tls;
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
 use crate::probe::text::{self, json_string, json_true};
+use crate::uri::Host;
 use crate::uri::{Secret, Uri};
 use crate::verdict::Verdict;
 
@@ -27,6 +32,8 @@ const BUDGET: usize = 256 * 1024;
 #[derive(Debug)]
 pub struct NatsProbe {
     endpoint: Endpoint,
+    host: Host,
+    tls: Option<Tls>,
     auth: Auth,
 }
 
@@ -39,7 +46,11 @@ enum Auth {
 
 impl NatsProbe {
     pub fn from_uri(u: &Uri) -> Result<Self, String> {
-        Params::fragment(&u.options).finish("nats", &[])?;
+        let mut opts = Params::fragment(&u.options);
+        let wants_tls =
+            opts.flag("tls")? || u.options.iter().any(|(k, _)| k == "ca" || k == "insecure");
+        let tls = Tls::from_options(&mut opts, wants_tls, "nats", &[])?;
+        opts.finish("nats", &["tls", "ca", "insecure"])?;
         Params::query(&u.query).finish("nats", &[])?;
         if !u.path.is_empty() && u.path != "/" {
             return Err("a nats target has no path: nats://user:password@nats:4222".into());
@@ -53,11 +64,11 @@ impl NatsProbe {
             }
             (None, None) => Auth::None,
         };
+        let host = u.host.clone().ok_or("the host is missing")?;
         Ok(NatsProbe {
-            endpoint: Endpoint::Tcp(
-                u.host.clone().ok_or("the host is missing")?,
-                u.port.unwrap_or(DEFAULT_PORT),
-            ),
+            endpoint: Endpoint::Tcp(host.clone(), u.port.unwrap_or(DEFAULT_PORT)),
+            host,
+            tls,
             auth,
         })
     }
@@ -71,7 +82,13 @@ impl NatsProbe {
                 Auth::Token(_) => "CONNECT with a token (given)".to_string(),
                 Auth::User(u, _) => format!("CONNECT as {u} (password given)"),
             },
+            Tls::describe(self.tls.as_ref()),
         ]
+    }
+
+    /// The warning to show at start, if TLS verification is off.
+    pub fn warning(&self) -> Option<String> {
+        self.tls.as_ref().and_then(Tls::warning)
     }
 
     fn who(&self) -> String {
@@ -87,14 +104,14 @@ impl NatsProbe {
             Ok(s) => s,
             Err(v) => return v,
         };
-        let mut stream = BufReader::new(Limited::new(stream, BUDGET));
-        self.exchange(&mut stream)
+        let stream: Box<dyn Io> = Box::new(Limited::new(stream, BUDGET));
+        self.exchange(BufReader::new(stream))
             .await
             .unwrap_or_else(|e| text::io_verdict(&e))
     }
 
-    async fn exchange(&self, s: &mut BufReader<Limited<Box<dyn Io>>>) -> std::io::Result<Verdict> {
-        let info = text::read_line(s, MAX_LINE).await?;
+    async fn exchange(&self, mut plain: BufReader<Box<dyn Io>>) -> std::io::Result<Verdict> {
+        let info = text::read_line(&mut plain, MAX_LINE).await?;
         let Some(json) = info.strip_prefix(b"INFO ") else {
             return Ok(Verdict::costly(format!(
                 "the server does not speak NATS (it sent \"{}\")",
@@ -107,11 +124,28 @@ impl NatsProbe {
                 "the server is in lame-duck mode (shutting down)",
             ));
         }
-        if json_true(&json, "tls_required") {
-            return Ok(Verdict::failed(
-                "the server requires TLS, which the nats probe does not do yet (use tcp:// meanwhile)",
-            ));
-        }
+        let mut tls_stream;
+        let s = match &self.tls {
+            None if json_true(&json, "tls_required") => {
+                return Ok(Verdict::failed(
+                    "the server requires TLS: add #tls (and #ca=FILE for a private CA)",
+                ))
+            }
+            None => &mut plain,
+            Some(tls) => {
+                // The server waits for our TLS hello: nothing is buffered past INFO.
+                if !plain.buffer().is_empty() {
+                    return Ok(Verdict::costly("the server sent more than INFO before TLS"));
+                }
+                let tcp = plain.into_inner();
+                let upgraded: Box<dyn Io> = match tls.handshake(&self.host, tcp).await {
+                    Ok(t) => Box::new(t),
+                    Err(v) => return Ok(v),
+                };
+                tls_stream = BufReader::new(upgraded);
+                &mut tls_stream
+            }
+        };
         let mut connect = String::from(
             r#"CONNECT {"verbose":false,"pedantic":false,"name":"readygate","lang":"rust","protocol":1"#,
         );
@@ -186,6 +220,9 @@ mod tests {
             parse("nats://tok@n").unwrap().auth,
             Auth::Token(_)
         ));
+        assert!(parse("nats://n#tls").unwrap().tls.is_some());
+        assert!(parse("nats://n#insecure").unwrap().tls.is_some());
+        assert!(parse("nats://n").unwrap().tls.is_none());
         assert!(matches!(
             parse("nats://u:p@n:4223").unwrap().auth,
             Auth::User(..)

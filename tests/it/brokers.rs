@@ -238,19 +238,57 @@ pub fn simple_available(program: &str, package: &str) -> bool {
     )
 }
 
-/// memcached, with the text protocol's authentication when `auth` (user `app`).
-pub fn memcached(port: u16, auth: bool) -> Server {
+/// How a memcached server authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum McAuth {
+    None,
+    /// `-Y FILE`: the text protocol's authentication.
+    Text,
+    /// `-S`: SASL over the binary protocol (a sasldb made with saslpasswd2).
+    Sasl,
+}
+
+/// memcached, with user `app` when it authenticates.
+pub fn memcached(port: u16, auth: McAuth) -> Server {
     let dir = open_dir("readygate-memcached");
     let mut cmd = Command::new("memcached");
     cmd.args(["-l", "127.0.0.1", "-p", &port.to_string(), "-U", "0"]);
     if is_root() {
         cmd.args(["-u", "nobody"]);
     }
-    if auth {
-        let file = dir.path().join("auth");
-        std::fs::write(&file, format!("app:{}\n", password())).unwrap();
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        cmd.arg("-Y").arg(&file);
+    match auth {
+        McAuth::None => {}
+        McAuth::Text => {
+            let file = dir.path().join("auth");
+            std::fs::write(&file, format!("app:{}\n", password())).unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            cmd.arg("-Y").arg(&file);
+        }
+        McAuth::Sasl => {
+            let db = dir.path().join("sasldb2");
+            let mut child = Command::new("saslpasswd2")
+                .args(["-p", "-a", "memcached", "-c", "-f"])
+                .arg(&db)
+                .arg("app")
+                .stdin(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(password().as_bytes())
+                .unwrap();
+            assert!(child.wait().unwrap().success());
+            std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+            std::fs::write(
+                dir.path().join("memcached.conf"),
+                format!("mech_list: plain\nsasldb_path: {}\n", db.display()),
+            )
+            .unwrap();
+            cmd.arg("-S").env("SASL_CONF_PATH", dir.path());
+        }
     }
     let child = spawn(&mut cmd, &dir.path().join("log"));
     wait_port(port, ms(10_000));
@@ -261,8 +299,8 @@ pub fn memcached(port: u16, auth: bool) -> Server {
     }
 }
 
-/// nats-server with user `app`, without waiting for it.
-pub fn nats(port: u16) -> Server {
+/// nats-server with user `app` and `extra` options, without waiting for it.
+pub fn nats(port: u16, extra: &[&str]) -> Server {
     let dir = open_dir("readygate-nats");
     let mut cmd = Command::new("nats-server");
     cmd.args([
@@ -274,7 +312,8 @@ pub fn nats(port: u16) -> Server {
         "app",
         "--pass",
     ])
-    .arg(password());
+    .arg(password())
+    .args(extra);
     let child = spawn(&mut cmd, &dir.path().join("log"));
     Server {
         child,

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::brokers::{self, Mariadb, Rabbit};
+use crate::brokers::{self, Mariadb, McAuth, Rabbit};
 use crate::fake;
 use crate::harness::{
     assert_no_canary, free_port, gate, inspector, ms, require, run, run_during, Run,
@@ -229,35 +229,53 @@ fn rabbitmq_handshake_credentials_and_vhosts() {
 
 #[test]
 fn memcached_version_and_authentication() {
-    if !brokers::simple_available("memcached", "memcached") {
+    if !brokers::simple_available("memcached", "memcached")
+        || !brokers::simple_available("saslpasswd2", "sasl2-bin")
+    {
         return;
     }
     let port = free_port();
     let mut server = None;
     waits_for(&format!("memcached://127.0.0.1:{port}"), "VERSION", || {
-        server = Some(brokers::memcached(port, false));
+        server = Some(brokers::memcached(port, McAuth::None));
     });
-    let auth_port = free_port();
-    let _auth = brokers::memcached(auth_port, true);
+    let pw = password_in_url();
+    // The text protocol's authentication (--auth-file).
+    let text_port = free_port();
+    let _text = brokers::memcached(text_port, McAuth::Text);
     let r = gate_run(&[
         "-t",
         "5s",
-        &format!(
-            "memcached://app:{}@127.0.0.1:{auth_port}",
-            password_in_url()
-        ),
+        &format!("memcached://app:{pw}@127.0.0.1:{text_port}#auth=text"),
     ]);
     assert_eq!(r.code(), 0, "{}", r.stderr);
     fails_fast(
-        &format!(
-            "memcached://app:x{}@127.0.0.1:{auth_port}",
-            password_in_url()
-        ),
+        &format!("memcached://app:x{pw}@127.0.0.1:{text_port}#auth=text"),
         &["refused user app"],
     );
     fails_fast(
-        &format!("memcached://127.0.0.1:{auth_port}"),
+        &format!("memcached://127.0.0.1:{text_port}"),
         &["unauthenticated"],
+    );
+    // SASL over the binary protocol (-S).
+    let sasl_port = free_port();
+    let _sasl = brokers::memcached(sasl_port, McAuth::Sasl);
+    let r = gate_run(&[
+        "-t",
+        "5s",
+        &format!("memcached://app:{pw}@127.0.0.1:{sasl_port}"),
+    ]);
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("SASL as app"), "{}", r.stderr);
+    assert_no_canary(&r.stderr);
+    fails_fast(
+        &format!("memcached://app:x{pw}@127.0.0.1:{sasl_port}"),
+        &["refused user app", "SASL"],
+    );
+    // SASL asked of a server without it.
+    fails_fast(
+        &format!("memcached://app:{pw}@127.0.0.1:{port}"),
+        &["does not do SASL"],
     );
 }
 
@@ -269,7 +287,7 @@ fn nats_connect_and_authorization() {
     let port = free_port();
     let mut server = None;
     let url = format!("nats://app:{}@127.0.0.1:{port}", password_in_url());
-    waits_for(&url, "PONG", || server = Some(brokers::nats(port)));
+    waits_for(&url, "PONG", || server = Some(brokers::nats(port, &[])));
     fails_fast(
         &format!("nats://app:x{}@127.0.0.1:{port}", password_in_url()),
         &["Authorization Violation", "user app"],
@@ -278,6 +296,50 @@ fn nats_connect_and_authorization() {
         &format!("nats://127.0.0.1:{port}"),
         &["Authorization Violation"],
     );
+    // TLS: required by the server, verified against its certificate; without #tls, a clear error.
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = fake::self_signed();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let tls_port = free_port();
+    let _tls = brokers::nats(
+        tls_port,
+        &[
+            "--tls",
+            "--tlscert",
+            cert_file.to_str().unwrap(),
+            "--tlskey",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    crate::servers::wait_port(tls_port, ms(10_000));
+    let pw = password_in_url();
+    let r = gate_run(&[
+        "-t",
+        "5s",
+        &format!(
+            "nats://app:{pw}@localhost:{tls_port}#ca={}",
+            cert_file.display()
+        ),
+    ]);
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert_no_canary(&r.stderr);
+    fails_fast(
+        &format!("nats://app:{pw}@localhost:{tls_port}"),
+        &["requires TLS", "#tls"],
+    );
+    fails_fast(
+        &format!("nats://app:{pw}@localhost:{tls_port}#tls"),
+        &["certificate"],
+    );
+    // TLS asked of a server without it: never ready.
+    let r = gate_run(&[
+        "-t",
+        "1s",
+        &format!("nats://app:{pw}@localhost:{port}#insecure"),
+    ]);
+    assert_eq!(r.code(), 124, "{}", r.stderr);
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! `memcached://[USER:PASSWORD@]HOST[:11211]`: ready when `version` answers `VERSION …` (the text
-//! protocol). With a user, the text protocol's authentication comes first (memcached's
-//! `--auth-file`: a `set` whose data is `USER PASSWORD`).
+//! `memcached://[USER:PASSWORD@]HOST[:11211]`: ready when `version` answers `VERSION …`.
+//! Without a user, the text protocol. With a user, SASL PLAIN over the binary protocol
+//! ([`binary`]; a server started with `-S`), or with `#auth=text` the text protocol's own
+//! authentication (memcached's `--auth-file`: a `set` whose data is `USER PASSWORD`).
 //!
 //! What each answer means:
 //! - `VERSION x` → ready;
@@ -8,9 +9,9 @@
 //! - `CLIENT_ERROR unauthenticated` → permanent (the server wants a user and password);
 //! - `SERVER_ERROR …` (out of memory, too many connections) → not ready;
 //! - `ERROR` to `version`, or anything else → not ready ("does not speak memcached").
-//!
-//! Binary-protocol SASL (`-S`) is not supported yet: a server started with it closes text
-//! connections, which shows as "connection closed" (use `tcp://` for such a server meanwhile).
+//! - SASL: authentication error → permanent; a server without SASL → permanent ("drop the user").
+
+pub mod binary;
 
 use tokio::io::{AsyncWriteExt, BufReader};
 
@@ -28,11 +29,24 @@ const MAX_LINE: usize = 1024;
 pub struct MemcachedProbe {
     endpoint: Endpoint,
     auth: Option<(String, Secret)>,
+    /// `#auth=text`: the text protocol's authentication instead of binary SASL.
+    text_auth: bool,
 }
 
 impl MemcachedProbe {
     pub fn from_uri(u: &Uri) -> Result<Self, String> {
-        Params::fragment(&u.options).finish("memcached", &[])?;
+        let mut opts = Params::fragment(&u.options);
+        let text_auth = match opts.take("auth").as_deref() {
+            None | Some("sasl") => false,
+            Some("text") => true,
+            Some(other) => {
+                return Err(format!(
+                    "#auth={} is not one of sasl, text",
+                    crate::redact::quote_short(other)
+                ))
+            }
+        };
+        opts.finish("memcached", &["auth"])?;
         Params::query(&u.query).finish("memcached", &[])?;
         if !u.path.is_empty() && u.path != "/" {
             return Err("a memcached target has no path: memcached://cache:11211".into());
@@ -53,6 +67,7 @@ impl MemcachedProbe {
                 u.port.unwrap_or(DEFAULT_PORT),
             ),
             auth,
+            text_auth,
         })
     }
 
@@ -61,7 +76,10 @@ impl MemcachedProbe {
         vec![
             format!("version on {} answers VERSION", self.endpoint),
             match &self.auth {
-                Some((u, _)) => format!("text-protocol authentication as {u} (password given)"),
+                Some((u, _)) if self.text_auth => {
+                    format!("text-protocol authentication as {u} (password given)")
+                }
+                Some((u, _)) => format!("SASL PLAIN as {u} (password given), binary protocol"),
                 None => "no authentication".to_string(),
             },
         ]
@@ -72,6 +90,12 @@ impl MemcachedProbe {
             Ok(s) => s,
             Err(v) => return v,
         };
+        if let (Some((user, password)), false) = (&self.auth, self.text_auth) {
+            let mut stream: Box<dyn Io> = Box::new(Limited::new(stream, 4 * 4096));
+            return binary::exchange(&mut stream, user, password.expose().as_bytes())
+                .await
+                .unwrap_or_else(|e| text::io_verdict(&e));
+        }
         let mut stream = BufReader::new(Limited::new(stream, 4 * MAX_LINE));
         self.exchange(&mut stream)
             .await
