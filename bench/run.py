@@ -15,7 +15,8 @@ tool and reads its CPU time and peak RSS from wait4(2), so the Python driver's o
 enters a figure; the marker is the "application" and records the moment it starts.
 
 Needs: cargo with the x86_64-unknown-linux-musl target, a C compiler, Debian's wait-for-it,
-postgresql and redis-server packages, python3-venv (PyPI's wait-for-it is installed into
+postgresql and redis-server packages (and for the per-protocol figures mariadb-server,
+rabbitmq-server, memcached, nats-server, mosquitto, and test.sh's target/test-venv for gRPC), python3-venv (PyPI's wait-for-it is installed into
 bench/.venv), and root for the PID-1 (unshare) figure. A missing tool is reported, not fatal.
 """
 
@@ -505,8 +506,11 @@ def _kill_group(proc):
 class Broker:
     """A server of one protocol, started and stopped per round, in its own directory."""
 
-    def __init__(self, name, port, argv, env=None, prepare=None, after=None):
+    def __init__(self, name, port, argv, env=None, prepare=None, after=None, ready=None):
         self.name, self.port, self.argv, self.env = name, port, argv, env
+        # When the server says it serves (wall-clock ns), if it says so more precisely than its
+        # port opening; else the port's first accepted connection.
+        self.ready = ready
         self.dir = Path(tempfile.mkdtemp(prefix=f"readygate-bench-{name}"))
         os.chmod(self.dir, 0o755)
         self.after = after
@@ -523,6 +527,16 @@ class Broker:
             self.proc = None
         if self.after:
             self.after(self)
+        # The next round must not find this server still listening (a process that left the
+        # group, or one still closing): wait until the port refuses.
+        end = time.time() + 30
+        while time.time() < end:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                time.sleep(0.05)
+            except OSError:
+                return
+        raise RuntimeError(f"{self.name} still listens on {self.port} after being stopped")
 
     def close(self):
         self.stop()
@@ -562,8 +576,11 @@ def brokers():
                    RABBITMQ_NODE_PORT=str(port), RABBITMQ_DIST_PORT=str(free_port()), ERL_EPMD_PORT=str(epmd),
                    RABBITMQ_MNESIA_BASE=f"{d}/mnesia", RABBITMQ_LOG_BASE=f"{d}/log",
                    RABBITMQ_ENABLED_PLUGINS_FILE=f"{d}/plugins", RABBITMQ_CONFIG_FILE=f"{d}/rabbitmq")
-        after = lambda b: subprocess.run(["epmd", "-port", str(epmd), "-kill"], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL) if shutil.which("epmd") else None
+        def after(b, node=f"rgbench{port}"):
+            # The Erlang VM leaves rabbitmq-server's process group: kill it by its node name.
+            subprocess.run(["pkill", "-KILL", "-f", node], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if shutil.which("epmd"):
+                subprocess.run(["epmd", "-port", str(epmd), "-kill"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         out.append((Broker("rabbitmq", port, lambda b: ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, after=after),
                     f"amqp://127.0.0.1:{port}//", None))
     if shutil.which("memcached"):
@@ -575,6 +592,20 @@ def brokers():
         port = free_port()
         out.append((Broker("nats", port, lambda b: ["nats-server", "-a", "127.0.0.1", "-p", str(b.port)]),
                     f"nats://127.0.0.1:{port}", None))
+    venv_python = ROOT / "target" / "test-venv" / "bin" / "python"
+    if venv_python.exists():
+        port = free_port()
+        script = ROOT / "tests" / "support" / "grpc_health_server.py"
+        def served(b):
+            end = time.time() + 60
+            while time.time() < end:
+                for line in (b.dir / "log").read_text().splitlines():
+                    if line.startswith("listening "):
+                        return int(line.split()[1])
+                time.sleep(0.005)
+            raise RuntimeError("the gRPC server never served")
+        out.append((Broker("grpc", port, lambda b: [str(venv_python), "-u", str(script), str(b.port)], ready=served),
+                    f"grpc://127.0.0.1:{port}", None))
     if shutil.which("mosquitto"):
         port = free_port()
 
@@ -614,13 +645,14 @@ def _fig_protocol(s, res, rounds, delay, rg, mark, broker, url, check):
         time.sleep(delay)
         broker.start()
         try:
-            opened = _open_time_ns(broker.port)
+            opened = broker.ready(broker) if broker.ready else _open_time_ns(broker.port)
             r = launch.wait(limit=90)
         finally:
             broker.stop()
         lat[name].append((r["mark_real_ns"] - opened) / 1e6 if r["mark_real_ns"] else None)
-    res.add(f"{broker.name}: port open → command running", "ms", lat,
-            note="Upper bound: the server may need a moment after its port opens; both tools wait for that too.")
+    what = "serving (its own line)" if broker.ready else "port open"
+    res.add(f"{broker.name}: {what} → command running", "ms", lat,
+            note="" if broker.ready else "Upper bound: the server may need a moment after its port opens; both tools wait for that too.")
 
 
 def fig_scale(s, res, rounds, sizes, redis_targets):

@@ -79,7 +79,19 @@ impl Visit for Fields {
 
 impl Subscriber for LineSubscriber {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= self.max_level
+        // Only readygate's own events: the libraries under it (h2, tokio-postgres) log their
+        // internals with tracing too, which is noise at -v and not theirs to print.
+        *metadata.level() <= self.max_level && metadata.target().starts_with("readygate")
+    }
+    fn register_callsite(
+        &self,
+        metadata: &'static Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if self.enabled(metadata) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
     }
     fn new_span(&self, _: &Attributes<'_>) -> Id {
         Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed))

@@ -88,13 +88,15 @@ pub(crate) fn tag() -> &'static str {
 }
 
 /// The images built for this run, removed when the test ends (the cached base stays).
-struct Images;
+pub(crate) struct Images {
+    pub(crate) tag: String,
+}
 
 impl Drop for Images {
     fn drop(&mut self) {
         for name in ["readygate-e2e", "readygate-e2e-app", "readygate-e2e-pg"] {
             let _ = Command::new("docker")
-                .args(["rmi", "-f", &format!("{name}:{}", tag())])
+                .args(["rmi", "-f", &format!("{name}:{}", self.tag)])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
@@ -155,8 +157,12 @@ impl Drop for Project {
 
 /// Builds the three images from what this run produced, tagged for this run.
 fn build_images() -> Images {
-    let images = Images;
-    let own = |name: &str| format!("{name}:{}", tag());
+    build_images_as(tag().to_string())
+}
+
+/// The same images under `tag` (a test of its own removes them when it ends).
+pub(crate) fn build_images_as(tag: String) -> Images {
+    let own = |name: &str| format!("{name}:{tag}");
     let bin = static_binary().expect("static build");
     let inspector = static_inspector().expect("static inspector");
     // readygate: docker/prebuilt.Dockerfile, from the host's binary.
@@ -206,7 +212,7 @@ fn build_images() -> Images {
         &own("readygate-e2e-pg"),
         ctx.path().to_str().unwrap(),
     ]);
-    images
+    Images { tag }
 }
 
 fn inspect(id: &str, format: &str) -> String {

@@ -26,5 +26,6 @@ mod servers;
 mod signals;
 mod static_build;
 mod swarm;
+mod swarm_nodes;
 mod tcp;
 mod usage;

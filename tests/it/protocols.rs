@@ -621,6 +621,11 @@ fn grpc_health_service_over_h2c_and_tls() {
     assert!(r.stderr.contains("NOT_SERVING"), "{}", r.stderr);
     assert!(r.stderr.contains("SERVING)"), "{}", r.stderr);
     // An unregistered service: not ready (NOT_FOUND), up to the deadline.
+    // -v shows readygate's attempts, not the HTTP/2 library's internals.
+    let r = gate_run(&["-v", "-t", "5s", &format!("grpc://127.0.0.1:{port}")]);
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("attempt 1 ready"), "{}", r.stderr);
+    assert!(!r.stderr.contains("client connection"), "{}", r.stderr);
     let r = gate_run(&["-t", "1s", &format!("grpc://127.0.0.1:{port}#service=nope")]);
     assert_eq!(r.code(), 124, "{}", r.stderr);
     assert!(r.stderr.contains("NOT_FOUND"), "{}", r.stderr);
