@@ -11,6 +11,7 @@ use crate::schedule::Stability;
 /// Prints the plan.
 pub fn print(plan: &Plan) {
     let text = render(plan);
+    let text = crate::redact::scrub(&text);
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
 }
 

@@ -6,6 +6,83 @@
 //! - [`redact_input`] is for input that failed to parse and must still be quoted in an error: it
 //!   cuts out the userinfo password and sensitive parameter values by position, erring on the side of
 //!   hiding too much.
+//!
+//! And one net under both: every secret the gate holds is [`register`]ed when it is read (each
+//! [`crate::uri::Secret`] on creation, the HTTP Basic credentials once encoded), and [`scrub`]
+//! masks any of them, raw or percent-encoded, in every line before it is written — so a server
+//! that echoes the password back in its error message cannot make the gate print it.
+
+use std::sync::Mutex;
+
+/// Secrets shorter than this are not scrubbed from free text: masking every "pw" would garble
+/// the output, and so short a secret is no secret. They are still never printed by the renderers.
+const MIN_SCRUBBED: usize = 4;
+
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Remembers a secret so that [`scrub`] masks it (and its percent-encoded forms) in all output.
+pub fn register(secret: &str) {
+    if secret.len() < MIN_SCRUBBED {
+        return;
+    }
+    let mut all = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
+    for form in [
+        secret.to_string(),
+        percent_encode(secret, false),
+        percent_encode(secret, true),
+        // As a JSON string holds it (NATS' CONNECT, echoed back in an error).
+        json_escape(secret),
+    ] {
+        if !all.contains(&form) {
+            all.push(form);
+        }
+    }
+    // Longest first: a secret that contains another is masked whole.
+    all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// `text` with every registered secret masked.
+pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
+    let all = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
+    if !all.iter().any(|s| text.contains(s.as_str())) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for s in all.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn json_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes every byte outside the unreserved set (`all`: every non-alphanumeric byte),
+/// upper-case hex, as a user might have written the secret in a URL.
+fn percent_encode(s: &str, all: bool) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        let keep = b.is_ascii_alphanumeric() || (!all && b"-._~".contains(&b));
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
 
 /// The mask printed in place of a secret.
 pub const MASK: &str = "***";
@@ -152,6 +229,18 @@ fn push_segment(out: &mut String, segment: &str, is_param: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registered_secrets_are_scrubbed_in_every_form() {
+        register("s3cr#t/pw-xyz");
+        register("ab");
+        let line = "echo s3cr#t/pw-xyz and s3cr%23t%2Fpw-xyz and s3cr%23t%2Fpw%2Dxyz; ab stays";
+        assert_eq!(scrub(line), "echo *** and *** and ***; ab stays");
+        assert!(matches!(
+            scrub("nothing here"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn redact_input_table() {

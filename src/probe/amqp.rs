@@ -61,7 +61,7 @@ impl AmqpProbe {
         let password = params::password(u, None)?;
         let (user, password) = match (&u.user, password) {
             (Some(user), Some(p)) => (user.clone(), p),
-            (None, None) => ("guest".to_string(), Secret::new("guest".to_string())),
+            (None, None) => ("guest".to_string(), Secret::well_known("guest")),
             _ => {
                 return Err(
                     "an AMQP user needs a password: amqp://USER:PASSWORD@rabbitmq:5672/vhost"

@@ -82,9 +82,12 @@ impl HttpProbe {
         let port = uri.port.unwrap_or(default_port);
         if let (Some(user), pass) = (&uri.user, &uri.password) {
             let pass = pass.as_ref().map(|p| p.expose()).unwrap_or("");
-            let mut value =
-                HeaderValue::from_str(&format!("Basic {}", base64(&format!("{user}:{pass}"))))
-                    .map_err(|_| "the user or password cannot go in an HTTP header")?;
+            let mut value = HeaderValue::from_str(&format!("Basic {}", {
+                let encoded = base64(&format!("{user}:{pass}"));
+                crate::redact::register(&encoded);
+                encoded
+            }))
+            .map_err(|_| "the user or password cannot go in an HTTP header")?;
             value.set_sensitive(true);
             headers.push((hyper::header::AUTHORIZATION, value));
         }
@@ -359,6 +362,12 @@ fn parse_header(h: &str) -> Result<(HeaderName, HeaderValue), String> {
     let mut value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
     if crate::redact::is_sensitive_key(name.as_str()) {
         value.set_sensitive(true);
+        // The value as a whole (`Bearer abc…`) and its credential part alone.
+        let text = value.to_str().unwrap_or_default();
+        crate::redact::register(text);
+        if let Some((_, token)) = text.split_once(' ') {
+            crate::redact::register(token.trim());
+        }
     }
     Ok((name, value))
 }

@@ -29,8 +29,9 @@ pub const MAX_LINE: usize = 4000;
 
 /// Prints one log line, keeping the status line (if any) below it.
 pub fn print_line(line: &str) {
+    let line = crate::redact::scrub(line);
     let status = STATUS.lock().unwrap_or_else(|p| p.into_inner());
-    let line = cut(line);
+    let line = cut(&line);
     let text = match status.as_deref() {
         Some(s) => format!("\r\x1b[2K{line}\n{s}"),
         None => format!("{line}\n"),
@@ -118,7 +119,8 @@ pub fn restore() {
 pub fn show(text: &str) {
     let mut status = STATUS.lock().unwrap_or_else(|p| p.into_inner());
     let width = terminal_width().saturating_sub(1).max(20);
-    let text: String = text.chars().take(width).collect();
+    // Scrubbed before it is cut, so no cut can leave part of a secret unmasked.
+    let text: String = crate::redact::scrub(text).chars().take(width).collect();
     write_stderr(format!("\r\x1b[2K{text}").as_bytes());
     *status = Some(text);
 }

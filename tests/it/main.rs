@@ -21,6 +21,7 @@ mod postgres;
 mod protocols;
 mod readme;
 mod redis;
+mod secrets;
 mod semantics;
 mod servers;
 mod signals;

@@ -347,8 +347,11 @@ pub(crate) fn sslmode_name(m: SslMode) -> &'static str {
 }
 
 fn db_message(e: &tokio_postgres::Error) -> String {
-    e.as_db_error()
-        .map_or_else(|| e.to_string(), |d| d.message().to_string())
+    let text = e
+        .as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string());
+    // A server's text may quote what it was sent: masked before anything cuts it.
+    crate::redact::scrub(&text).into_owned()
 }
 
 /// The first column of the first row a query returns, if any. Stops reading at that row: the rest

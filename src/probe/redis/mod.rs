@@ -300,7 +300,7 @@ fn short(r: &Reply) -> String {
         Reply::Bulk(None) | Reply::Array(None) => "(nil)".to_string(),
         Reply::Array(Some(items)) => format!("[{} items]", items.len()),
     };
-    s.chars().take(80).collect()
+    crate::redact::scrub(&s).chars().take(80).collect()
 }
 
 #[cfg(test)]

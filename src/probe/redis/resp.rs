@@ -83,15 +83,19 @@ fn reply(v: redis::Value) -> Reply {
         Value::Nil => Reply::Bulk(None),
         Value::Int(n) => Reply::Integer(n),
         Value::BulkString(b) => Reply::Bulk(Some(b)),
-        Value::SimpleString(s) => Reply::Simple(s),
         Value::Okay => Reply::Simple("OK".into()),
         Value::Array(items) | Value::Set(items) => {
             Reply::Array(Some(items.into_iter().map(reply).collect()))
         }
-        Value::ServerError(e) => Reply::Error(match e.details() {
-            Some(d) => format!("{} {d}", e.code()),
-            None => e.code().to_string(),
-        }),
+        // Server text may quote what it was sent (AUTH's password): masked at once.
+        Value::ServerError(e) => Reply::Error(
+            crate::redact::scrub(&match e.details() {
+                Some(d) => format!("{} {d}", e.code()),
+                None => e.code().to_string(),
+            })
+            .into_owned(),
+        ),
+        Value::SimpleString(s) => Reply::Simple(crate::redact::scrub(&s).into_owned()),
         Value::VerbatimString { text, .. } => Reply::Bulk(Some(text.into_bytes())),
         other => Reply::Simple(format!("{other:?}")),
     }
