@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod fake;
+mod hardening;
 mod harness;
 
 mod attacks;

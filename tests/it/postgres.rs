@@ -625,3 +625,74 @@ fn a_huge_result_is_not_buffered() {
     assert_eq!(r.code(), 0, "{}", r.stderr);
     assert!(peak < 48 * 1024, "peak RSS {peak} KiB");
 }
+
+/// The server's startup (recovery) process, a child of the postmaster, once it runs.
+fn startup_process(pg: &Pg) -> Result<i32, String> {
+    let pid_file =
+        std::fs::read_to_string(pg.data.join("postmaster.pid")).map_err(|e| e.to_string())?;
+    let postmaster = pid_file
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let children = std::fs::read_dir(format!("/proc/{postmaster}/task"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .collect::<String>();
+    children
+        .split_whitespace()
+        .find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.contains("startup"))
+        })
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("no startup process among {children:?}"))
+}
+
+#[test]
+fn crash_recovery_paused_with_sigstop_is_waited_through() {
+    // Scenario 9: a crash-stopped server restarts and replays WAL; its startup process is paused
+    // with SIGSTOP (the server accepts, and answers 57P03, for as long as it likes); resumed, it
+    // finishes and the gate goes on.
+    if !postgres_available() {
+        return;
+    }
+    let pg = Pg::new("checkpoint_timeout = 1h\nmax_wal_size = 1GB\n");
+    pg.start();
+    let mut paused = None;
+    // The replay must still be running when we look for it: enough WAL, and a few tries.
+    for _ in 0..3 {
+        pg.psql("DROP TABLE IF EXISTS t; CREATE TABLE t AS SELECT generate_series(1, 2000000) x;");
+        pg.stop("immediate");
+        pg.start_nowait("");
+        let found = crate::harness::wait_until(ms(10_000), ms(1), || startup_process(&pg));
+        // SAFETY: kill(2) with a pid read from the cluster's own process tree.
+        if unsafe { libc::kill(found, libc::SIGSTOP) } == 0 && startup_process(&pg) == Ok(found) {
+            paused = Some(found);
+            break;
+        }
+        wait_port(pg.port, ms(30_000));
+    }
+    let Some(startup) = paused else {
+        panic!("recovery always finished before it could be paused");
+    };
+    let url = pg.url(&Pg::app(), "appdb");
+    let r = gate_while(vec!["-t".into(), "30s".into(), url], || {
+        std::thread::sleep(ms(1_500));
+        // SAFETY: as above.
+        unsafe { libc::kill(startup, libc::SIGCONT) };
+    });
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("57P03"), "{}", r.stderr);
+    let after = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("is ready after"))
+        .unwrap_or_default();
+    assert!(
+        !after.contains("ready after 0") && !after.contains("ms ("),
+        "ready before the resume: {after}"
+    );
+}

@@ -1,0 +1,171 @@
+//! Load and time: a herd of gates against one PostgreSQL that starts late, and a soak against every
+//! kind of failing server with descriptors and memory sampled.
+
+use std::io::{Read, Write};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::fake;
+use crate::harness::{free_port, gate, ms};
+use crate::servers::{postgres_available, Pg};
+
+#[test]
+fn a_herd_of_50_gates_spreads_its_load_on_a_late_postgres() {
+    if !postgres_available() {
+        return;
+    }
+    let pg = Pg::new("log_connections = on\nmax_connections = 100\n");
+    let url = pg.url(&Pg::app(), "appdb");
+    let gates: Vec<Child> = (0..50)
+        .map(|_| {
+            gate()
+                .args(["-t", "60s", &url])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    std::thread::sleep(ms(2_000));
+    pg.start_nowait("");
+    let start = Instant::now();
+    for mut g in gates {
+        let status = g.wait().unwrap();
+        let mut err = String::new();
+        g.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert!(status.success(), "{err}");
+    }
+    let took = start.elapsed();
+    // Connections the server saw, per 100 ms (log lines start with a millisecond timestamp).
+    let log = pg.log();
+    let mut buckets = std::collections::BTreeMap::<i64, usize>::new();
+    for line in log.lines().filter(|l| l.contains("connection received")) {
+        *buckets
+            .entry(crate::servers::log_time_ms(line) / 100)
+            .or_default() += 1;
+    }
+    let total: usize = buckets.values().sum();
+    let peak = buckets.values().copied().max().unwrap_or(0);
+    eprintln!("MEASURE herd: 50 gates ready {took:?} after the server was started; {total} connections, at most {peak} per 100 ms");
+    assert!(!log.contains("too many clients"), "{log}");
+    // Each gate connects at most once per 100 ms window, and backs off (with jitter) while the
+    // server says it is starting: never a storm.
+    assert!(peak <= 50, "{peak} connections in 100 ms");
+    assert!(total <= 50 * 6, "{total} connections for 50 gates");
+}
+
+/// A server that accepts and never answers, keeping only its latest 256 connections (the gate
+/// has given up on older ones long since): a 30-minute soak must not run the test out of fds.
+fn silent_for_long() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = std::collections::VecDeque::new();
+        for s in l.incoming().flatten() {
+            held.push_back(s);
+            if held.len() > 256 {
+                held.pop_front();
+            }
+        }
+    });
+    port
+}
+
+/// How long the soak runs: 60 s in the suite; `bench/soak.sh` sets 1,800.
+fn soak_seconds() -> u64 {
+    std::env::var("READYGATE_SOAK_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60)
+}
+
+/// (open descriptors, resident KiB) of a process.
+fn sample(pid: u32) -> (usize, u64) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (fds, rss)
+}
+
+#[test]
+fn a_soak_against_every_failing_server_keeps_descriptors_and_memory_flat() {
+    let seconds = soak_seconds();
+    let refused = free_port();
+    let silent = silent_for_long();
+    let reset = fake::resetting();
+    let unavailable = fake::raw(|mut s| {
+        fake::read_some(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+    });
+    let garbage = fake::raw(|mut s| {
+        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2\r\n");
+    });
+    let starting = fake::raw(|mut s| {
+        fake::read_some(&mut s);
+        let _ = s.write_all(&fake::pg_message(
+            b'E',
+            b"SFATAL\0C57P03\0Mthe database system is starting up\0\0",
+        ));
+    });
+    let loading = fake::raw(|mut s| {
+        fake::read_some(&mut s);
+        let _ = s.write_all(b"-LOADING Redis is loading the dataset in memory\r\n");
+    });
+    let targets = [
+        format!("tcp://127.0.0.1:{refused}"),
+        format!("tcp://127.0.0.1:{silent}#stable=2"),
+        format!("http://127.0.0.1:{silent}/"),
+        format!("tcp://127.0.0.1:{reset}#stable=2"),
+        format!("http://127.0.0.1:{reset}/"),
+        format!("http://127.0.0.1:{unavailable}/health"),
+        format!("postgres://127.0.0.1:{garbage}/db"),
+        format!("redis://127.0.0.1:{garbage}"),
+        format!("mysql://127.0.0.1:{garbage}"),
+        format!("postgres://127.0.0.1:{starting}/db"),
+        format!("redis://127.0.0.1:{loading}"),
+        format!("amqp://127.0.0.1:{silent}"),
+        format!("grpc://127.0.0.1:{reset}"),
+    ];
+    let mut child = gate()
+        .args([
+            "-q",
+            "-t",
+            "0",
+            "--attempt-timeout",
+            "300ms",
+            "--max-interval",
+            "200ms",
+        ])
+        .args(&targets)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(seconds) {
+        std::thread::sleep(ms(10_000).min(Duration::from_secs(seconds)));
+        samples.push(sample(pid));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the gate ended during the soak"
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    eprintln!(
+        "MEASURE soak {seconds}s, {} targets: (fds, RSS KiB) every 10 s: {samples:?}",
+        targets.len()
+    );
+    // After the first sample (everything warmed up), flat: no descriptor and no memory growth.
+    let (fds0, rss0) = samples[0];
+    for (fds, rss) in &samples[1..] {
+        assert!(*fds <= fds0 + 4, "descriptors grew: {samples:?}");
+        assert!(*rss <= rss0 + 1024, "memory grew: {samples:?}");
+    }
+}
