@@ -35,6 +35,8 @@ mod environ;
 mod exec;
 mod exit;
 mod explain;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gate;
 mod net;
 mod notify;

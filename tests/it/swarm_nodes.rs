@@ -1,8 +1,9 @@
 //! The gate across several Swarm nodes: three Docker Engines in containers (Debian's `docker.io`,
 //! non-privileged, see docker/e2e/swarm-node), one manager and two workers, on a network of their
 //! own. PostgreSQL runs on a worker; the database's node is stopped; while Swarm reschedules the
-//! database on the other worker (a new address on the overlay), a freshly started app task on the
-//! manager waits in its gate, then logs in across nodes and starts its program — once, no restart.
+//! database on the other worker (a new address on the overlay) and it initialises (8 s of init
+//! scripts), a freshly started app task on the manager waits in its gate, then logs in across
+//! nodes and starts its program — once, no restart.
 //!
 //! Everything is named after this run (network, volumes, containers) and removed on drop; the
 //! host's own engine is never made part of a swarm.
@@ -313,6 +314,11 @@ fn the_gate_follows_its_database_to_another_node() {
             "node.role==worker",
             "--restart-delay",
             "0s",
+            // A fresh database runs its init scripts for a while (as a real project's do): the
+            // rescheduled task is certainly not ready when the new app task first looks, however
+            // slowly this machine starts containers.
+            "--env",
+            "INIT_DELAY=8",
             "--no-resolve-image",
             &pg_image,
         ],
@@ -374,7 +380,7 @@ fn the_gate_follows_its_database_to_another_node() {
     assert_eq!(tasks.lines().count(), 1, "{tasks}");
     crate::harness::assert_no_canary(&log);
     eprintln!(
-        "MEASURE swarm nodes: database on {first} stopped → rescheduled on {second} → app connected and started: {:.1} s (whole test {:.0} s)",
+        "MEASURE swarm nodes: database on {first} stopped → rescheduled on {second}, initialised (8 s) → app connected and started: {:.1} s (whole test {:.0} s)",
         connected.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );

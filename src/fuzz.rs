@@ -1,0 +1,163 @@
+//! Entry points for the fuzzers (`fuzz/`, cargo-fuzz) and for the stable smoke run
+//! (`examples/fuzz_smoke.rs`, run by `.ci/run`): bytes in, no panic, no hang, bounded memory out.
+//! Not part of readygate's interface.
+//!
+//! - [`target`]: one target string through the URL parser and every probe's option checks.
+//! - [`command_line`]: NUL-separated words as argv (and `KEY=VALUE` words after a lone `--env`
+//!   as the environment's `READYGATE_TARGETS`) through the parser and the plan.
+//! - [`server_reply`]: the first byte picks a kind of target, the rest is what a server on a
+//!   loopback port sends to each connection; one attempt of the real probe runs against it, so
+//!   every protocol decoder (and TLS, HTTP/2, tokio-postgres under the framing guard) reads it.
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The bound on one attempt here; a decoder that waits longer than this for bytes that will never
+/// come is a hang.
+pub const ATTEMPT: Duration = Duration::from_secs(1);
+
+/// One target string.
+pub fn target(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::target::Target::parse(text);
+    }
+}
+
+/// NUL-separated argv words through the command-line parser and the plan.
+pub fn command_line(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut args: Vec<OsString> = vec!["readygate".into()];
+    let mut env_targets = None;
+    let mut words = text.split('\0');
+    for w in words.by_ref() {
+        if w == "--env" {
+            break;
+        }
+        // Help and version print to stdout and end the parse: nothing to find there.
+        let prints = w == "--help"
+            || w == "--version"
+            || (w.starts_with('-') && !w.starts_with("--") && (w.contains('h') || w.contains('V')));
+        if prints {
+            continue;
+        }
+        args.push(w.into());
+    }
+    let rest: Vec<&str> = words.collect();
+    if !rest.is_empty() {
+        env_targets = Some(rest.join(" "));
+    }
+    if let Ok(cli) = crate::cli::parse(&args) {
+        let _ = crate::plan::Plan::build(cli, env_targets.as_deref(), &[], false);
+    }
+}
+
+/// The kinds of target [`server_reply`] picks from (by the first byte).
+pub const SCHEMES: &[&str] = &[
+    "postgres://app:pw@127.0.0.1:{port}/db",
+    "postgres://127.0.0.1:{port}/db",
+    "redis://:pw@127.0.0.1:{port}/1#primary",
+    "redis://127.0.0.1:{port}#cluster",
+    "redis+sentinel://127.0.0.1:{port}/mymaster",
+    "http://127.0.0.1:{port}/health#contains=UP",
+    "https://127.0.0.1:{port}/#insecure",
+    "mysql://127.0.0.1:{port}",
+    "mysql://app:pw@127.0.0.1:{port}/db#query=SELECT%201",
+    "amqp://app:pw@127.0.0.1:{port}/vh",
+    "memcached://127.0.0.1:{port}",
+    "memcached://app:pw@127.0.0.1:{port}",
+    "memcached://app:pw@127.0.0.1:{port}#auth=text",
+    "nats://app:pw@127.0.0.1:{port}",
+    "mqtt://app:pw@127.0.0.1:{port}",
+    "mqtt://127.0.0.1:{port}#version=5",
+    "grpc://127.0.0.1:{port}#service=a",
+    "tcp://127.0.0.1:{port}#stable=2",
+];
+
+/// A loopback server sending the current input to every connection, and a runtime, per thread.
+struct Bench {
+    runtime: tokio::runtime::Runtime,
+    port: u16,
+    reply: Arc<Mutex<Vec<u8>>>,
+    probes: Vec<crate::probe::Probe>,
+}
+
+thread_local! {
+    static BENCH: RefCell<Option<Bench>> = const { RefCell::new(None) };
+}
+
+fn bench() -> Bench {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let reply = Arc::new(Mutex::new(Vec::new()));
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("a loopback port");
+    let port = listener.local_addr().expect("its port").port();
+    let served = reply.clone();
+    runtime.spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = listener.accept().await {
+            let bytes = served.lock().map(|r| r.clone()).unwrap_or_default();
+            tokio::spawn(async move {
+                let _ = s.write_all(&bytes).await;
+                let _ = s.shutdown().await;
+                let mut sink = [0u8; 4096];
+                while let Ok(1..) = s.read(&mut sink).await {}
+            });
+        }
+    });
+    let probes = SCHEMES
+        .iter()
+        .map(|s| {
+            let t = crate::target::Target::parse(&s.replace("{port}", &port.to_string()))
+                .expect("the fuzz targets parse");
+            t.probe
+        })
+        .collect();
+    Bench {
+        runtime,
+        port,
+        reply,
+        probes,
+    }
+}
+
+/// One attempt of the kind `data[0]` picks against a server that sends `data[1..]`. Returns
+/// false when the attempt did not end within [`ATTEMPT`] (a hang).
+pub fn server_reply(data: &[u8]) -> bool {
+    let Some((&pick, reply)) = data.split_first() else {
+        return true;
+    };
+    BENCH.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let b = cell.get_or_insert_with(bench);
+        let _ = b.port;
+        if let Ok(mut r) = b.reply.lock() {
+            *r = reply.to_vec();
+        }
+        let probe = &b.probes[pick as usize % b.probes.len()];
+        b.runtime
+            .block_on(async { tokio::time::timeout(ATTEMPT, probe.attempt()).await })
+            .is_ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_points_run() {
+        target(b"postgres://u:p@h:1/d?sslmode=require#level=login");
+        command_line(b"-t\x005s\x00tcp://h:1\x00--env\x00redis://h");
+        for pick in 0..SCHEMES.len() as u8 {
+            assert!(server_reply(&[
+                pick, b'+', b'P', b'O', b'N', b'G', b'\r', b'\n'
+            ]));
+        }
+    }
+}
