@@ -223,3 +223,101 @@ fn names_behind_a_silent_resolver_do_not_starve_each_other() {
     assert!(r.elapsed < ms(8000), "{:?}", r.elapsed);
     drop(silent_dns);
 }
+
+/// A DNS reply to `query`: the question echoed, `rcode`, the truncation bit, and for an A
+/// question with `answer`, one A record.
+fn dns_reply(
+    query: &[u8],
+    rcode: u8,
+    truncated: bool,
+    answer: Option<std::net::Ipv4Addr>,
+) -> Vec<u8> {
+    // The question ends after its name (labels up to a zero byte) and 4 bytes of type and class.
+    let mut end = 12;
+    while end < query.len() && query[end] != 0 {
+        end += 1 + query[end] as usize;
+    }
+    let end = (end + 5).min(query.len());
+    let qtype = query
+        .get(end - 4..end - 2)
+        .map(|t| u16::from_be_bytes([t[0], t[1]]));
+    let a_answer = answer.filter(|_| qtype == Some(1) && rcode == 0 && !truncated);
+    let mut r = query[..2].to_vec();
+    r.push(0x80 | (query[2] & 0x01) | if truncated { 0x02 } else { 0 });
+    r.push(0x80 | rcode);
+    r.extend_from_slice(&[0, 1, 0, u8::from(a_answer.is_some()), 0, 0, 0, 0]);
+    r.extend_from_slice(&query[12..end]);
+    if let Some(ip) = a_answer {
+        r.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4]);
+        r.extend_from_slice(&ip.octets());
+    }
+    r
+}
+
+#[test]
+fn a_resolver_that_fails_then_hangs_then_truncates_then_answers() {
+    // SERVFAIL, then silence, then truncated replies (and nothing on TCP), then the address: each
+    // phase is "not ready" within the attempt timeout, and the answer is taken at once.
+    let Some((dns, ip)) = silent_resolver() else {
+        return;
+    };
+    let Some(names) = Names::new(
+        "127.0.0.1 localhost\n",
+        &format!("nameserver {ip}\noptions timeout:1 attempts:1\n"),
+    ) else {
+        return;
+    };
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = dns.recv_from(&mut buf) {
+            let q = &buf[..n];
+            if n < 12 {
+                continue;
+            }
+            let reply = match started.elapsed().as_millis() / 1500 {
+                0 => dns_reply(q, 2, false, None),
+                1 => continue,
+                2 => dns_reply(q, 0, true, None),
+                _ => dns_reply(q, 0, false, Some(std::net::Ipv4Addr::LOCALHOST)),
+            };
+            let _ = dns.send_to(&reply, from);
+        }
+    });
+    let r = finish(
+        names
+            .gate(&[
+                "-t".into(),
+                "20s".into(),
+                "--attempt-timeout".into(),
+                "500ms".into(),
+                format!("tcp://flaky.test:{port}"),
+            ])
+            .spawn()
+            .unwrap(),
+        Instant::now(),
+        ms(30_000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    let took = started.elapsed();
+    assert!(
+        took >= ms(4_500),
+        "ready before the resolver answered: {took:?}\n{}",
+        r.stderr
+    );
+    assert!(
+        took < ms(8_000),
+        "the answer was not taken soon: {took:?}\n{}",
+        r.stderr
+    );
+    // The failing phases were reasons to wait, in words; the silent one cut at the attempt bound.
+    assert!(
+        r.stderr.contains("cannot resolve 'flaky.test'"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("no answer within 500ms"), "{}", r.stderr);
+    drop(l);
+}

@@ -496,3 +496,48 @@ fn a_cluster_is_ready_once_every_slot_is_served() {
     assert_eq!(r.code(), 1, "{}", r.stderr);
     assert!(r.stderr.contains("not in cluster mode"), "{}", r.stderr);
 }
+
+#[test]
+fn a_server_frozen_mid_auth_then_killed_then_replaced() {
+    // The server accepts but is stopped (SIGSTOP): AUTH gets no answer, each attempt is cut at
+    // its bound. Then it is killed (SIGKILL: the held connections reset) and a new one starts on
+    // the same port: the gate is ready soon after, and never exits early.
+    if !redis_available() {
+        return;
+    }
+    let pw = password();
+    let port = free_port();
+    let frozen = Redis::start_in(
+        tempfile::tempdir().unwrap(),
+        port,
+        &["--requirepass", &pw],
+        true,
+    );
+    // SAFETY: signals to a child process of this test.
+    unsafe { libc::kill(frozen.child.id() as i32, libc::SIGSTOP) };
+    let url = format!("redis://:{}@127.0.0.1:{port}/0", password_in_url());
+    let mut replacement = None;
+    let mut frozen = Some(frozen);
+    let mut cmd = gate();
+    cmd.args(["-t", "20s", "--attempt-timeout", "300ms", &url, "--"])
+        .arg(inspector());
+    let r = run_during(&mut cmd, ms(25_000), || {
+        std::thread::sleep(ms(1_200));
+        if let Some(mut f) = frozen.take() {
+            // SAFETY: as above.
+            unsafe { libc::kill(f.child.id() as i32, libc::SIGKILL) };
+            let _ = f.child.wait();
+        }
+        std::thread::sleep(ms(300));
+        replacement = Some(Redis::start_in(
+            tempfile::tempdir().unwrap(),
+            port,
+            &["--requirepass", &pw],
+            true,
+        ));
+    });
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("no answer within 300ms"), "{}", r.stderr);
+    assert!(r.field("pid").is_some());
+    crate::harness::assert_no_canary(&r.stderr);
+}
