@@ -18,6 +18,7 @@ mod dns;
 mod exec;
 mod http;
 mod kubernetes;
+mod partition;
 mod postgres;
 mod protocols;
 mod readme;
