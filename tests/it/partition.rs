@@ -174,10 +174,11 @@ fn a_partition_mid_attempt_is_cut_at_its_bound_and_the_deadline_holds() {
         );
         ns.partition(false);
     }
-    // Healed at 1.2 s: noticed, ready before the deadline.
+    // Healed at 1.2 s: noticed, ready before the deadline. The attempt bound leaves room for the
+    // proxy's delays, which add up per chunk on a loaded machine (TLS flights split into several).
     let r = partitioned(
         &ns,
-        &["-t", "6s", "--attempt-timeout", "700ms", &url],
+        &["-t", "10s", "--attempt-timeout", "3s", &url],
         ms(200),
         Some(ms(1_200)),
     );
