@@ -92,6 +92,11 @@ impl MysqlProbe {
             Some(p) => Some(uri::decode_text(p).map_err(|e| e.to_string())?),
         };
         let mut password = params::password(u, password_param)?;
+        if password.is_some() && u.user.is_none() {
+            return Err(format!(
+                "a password needs a user: {scheme}://USER:PASSWORD@db:3306/app"
+            ));
+        }
         if password.is_none() {
             password = environ::secret(env, "MYSQL_PWD")?;
         }
@@ -432,6 +437,7 @@ mod tests {
                 "cannot run a #query",
             ),
             ("mysql://db?sslmode=require", "unknown parameter"),
+            ("mysql://:pw@db", "a password needs a user"),
         ] {
             let err = parse(bad).unwrap_err();
             assert!(err.contains(want), "{bad}: {err}");
