@@ -65,7 +65,13 @@ pub fn run(args: Vec<OsString>) -> i32 {
         return exit::code(exec_ending(&err), check);
     }
     let limits = match startup::prepare() {
-        Ok(limits) => limits,
+        Ok(limits) => {
+            crate::schedule::limit_attempts_to_descriptors(
+                limits.descriptors(),
+                plan.targets.len(),
+            );
+            limits
+        }
         Err(e) => {
             tracing::error!(event = "internal", "{e}");
             return exit::code(Ending::Internal, check);

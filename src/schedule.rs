@@ -24,6 +24,22 @@ use tokio::time::Instant;
 use crate::backoff::{Backoff, Policy};
 use crate::verdict::{Cost, Verdict};
 
+/// How many attempts may be in flight at once, when the gate has fewer descriptors than targets.
+/// Unset (tests, or a limit large enough), every target's attempt runs when it is due.
+static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+
+/// Bounds the attempts in flight to what `descriptors` allow (each attempt needs a socket, a TLS
+/// or happy-eyeballs attempt briefly two; a reserve stays for the runtime, lookups and stderr).
+/// Waiting for a slot is fair (first come, first served) and is not charged to the attempt's
+/// timeout: 5,000 targets under `ulimit -n 1024` are probed in turns, never "not ready" for lack of
+/// a descriptor of the gate's own.
+pub fn limit_attempts_to_descriptors(descriptors: u64, targets: usize) {
+    let slots = (descriptors.saturating_sub(64) / 2).max(8) as usize;
+    if slots < targets {
+        let _ = SLOTS.set(tokio::sync::Semaphore::new(slots));
+    }
+}
+
 /// Something that can make attempts for `count()` targets, by index.
 pub trait Attempts {
     fn count(&self) -> usize;
@@ -300,11 +316,31 @@ async fn target_loop<A: Attempts>(
         attempt += 1;
         // Every attempt is bounded by the attempt timeout AND the time left, so the deadline holds
         // even against a server that accepts and never answers.
+        // A slot first, if descriptors are scarce (see `limit_attempts_to_descriptors`); the wait
+        // for it ends at the deadline too.
+        let slot = match SLOTS.get() {
+            None => None,
+            Some(slots) => {
+                let wait = slots.acquire();
+                let slot = match deadline_at {
+                    Some(at) => match tokio::time::timeout_at(at, wait).await {
+                        Ok(slot) => slot,
+                        Err(_) => return,
+                    },
+                    None => wait.await,
+                };
+                slot.ok()
+            }
+        };
         let left = deadline_at.map(|at| at.saturating_duration_since(Instant::now()));
         let budget = left.map_or(settings.attempt_timeout, |l| {
             l.min(settings.attempt_timeout)
         });
-        let verdict = match tokio::time::timeout(budget, attempts.attempt(index)).await {
+        let verdict = tokio::time::timeout(budget, attempts.attempt(index)).await;
+        // The attempt's sockets are closed: the slot goes to the next target in line, not held
+        // through this target's pause.
+        drop(slot);
+        let verdict = match verdict {
             Ok(v) => v,
             // Cut by the deadline, not by the attempt timeout: the wait is over, and the reason
             // the target was last seen not ready stays the one reported.

@@ -94,6 +94,19 @@ pub fn prepare() -> Result<Limits, String> {
     Ok(Limits { nofile: original })
 }
 
+impl Limits {
+    /// The descriptors the gate may use while it waits (the raised soft limit), or plenty when
+    /// the limit could not be read.
+    pub fn descriptors(&self) -> u64 {
+        // SAFETY: getrlimit with a valid struct.
+        let now = unsafe {
+            let mut lim: libc::rlimit = std::mem::zeroed();
+            (libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0).then_some(lim.rlim_cur)
+        };
+        now.unwrap_or(u64::MAX)
+    }
+}
+
 /// Gives back what the command must inherit unchanged: the descriptor limit and closed standard
 /// descriptors.
 pub fn restore_for_exec(limits: &Limits) {

@@ -265,9 +265,25 @@ fn describe_hyper(e: &hyper::Error) -> String {
             .into()
     } else if e.is_incomplete_message() || e.is_closed() {
         "connection closed before a complete response".into()
+    } else if let Some(io) = io_source(e) {
+        // A reset while writing the request shows as hyper's bare "connection error": say what
+        // the socket said.
+        crate::net::connect::io_reason(io)
     } else {
         format!("HTTP error: {e}")
     }
+}
+
+/// The I/O error under a hyper error, if that is what it is.
+fn io_source(e: &hyper::Error) -> Option<&std::io::Error> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        source = s.source();
+    }
+    None
 }
 
 async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {

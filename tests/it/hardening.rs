@@ -169,3 +169,48 @@ fn a_soak_against_every_failing_server_keeps_descriptors_and_memory_flat() {
         assert!(*rss <= rss0 + 1024, "memory grew: {samples:?}");
     }
 }
+
+#[test]
+fn more_targets_than_descriptors_are_probed_in_turns() {
+    // 2,000 targets under a descriptor limit of 256 (soft and hard, as `ulimit -n 256` leaves
+    // it): the gate takes turns, and no target is ever "not ready" for lack of a descriptor of the
+    // gate's own.
+    use std::os::unix::process::CommandExt;
+    let ports: Vec<u16> = (0..4)
+        .map(|_| {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                for s in l.incoming() {
+                    drop(s)
+                }
+            });
+            port
+        })
+        .collect();
+    let targets: Vec<String> = (0..2000)
+        .map(|i| format!("127.0.0.1:{}", ports[i % ports.len()]))
+        .collect();
+    let mut cmd = gate();
+    cmd.args(["-t", "20s"]).args(&targets);
+    // SAFETY: setrlimit between fork and exec (async-signal-safe).
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 256,
+                rlim_max: 256,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        });
+    }
+    let r = crate::harness::run(&mut cmd, ms(30_000));
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    // EMFILE shows as "too many open files" (or "no file descriptors available"): never.
+    assert!(!r.stderr.contains("not ready"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("all 2000 targets are ready"),
+        "{}",
+        r.stderr
+    );
+}
