@@ -113,23 +113,31 @@ pub fn run_during(cmd: &mut Command, limit: Duration, during: impl FnOnce()) -> 
     finish(child, start, limit)
 }
 
-/// Runs to completion as [`run`] does, and reports the gate's peak RSS in KiB, as the kernel
-/// counted it for the process (`wait4(2)`'s `ru_maxrss`): exact, and with no PID to race for.
+/// Runs to completion as [`run`] does, and reports the gate's peak RSS in KiB: its own `VmHWM`,
+/// sampled while it runs (a high-water mark, so a sample after the peak still sees it).
 pub fn run_measuring_rss(cmd: &mut Command, limit: Duration) -> (Run, u64) {
     let (child, start) = spawn(cmd);
     let mut peak_kib = 0u64;
     let run = finish_with(child, start, limit, |child| {
         use std::os::unix::process::ExitStatusExt;
+        // The gate's own high-water mark, sampled every poll (2 ms) while it runs. Not wait4's
+        // ru_maxrss: a child started with vfork semantics (posix_spawn) inherits the *test
+        // process's* peak RSS at exec, so with other tests running in this process the figure
+        // was this process's, not the gate's.
+        let status_file = std::fs::read_to_string(format!("/proc/{}/status", child.id()));
+        if let Some(hwm) = status_file.ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        }) {
+            peak_kib = peak_kib.max(hwm);
+        }
         let mut status = 0;
-        // SAFETY: wait4 on our own child with valid out-pointers; WNOHANG never blocks.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        let pid = unsafe { libc::wait4(child.id() as i32, &mut status, libc::WNOHANG, &mut usage) };
-        (pid > 0).then(|| {
-            peak_kib = usage.ru_maxrss as u64;
-            ExitStatus::from_raw(status)
-        })
+        // SAFETY: waitpid on our own child with a valid out-pointer; WNOHANG never blocks.
+        let pid = unsafe { libc::waitpid(child.id() as i32, &mut status, libc::WNOHANG) };
+        (pid > 0).then(|| ExitStatus::from_raw(status))
     });
+    eprintln!("MEASURE peak RSS {peak_kib} KiB");
     (run, peak_kib)
 }
 
