@@ -191,7 +191,9 @@ fn compose_wait(args: &[OsString], env: Env<'_>) -> Result<Translated, String> {
     }
     if let Some(command) = env("WAIT_COMMAND").filter(|c| !c.trim().is_empty()) {
         out.push("--".into());
-        out.extend(split_words(&command)?.into_iter().map(OsString::from));
+        // Split as a shell splits a simple command, which is what docker-compose-wait does.
+        let words = crate::words::split(&command).map_err(|e| format!("WAIT_COMMAND has {e}"))?;
+        out.extend(words.into_iter().map(OsString::from));
     }
     Ok((out, Vec::new()))
 }
@@ -204,68 +206,6 @@ fn encode_path(path: &str) -> String {
             c => c.to_string(),
         })
         .collect()
-}
-
-/// Splits a command line into words as a POSIX shell would split a simple command (quotes and
-/// backslashes; no variables, globs or operators), which is what docker-compose-wait does with
-/// `WAIT_COMMAND`.
-fn split_words(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err("WAIT_COMMAND has an unclosed single quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => word.push(c),
-                            Some(c) => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                            None => return Err("WAIT_COMMAND ends inside a quote".into()),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err("WAIT_COMMAND has an unclosed double quote".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(c) = chars.next() {
-                    word.push(c);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
 }
 
 #[cfg(test)]
@@ -367,10 +307,10 @@ mod tests {
     #[test]
     fn words_like_a_shell() {
         assert_eq!(
-            split_words(r#"a  'b c' "d \"e\"" f\ g"#).unwrap(),
+            crate::words::split(r#"a  'b c' "d \"e\"" f\ g"#).unwrap(),
             ["a", "b c", "d \"e\"", "f g"]
         );
-        assert!(split_words("a 'b").is_err());
-        assert_eq!(split_words("").unwrap(), Vec::<String>::new());
+        assert!(crate::words::split("a 'b").is_err());
+        assert_eq!(crate::words::split("").unwrap(), Vec::<String>::new());
     }
 }

@@ -78,7 +78,6 @@ pub const SCHEMES: &[&str] = &[
 /// A loopback server sending the current input to every connection, and a runtime, per thread.
 struct Bench {
     runtime: tokio::runtime::Runtime,
-    port: u16,
     reply: Arc<Mutex<Vec<u8>>>,
     probes: Vec<crate::probe::Probe>,
 }
@@ -120,7 +119,6 @@ fn bench() -> Bench {
         .collect();
     Bench {
         runtime,
-        port,
         reply,
         probes,
     }
@@ -135,7 +133,6 @@ pub fn server_reply(data: &[u8]) -> bool {
     BENCH.with(|cell| {
         let mut cell = cell.borrow_mut();
         let b = cell.get_or_insert_with(bench);
-        let _ = b.port;
         if let Ok(mut r) = b.reply.lock() {
             *r = reply.to_vec();
         }

@@ -66,10 +66,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
     let limits = match startup::prepare() {
         Ok(limits) => {
-            crate::schedule::limit_attempts_to_descriptors(
-                limits.descriptors(),
-                plan.targets.len(),
-            );
+            crate::schedule::limit_attempts_to_descriptors(limits.descriptors, plan.targets.len());
             limits
         }
         Err(e) => {

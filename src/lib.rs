@@ -52,3 +52,4 @@ pub mod startup;
 pub mod target;
 mod uri;
 mod verdict;
+mod words;

@@ -31,7 +31,7 @@ pub fn register(secret: &str) {
         percent_encode(secret, false),
         percent_encode(secret, true),
         // As a JSON string holds it (NATS' CONNECT, echoed back in an error).
-        json_escape(secret),
+        crate::report::subscriber::json_escaped(secret),
     ] {
         if !all.contains(&form) {
             all.push(form);
@@ -54,19 +54,6 @@ pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
-}
-
-fn json_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Percent-encodes every byte outside the unreserved set (`all`: every non-alphanumeric byte),

@@ -46,6 +46,8 @@ pub extern "C" fn sanitize_std_fds() {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     nofile: Option<libc::rlimit>,
+    /// The soft limit while waiting (raised, if it could be), for the scheduler's share.
+    pub descriptors: u64,
 }
 
 /// The fewest descriptors the gate needs to wait at all: the runtime's epoll, waker and signal
@@ -59,6 +61,8 @@ pub fn prepare() -> Result<Limits, String> {
         let mut lim: libc::rlimit = std::mem::zeroed();
         (libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0).then_some(lim)
     };
+    // Unknown limit: as if there were plenty (the count below still checks the minimum).
+    let mut descriptors = original.map_or(u64::MAX, |lim| lim.rlim_cur);
     if let Some(lim) = original {
         if lim.rlim_cur < lim.rlim_max {
             let raised = libc::rlimit {
@@ -66,7 +70,9 @@ pub fn prepare() -> Result<Limits, String> {
                 rlim_max: lim.rlim_max,
             };
             // SAFETY: as above; failure leaves the limit unchanged.
-            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) };
+            if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                descriptors = lim.rlim_max;
+            }
         }
     }
     // Count free descriptors by taking them (and giving them back): what the limit allows minus
@@ -91,20 +97,10 @@ pub fn prepare() -> Result<Limits, String> {
             "too few file descriptors: only {free} free, at least {MIN_FDS} needed (ulimit -n is {limit})"
         ));
     }
-    Ok(Limits { nofile: original })
-}
-
-impl Limits {
-    /// The descriptors the gate may use while it waits (the raised soft limit), or plenty when
-    /// the limit could not be read.
-    pub fn descriptors(&self) -> u64 {
-        // SAFETY: getrlimit with a valid struct.
-        let now = unsafe {
-            let mut lim: libc::rlimit = std::mem::zeroed();
-            (libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0).then_some(lim.rlim_cur)
-        };
-        now.unwrap_or(u64::MAX)
-    }
+    Ok(Limits {
+        nofile: original,
+        descriptors,
+    })
 }
 
 /// Gives back what the command must inherit unchanged: the descriptor limit and closed standard

@@ -214,6 +214,17 @@ pub fn io_reason(e: &io::Error) -> String {
     }
 }
 
+/// The verdict for an I/O error in the middle of an exchange: a framing or budget error
+/// (`InvalidData`: another protocol on the port, a reply past its bound) says what it is, anything
+/// else in the transport's words. Both are "not yet": a proxy may be starting, a server restarting.
+pub fn io_verdict(e: &io::Error) -> Verdict {
+    if e.kind() == io::ErrorKind::InvalidData {
+        Verdict::costly(e.to_string())
+    } else {
+        Verdict::costly(io_reason(e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

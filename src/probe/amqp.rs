@@ -76,16 +76,9 @@ impl AmqpProbe {
         if vhost.len() > 255 {
             return Err("the virtual host name is longer than 255 bytes".into());
         }
-        let default = if tls_scheme {
-            DEFAULT_TLS_PORT
-        } else {
-            DEFAULT_PORT
-        };
+        let (host, port) = super::tcp_endpoint(u)?;
         Ok(AmqpProbe {
-            endpoint: Endpoint::Tcp(
-                u.host.clone().ok_or("the host is missing")?,
-                u.port.unwrap_or(default),
-            ),
+            endpoint: Endpoint::Tcp(host, port),
             tls,
             user,
             password,
@@ -118,7 +111,7 @@ impl AmqpProbe {
         let mut stream = Limited::new(stream, BUDGET);
         self.exchange(&mut stream)
             .await
-            .unwrap_or_else(|e| text::io_verdict(&e))
+            .unwrap_or_else(|e| crate::net::connect::io_verdict(&e))
     }
 
     async fn exchange(&self, s: &mut Limited<Box<dyn Io>>) -> std::io::Result<Verdict> {

@@ -30,7 +30,7 @@ pub struct CommandProbe {
 impl CommandProbe {
     /// Splits and checks a command line (the program must exist and be executable).
     pub fn parse(line: &str) -> Result<Self, String> {
-        let argv = split(line)?;
+        let argv = crate::words::split(line).map_err(|e| format!("the command has {e}"))?;
         let Some(program) = argv.first() else {
             return Err("the command is empty: --exec-check 'pg_isready -h db'".into());
         };
@@ -159,93 +159,15 @@ pub fn reap_killed() {
     }
 }
 
-/// Splits a command line into words as a POSIX shell would, without expanding anything:
-/// `'…'` literal, `"…"` with `\"`, `\\`, `\$`, `` \` `` escapes, `\x` outside quotes.
-pub fn split(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err("an unclosed ' in the command".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(c @ ('"' | '\\' | '$' | '`')) => word.push(c),
-                            Some(c) => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                            None => return Err("an unclosed \" in the command".into()),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err("an unclosed \" in the command".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                match chars.next() {
-                    Some(c) => word.push(c),
-                    None => return Err("a \\ at the end of the command".into()),
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn splits_like_a_shell_without_expanding() {
-        assert_eq!(
-            split(r#"pg_isready -h "db host" -U 'a b' x\ y "q\"q" $HOME"#).unwrap(),
-            [
-                "pg_isready",
-                "-h",
-                "db host",
-                "-U",
-                "a b",
-                "x y",
-                "q\"q",
-                "$HOME"
-            ]
-        );
-        assert_eq!(split("  ").unwrap(), Vec::<String>::new());
-        assert_eq!(split("''").unwrap(), [""]);
-        for bad in ["'x", "\"x", "x\\"] {
-            assert!(split(bad).is_err(), "{bad}");
+    fn bad_command_lines() {
+        for bad in ["", "'x", "\"x", "x\\"] {
+            assert!(CommandProbe::parse(bad).is_err(), "{bad}");
         }
-        assert!(CommandProbe::parse("").is_err());
         assert!(CommandProbe::parse("/no/such/program").is_err());
     }
 

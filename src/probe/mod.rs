@@ -174,11 +174,19 @@ pub const KINDS: &[Kind] = &[
         build: |u| mysql::MysqlProbe::from_uri(u).map(Probe::Mysql),
     },
     Kind {
-        schemes: &["amqp", "amqps"],
+        schemes: &["amqp"],
         default_port: Some(amqp::DEFAULT_PORT),
         example: "amqp://app:secret@rabbitmq:5672/app",
         usage: "amqp://[USER:PASS@]HOST[:PORT]/VHOST",
-        meaning: "the AMQP 0-9-1 handshake opens the vhost   (amqps:// with TLS)",
+        meaning: "the AMQP 0-9-1 handshake opens the vhost (RabbitMQ)",
+        build: |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp),
+    },
+    Kind {
+        schemes: &["amqps"],
+        default_port: Some(amqp::DEFAULT_TLS_PORT),
+        example: "amqps://app:secret@rabbitmq:5671/app#ca=/run/secrets/ca.pem",
+        usage: "amqps://…",
+        meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
         build: |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp),
     },
     Kind {
@@ -198,14 +206,33 @@ pub const KINDS: &[Kind] = &[
         build: |u| nats::NatsProbe::from_uri(u).map(Probe::Nats),
     },
     Kind {
-        schemes: &["mqtt", "mqtts"],
+        schemes: &["mqtt"],
         default_port: Some(mqtt::DEFAULT_PORT),
         example: "mqtt://broker:1883",
         usage: "mqtt://[USER[:PASS]@]HOST[:PORT]",
-        meaning: "CONNECT is accepted   (#version=5; mqtts:// with TLS)",
+        meaning: "CONNECT is accepted   (#version=5)",
+        build: |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt),
+    },
+    Kind {
+        schemes: &["mqtts"],
+        default_port: Some(mqtt::DEFAULT_TLS_PORT),
+        example: "mqtts://broker:8883#ca=/run/secrets/ca.pem",
+        usage: "mqtts://…",
+        meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
         build: |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt),
     },
 ];
+
+/// A host-and-port target's host and port: the URL's port, or its scheme's default from [`KINDS`]
+/// (the one table, which also leaves that port out of the target's printed name).
+pub fn tcp_endpoint(u: &Uri) -> Result<(crate::uri::Host, u16), String> {
+    let host = u.host.clone().ok_or("the host is missing")?;
+    let port = u
+        .port
+        .or_else(|| kind(&u.scheme).and_then(|k| k.default_port))
+        .ok_or("the port is missing")?;
+    Ok((host, port))
+}
 
 /// The kind a scheme selects.
 pub fn kind(scheme: &str) -> Option<&'static Kind> {

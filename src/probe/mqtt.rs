@@ -17,7 +17,6 @@ use crate::net::limit::Limited;
 use crate::net::tls::Tls;
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
-use crate::probe::text;
 use crate::uri::{Secret, Uri};
 use crate::verdict::Verdict;
 
@@ -60,16 +59,9 @@ impl MqttProbe {
         if u.user.is_none() && password.is_some() {
             return Err("an MQTT password needs a user: mqtt://USER:PASSWORD@broker".into());
         }
-        let default = if tls_scheme {
-            DEFAULT_TLS_PORT
-        } else {
-            DEFAULT_PORT
-        };
+        let (host, port) = super::tcp_endpoint(u)?;
         Ok(MqttProbe {
-            endpoint: Endpoint::Tcp(
-                u.host.clone().ok_or("the host is missing")?,
-                u.port.unwrap_or(default),
-            ),
+            endpoint: Endpoint::Tcp(host, port),
             tls,
             user: u.user.clone(),
             password,
@@ -107,7 +99,7 @@ impl MqttProbe {
         let mut stream = Limited::new(stream, MAX_PACKET + 8);
         self.exchange(&mut stream)
             .await
-            .unwrap_or_else(|e| text::io_verdict(&e))
+            .unwrap_or_else(|e| crate::net::connect::io_verdict(&e))
     }
 
     fn connect_packet(&self) -> Vec<u8> {

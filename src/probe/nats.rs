@@ -19,7 +19,8 @@ use crate::net::limit::Limited;
 use crate::net::tls::Tls;
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
-use crate::probe::text::{self, json_string, json_true};
+use crate::probe::text::{self, json_true};
+use crate::report::subscriber::json_escaped;
 use crate::uri::Host;
 use crate::uri::{Secret, Uri};
 use crate::verdict::Verdict;
@@ -64,9 +65,9 @@ impl NatsProbe {
             }
             (None, None) => Auth::None,
         };
-        let host = u.host.clone().ok_or("the host is missing")?;
+        let (host, port) = super::tcp_endpoint(u)?;
         Ok(NatsProbe {
-            endpoint: Endpoint::Tcp(host.clone(), u.port.unwrap_or(DEFAULT_PORT)),
+            endpoint: Endpoint::Tcp(host.clone(), port),
             host,
             tls,
             auth,
@@ -107,7 +108,7 @@ impl NatsProbe {
         let stream: Box<dyn Io> = Box::new(Limited::new(stream, BUDGET));
         self.exchange(BufReader::new(stream))
             .await
-            .unwrap_or_else(|e| text::io_verdict(&e))
+            .unwrap_or_else(|e| crate::net::connect::io_verdict(&e))
     }
 
     async fn exchange(&self, mut plain: BufReader<Box<dyn Io>>) -> std::io::Result<Verdict> {
@@ -152,12 +153,12 @@ impl NatsProbe {
         match &self.auth {
             Auth::None => {}
             Auth::Token(t) => {
-                connect.push_str(&format!(r#","auth_token":{}"#, json_string(t.expose())))
+                connect.push_str(&format!(r#","auth_token":"{}""#, json_escaped(t.expose())))
             }
             Auth::User(u, p) => connect.push_str(&format!(
-                r#","user":{},"pass":{}"#,
-                json_string(u),
-                json_string(p.expose())
+                r#","user":"{}","pass":"{}""#,
+                json_escaped(u),
+                json_escaped(p.expose())
             )),
         }
         connect.push_str("}\r\nPING\r\n");

@@ -1,9 +1,7 @@
-//! Small pieces shared by the hand-written protocols: a bounded line reader, JSON string escaping
-//! and lookups in a server's JSON banner, and how an I/O error becomes a verdict.
+//! Small pieces shared by the hand-written protocols: a bounded line reader, lookups in a
+//! server's JSON banner, and server bytes made printable.
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
-
-use crate::verdict::Verdict;
 
 /// One line (without `\r\n`), at most `max` bytes: a server that never ends its line is refused
 /// once it passes `max`, whatever the stream's own budget.
@@ -33,32 +31,6 @@ pub async fn read_line<R: AsyncBufRead + Unpin>(r: &mut R, max: usize) -> std::i
             return Ok(line);
         }
     }
-}
-
-/// The verdict for an I/O error during an exchange: a framing or budget error says what it is,
-/// anything else in the transport's words. Both are "not yet".
-pub fn io_verdict(e: &std::io::Error) -> Verdict {
-    if e.kind() == std::io::ErrorKind::InvalidData {
-        Verdict::costly(e.to_string())
-    } else {
-        Verdict::costly(crate::net::connect::io_reason(e))
-    }
-}
-
-/// `s` as a JSON string literal.
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Whether a flat JSON object sets `key` to `true`. Enough for a server banner (NATS `INFO`),
@@ -99,7 +71,6 @@ mod tests {
 
     #[test]
     fn json_helpers() {
-        assert_eq!(json_string("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
         assert!(json_true(r#"{"x":1,"ldm" : true}"#, "ldm"));
         assert!(!json_true(r#"{"ldm":false}"#, "ldm"));
         assert!(!json_true(r#"{"auth_required":true}"#, "ldm"));

@@ -178,6 +178,14 @@ fn render_json(level: Level, fields: &Fields) -> String {
     s
 }
 
+/// `s` escaped as the inside of a JSON string (RFC 8259 §7): for NATS' CONNECT, and for
+/// [`crate::redact`] to know a secret as a JSON line holds it.
+pub fn json_escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
+}
+
 /// JSON string escaping (RFC 8259 §7).
 fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {

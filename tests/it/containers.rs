@@ -32,6 +32,17 @@ pub(crate) fn docker(args: &[&str]) -> String {
     sh(Command::new("docker").args(args))
 }
 
+/// `docker ARGS` with its output thrown away, for clean-ups and yes/no questions: whether it
+/// succeeded.
+pub(crate) fn docker_quiet(args: &[&str]) -> bool {
+    Command::new("docker")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 pub(crate) fn docker_ready() -> bool {
     let engine = is_root()
         && have("docker")
@@ -95,11 +106,7 @@ pub(crate) struct Images {
 impl Drop for Images {
     fn drop(&mut self) {
         for name in ["readygate-e2e", "readygate-e2e-app", "readygate-e2e-pg"] {
-            let _ = Command::new("docker")
-                .args(["rmi", "-f", &format!("{name}:{}", self.tag)])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            docker_quiet(&["rmi", "-f", &format!("{name}:{}", self.tag)]);
         }
     }
 }

@@ -8,10 +8,10 @@
 //!   with SIGTERM handled (exit 0);
 //! - `docker service logs` and the tasks' `docker inspect` hold no secret.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::containers::{docker, sh};
+use crate::containers::{docker, docker_quiet, sh};
 use crate::django::{setup, Stack};
 use crate::harness::{ms, require, wait_until};
 
@@ -35,11 +35,7 @@ struct Swarm {
 impl Drop for Swarm {
     fn drop(&mut self) {
         let quiet = |args: &[&str]| {
-            let _ = Command::new("docker")
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            docker_quiet(args);
         };
         quiet(&["stack", "rm", &self.stack]);
         std::thread::sleep(ms(3000));

@@ -11,7 +11,7 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::containers::{build_images_as, docker, docker_ready, repo, sh, tag};
+use crate::containers::{build_images_as, docker, docker_quiet, docker_ready, repo, sh, tag};
 use crate::harness::{ms, require, wait_until};
 
 /// The node image, built once per recipe (tagged by a hash of it) on the cached bookworm base.
@@ -39,13 +39,7 @@ fn node_image() -> String {
             (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
         });
     let image = format!("readygate-e2e-swarm-node:{hash:016x}");
-    let have = Command::new("docker")
-        .args(["image", "inspect", &image])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have {
+    if !docker_quiet(&["image", "inspect", &image]) {
         docker(&[
             "build",
             "-q",
@@ -68,11 +62,7 @@ struct Nodes {
 impl Drop for Nodes {
     fn drop(&mut self) {
         let quiet = |args: &[&str]| {
-            let _ = Command::new("docker")
-                .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            docker_quiet(args);
         };
         for n in &self.names {
             quiet(&["rm", "-f", "-v", n]);
@@ -196,6 +186,38 @@ fn running_on(nodes: &Nodes, manager: &str, service: &str) -> Result<String, Str
         .ok_or(format!("no running task of {service}: {ps}"))
 }
 
+/// A service on the overlay `appnet` with the password secret, DNS round robin (no IPVS on these
+/// kernels) and the images the nodes were given (they cannot pull), placed on nodes of `role`.
+fn create_service(
+    nodes: &Nodes,
+    manager: &str,
+    name: &str,
+    role: &str,
+    extra: &[&str],
+    image: &str,
+) {
+    let constraint = format!("node.role=={role}");
+    let mut args = vec![
+        "service",
+        "create",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "appnet",
+        "--endpoint-mode",
+        "dnsrr",
+        "--secret",
+        "db_password",
+        "--constraint",
+        &constraint,
+        "--no-resolve-image",
+    ];
+    args.extend_from_slice(extra);
+    args.push(image);
+    nodes.on(manager, &args);
+}
+
 /// The log of the app's task container on the manager.
 fn app_log(nodes: &Nodes, manager: &str) -> Result<String, String> {
     let id = nodes.try_in(
@@ -295,33 +317,16 @@ fn the_gate_follows_its_database_to_another_node() {
         .unwrap();
     assert!(secret.success());
     nodes.on(&manager, &["network", "create", "-d", "overlay", "appnet"]);
-    // No IPVS on these kernels: DNS round robin, as the example stack does.
-    nodes.on(
+    // A fresh database runs its init scripts for a while (as a real project's do): the
+    // rescheduled task is certainly not ready when the new app task first looks, however slowly
+    // this machine starts containers.
+    create_service(
+        &nodes,
         &manager,
-        &[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "db",
-            "--network",
-            "appnet",
-            "--endpoint-mode",
-            "dnsrr",
-            "--secret",
-            "db_password",
-            "--constraint",
-            "node.role==worker",
-            "--restart-delay",
-            "0s",
-            // A fresh database runs its init scripts for a while (as a real project's do): the
-            // rescheduled task is certainly not ready when the new app task first looks, however
-            // slowly this machine starts containers.
-            "--env",
-            "INIT_DELAY=8",
-            "--no-resolve-image",
-            &pg_image,
-        ],
+        "db",
+        "worker",
+        &["--restart-delay", "0s", "--env", "INIT_DELAY=8"],
+        &pg_image,
     );
     let first = wait_until(ms(90_000), ms(500), || running_on(&nodes, &manager, "db"));
     // The database's node goes away; a new app task starts at once, on the manager.
@@ -332,23 +337,12 @@ fn the_gate_follows_its_database_to_another_node() {
         .clone();
     docker(&["kill", &gone]);
     let killed = Instant::now();
-    nodes.on(
+    create_service(
+        &nodes,
         &manager,
+        "app",
+        "manager",
         &[
-            "service",
-            "create",
-            "-d",
-            "--name",
-            "app",
-            "--network",
-            "appnet",
-            "--endpoint-mode",
-            "dnsrr",
-            "--secret",
-            "db_password",
-            "--constraint",
-            "node.role==manager",
-            "--no-resolve-image",
             "--env",
             "READYGATE_TARGETS=postgres://app@db:5432/appdb",
             "--env",
@@ -359,8 +353,8 @@ fn the_gate_follows_its_database_to_another_node() {
             "READYGATE_MAX_INTERVAL=1s",
             "--env",
             "INSPECT_WAIT=1",
-            &app_image,
         ],
+        &app_image,
     );
     let log = wait_until(ms(120_000), ms(500), || {
         let log = app_log(&nodes, &manager)?;

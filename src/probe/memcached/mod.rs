@@ -62,10 +62,10 @@ impl MemcachedProbe {
             }
         };
         Ok(MemcachedProbe {
-            endpoint: Endpoint::Tcp(
-                u.host.clone().ok_or("the host is missing")?,
-                u.port.unwrap_or(DEFAULT_PORT),
-            ),
+            endpoint: {
+                let (host, port) = crate::probe::tcp_endpoint(u)?;
+                Endpoint::Tcp(host, port)
+            },
             auth,
             text_auth,
         })
@@ -94,12 +94,12 @@ impl MemcachedProbe {
             let mut stream: Box<dyn Io> = Box::new(Limited::new(stream, 4 * 4096));
             return binary::exchange(&mut stream, user, password.expose().as_bytes())
                 .await
-                .unwrap_or_else(|e| text::io_verdict(&e));
+                .unwrap_or_else(|e| crate::net::connect::io_verdict(&e));
         }
         let mut stream = BufReader::new(Limited::new(stream, 4 * MAX_LINE));
         self.exchange(&mut stream)
             .await
-            .unwrap_or_else(|e| text::io_verdict(&e))
+            .unwrap_or_else(|e| crate::net::connect::io_verdict(&e))
     }
 
     async fn exchange(&self, s: &mut BufReader<Limited<Box<dyn Io>>>) -> std::io::Result<Verdict> {

@@ -31,7 +31,6 @@ use crate::net::limit::Limited;
 use crate::net::tls::{self, Tls, Verify};
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
-use crate::probe::text;
 use crate::uri::{self, Host, Secret, Uri};
 use crate::verdict::Verdict;
 use wire::ServerError;
@@ -86,7 +85,7 @@ impl MysqlProbe {
         let level = opts.take("level");
         opts.finish(scheme, OPTIONS)?;
 
-        let host = u.host.clone().ok_or("the host is missing")?;
+        let (host, port) = crate::probe::tcp_endpoint(u)?;
         let db = match u.path.strip_prefix('/') {
             None | Some("") => None,
             Some(p) => Some(uri::decode_text(p).map_err(|e| e.to_string())?),
@@ -159,7 +158,7 @@ impl MysqlProbe {
             }
         };
         Ok(MysqlProbe {
-            endpoint: Endpoint::Tcp(host.clone(), u.port.unwrap_or(DEFAULT_PORT)),
+            endpoint: Endpoint::Tcp(host.clone(), port),
             host,
             level,
             user: u.user.clone(),
@@ -202,7 +201,7 @@ impl MysqlProbe {
         let mut s: Box<dyn Io> = Box::new(Limited::new(raw, BUDGET));
         match self.exchange(&mut s).await {
             Ok(v) => v,
-            Err(e) => text::io_verdict(&e),
+            Err(e) => crate::net::connect::io_verdict(&e),
         }
     }
 

@@ -112,8 +112,8 @@ pub fn greeting(p: &[u8]) -> Result<Greeting, std::io::Error> {
     let low = r.take(2).ok_or_else(|| invalid("greeting"))?;
     let mut capabilities = u16::from_le_bytes([low[0], low[1]]) as u32;
     let mut plugin = "mysql_native_password".to_string();
-    if let Some(rest) = r.take(3) {
-        let _ = rest; // charset, status flags
+    // Charset and status flags; a pre-4.1 greeting ends before them.
+    if r.take(3).is_some() {
         if let Some(high) = r.take(2) {
             capabilities |= (u16::from_le_bytes([high[0], high[1]]) as u32) << 16;
         }

@@ -127,7 +127,7 @@ impl PgProbe {
                             e.code
                         )),
                     },
-                    Err(e) => io_verdict(&e),
+                    Err(e) => net::connect::io_verdict(&e),
                 }
             }
             Level::Login => self.login(stream, encrypted).await,
@@ -151,7 +151,7 @@ impl PgProbe {
                     self.context
                 )))
             }
-            Err(e) => return Err(io_verdict(&e)),
+            Err(e) => return Err(net::connect::io_verdict(&e)),
         }
         match tls.handshake(host, stream).await {
             Ok(s) => Ok((Box::new(s), true)),
@@ -301,7 +301,7 @@ impl PgProbe {
         }
         let io = std::error::Error::source(e).and_then(|s| s.downcast_ref::<std::io::Error>());
         match io {
-            Some(io) => io_verdict(io),
+            Some(io) => net::connect::io_verdict(io),
             None if source.is_empty() => Verdict::costly(e.to_string()),
             None => Verdict::costly(format!("{e}: {source}")),
         }
@@ -369,15 +369,6 @@ async fn first_value(
         }
     }
     Ok(None)
-}
-
-fn io_verdict(e: &std::io::Error) -> Verdict {
-    if e.kind() == std::io::ErrorKind::InvalidData {
-        // Not PostgreSQL on this port: waiting rarely helps, but a proxy may be starting; keep
-        // trying politely and say what we saw.
-        return Verdict::costly(e.to_string());
-    }
-    Verdict::costly(net::connect::io_reason(e))
 }
 
 #[cfg(test)]

@@ -69,10 +69,8 @@ impl RedisProbe {
                 uri::decode_text(&uri.path).map_err(|e| e.to_string())?,
             ))
         } else {
-            Endpoint::Tcp(
-                uri.host.clone().ok_or("the host is missing")?,
-                uri.port.unwrap_or(DEFAULT_PORT),
-            )
+            let (host, port) = crate::probe::tcp_endpoint(uri)?;
+            Endpoint::Tcp(host, port)
         };
         let path_db = if unix {
             None
@@ -157,11 +155,9 @@ impl RedisProbe {
             Ok(s) => s,
             Err(v) => return v,
         };
-        match self.exchange(stream).await {
-            Ok(v) => v,
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => Verdict::costly(e.to_string()),
-            Err(e) => Verdict::costly(net::connect::io_reason(&e)),
-        }
+        self.exchange(stream)
+            .await
+            .unwrap_or_else(|e| net::connect::io_verdict(&e))
     }
 
     async fn exchange(&self, stream: Box<dyn Io>) -> std::io::Result<Verdict> {

@@ -58,9 +58,9 @@ impl SentinelProbe {
             (Some(_), None) => return Err("?sentinel_user needs ?sentinel_password".into()),
             (None, None) => None,
         };
-        let host = u.host.clone().ok_or("the host is missing")?;
+        let (host, port) = crate::probe::tcp_endpoint(u)?;
         Ok(SentinelProbe {
-            sentinel: Endpoint::Tcp(host.clone(), u.port.unwrap_or(DEFAULT_PORT)),
+            sentinel: Endpoint::Tcp(host.clone(), port),
             master,
             auth,
             data: RedisProbe {
@@ -136,7 +136,7 @@ impl SentinelProbe {
             b"get-master-addr-by-name",
             self.master.as_bytes(),
         ]));
-        let io = |e: std::io::Error| crate::probe::text::io_verdict(&e);
+        let io = |e: std::io::Error| crate::net::connect::io_verdict(&e);
         stream.write_all(&out).await.map_err(io)?;
         stream.flush().await.map_err(io)?;
         let mut decoder = resp::Decoder::default();
