@@ -3,8 +3,16 @@
  * (wait4's rusage covers the child and the descendants it waited for). A small C parent keeps the
  * measurement free of the Python driver's own memory and start-up.
  *
+ * With LAUNCH_TERM_AFTER_MS set, the tool gets SIGTERM after that many milliseconds: how the shell
+ * loops, which have no deadline of their own, are stopped. TERM, not KILL, and sent to the tool
+ * alone: a shell dies at once but its rusage already holds every check it waited for (`timeout -s
+ * KILL` took its whole process group down before the checks were waited for, so the figure was
+ * `timeout`'s own).
+ *
  *   launch OUTFILE PROGRAM [ARG]...
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -12,6 +20,13 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static volatile pid_t child;
+
+static void term_child(int sig) {
+    (void)sig;
+    if (child > 0) kill(child, SIGTERM);
+}
 
 static long long now_ns(void) {
     struct timespec t;
@@ -30,9 +45,19 @@ int main(int argc, char **argv) {
         execvp(argv[2], argv + 2);
         _exit(127);
     }
+    child = pid;
+    const char *after = getenv("LAUNCH_TERM_AFTER_MS");
+    if (after) {
+        long ms = atol(after);
+        struct sigaction sa = {.sa_handler = term_child};
+        sigaction(SIGALRM, &sa, NULL);
+        struct itimerval t = {.it_value = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000}};
+        setitimer(ITIMER_REAL, &t, NULL);
+    }
     int status = 0;
     struct rusage ru;
-    wait4(pid, &status, 0, &ru);
+    while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
     long long end = now_ns();
     FILE *out = fopen(argv[1], "w");
     if (!out) return 1;

@@ -5,8 +5,10 @@
     python3 bench/run.py --quick    # every figure once, small sizes (what CI runs)
 
 Tools, each at its default settings: readygate (the static release build), wait-for-it from
-Debian (bash), wait-for-it from PyPI (Python), and the usual shell retry loops around `pg_isready`
-and `redis-cli ping`. Runs are interleaved (A B C A B C ...) so that drift on a noisy machine hits
+Debian (bash), wait-for-it from PyPI (Python), wait-for-them from crates.io (Rust; `cargo install`
+into bench/.build), the usual shell retry loops around `pg_isready` and `redis-cli ping`, and any
+peer given as `--peer NAME=PATH` to a binary built outside this repository (docker-compose-wait:
+`--peer docker-compose-wait=PATH`). Runs are interleaved (A B C A B C ...) so that drift on a noisy machine hits
 every tool alike; each figure reports the median and the min-max range, and the ratio of
 readygate's median to the best other tool's.
 
@@ -24,6 +26,7 @@ import argparse
 import calendar
 import json
 import os
+import random
 import resource
 import selectors
 import shutil
@@ -60,8 +63,9 @@ def now_ns():
 
 
 class Setup:
-    def __init__(self, others=()):
+    def __init__(self, others=(), peers=()):
         self.others = list(others)
+        self.peers = dict(peers)
         BUILD.mkdir(parents=True, exist_ok=True)
         log("building readygate (static, release)")
         run(["cargo", "build", "--release", "--locked", "--target", "x86_64-unknown-linux-musl"], cwd=ROOT)
@@ -75,11 +79,12 @@ class Setup:
         run([cc, "-O2", "-static", "-o", str(self.mark), str(ROOT / "bench/mark.c")])
         self.wfi_deb = shutil.which("wait-for-it")
         self.wfi_pypi = self._pypi_wait_for_it()
+        self.wft = self._wait_for_them()
         self.pg_bin = self._pg_bin()
         self.redis = shutil.which("redis-server") and shutil.which("redis-cli")
         self.root = os.geteuid() == 0 and shutil.which("unshare")
         for name, ok in [("wait-for-it (Debian)", self.wfi_deb), ("wait-for-it (PyPI)", self.wfi_pypi),
-                         ("PostgreSQL", self.pg_bin), ("Redis", self.redis), ("root + unshare", self.root)]:
+                         ("wait-for-them (crates.io)", self.wft), ("PostgreSQL", self.pg_bin), ("Redis", self.redis), ("root + unshare", self.root)]:
             if not ok:
                 log(f"MISSING: {name}; its rows are left out")
 
@@ -93,6 +98,18 @@ class Setup:
             return str(exe)
         except (subprocess.CalledProcessError, OSError) as e:
             log(f"cannot install wait-for-it from PyPI: {e}")
+            return None
+
+    def _wait_for_them(self):
+        exe = BUILD / "peers" / "bin" / "wait-for-them"
+        if exe.exists():
+            return str(exe)
+        try:
+            log("installing wait-for-them from crates.io (once)")
+            run(["cargo", "install", "--quiet", "--root", str(BUILD / "peers"), "wait-for-them@0.5.1"])
+            return str(exe)
+        except (subprocess.CalledProcessError, OSError) as e:
+            log(f"cannot install wait-for-them: {e}")
             return None
 
     def _pg_bin(self):
@@ -255,6 +272,14 @@ def tools(s, kind):
             out["wait-for-it (Debian)"] = lambda p, t: [s.wfi_deb, f"127.0.0.1:{p}", "-t", str(t), "--strict", "--", mark]
         if s.wfi_pypi:
             out["wait-for-it (PyPI)"] = lambda p, t: [s.wfi_pypi, "-s", f"127.0.0.1:{p}", "-t", str(t), "--", mark]
+        if s.wft:
+            out["wait-for-them"] = lambda p, t: [s.wft, "-t", str(int(t * 1000)), f"127.0.0.1:{p}", "--", mark]
+        # docker-compose-wait reads its settings from the environment and replaces itself with
+        # WAIT_COMMAND: an (argv, env) pair.
+        if "docker-compose-wait" in s.peers:
+            dcw = s.peers["docker-compose-wait"]
+            out["docker-compose-wait"] = lambda p, t: ([dcw], {"WAIT_HOSTS": f"127.0.0.1:{p}", "WAIT_TIMEOUT": str(int(t)),
+                                                             "WAIT_COMMAND": mark})
     if kind == "pg" and s.pg_bin:
         isready = str(s.pg_bin / "pg_isready")
         out["readygate postgres (ping)"] = lambda p, t: [rg, "-t", f"{t}s", f"postgres://127.0.0.1:{p}", "--", mark]
@@ -268,14 +293,19 @@ def tools(s, kind):
 class Launch:
     """One run of a tool under the launcher."""
 
-    def __init__(self, s, argv, env=None, pid1=False):
+    def __init__(self, s, argv, env=None, pid1=False, nofile=None):
+        # A tool configured through its environment comes as (argv, env).
+        if isinstance(argv, tuple):
+            argv, extra = argv
+            env = {**(env or {}), **extra}
         self.dir = Path(tempfile.mkdtemp(prefix="readygate-bench-run", dir=BUILD))
         self.out = self.dir / "launch.json"
         self.markfile = self.dir / "mark"
         if pid1:
             argv = ["unshare", "--pid", "--fork", "--mount-proc", *argv]
         e = dict(os.environ, MARK_FILE=str(self.markfile), **(env or {}))
-        self.proc = subprocess.Popen([str(s.launch), str(self.out), *argv], env=e,
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
+        self.proc = subprocess.Popen([str(s.launch), str(self.out), *argv], env=e, preexec_fn=limit,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def wait(self, limit=30):
@@ -390,31 +420,35 @@ def fig_overhead(s, res, rounds):
 
 
 def fig_detection(s, res, rounds, delay):
-    """The port opens `delay` s after the tool starts: listener ready → command running."""
+    """The port opens at a random moment in `delay` (lo, hi) s after the tool starts: listener
+    ready → command running. Random, not fixed: a fixed delay locks a once-a-second poller to one
+    phase (always just after, or just before, its next look)."""
     names = list(tools(s, "tcp"))
     lat = {n: [] for n in names}
     for _, name in interleave(rounds, names):
         port = free_port()
         launch = Launch(s, tools(s, "tcp")[name](port, 30))
-        time.sleep(delay)
+        time.sleep(random.uniform(*delay))
         listeners = Listeners(1, ports=[port])
         opened = now_ns()
         r = launch.wait(limit=40)
         listeners.close()
         lat[name].append((r["mark_mono_ns"] - opened) / 1e6 if r["mark_mono_ns"] else None)
-    res.add(f"Detection latency: port opens {delay:g} s after start → command running (defaults)", "ms", lat)
+    res.add(f"Detection latency: port opens {delay[0]:g}–{delay[1]:g} s after start (random) → command running (defaults)",
+            "ms", lat)
 
 
 def fig_waiting(s, res, rounds, seconds):
-    """CPU and peak RSS while waiting `seconds` on a closed port (each tool times out itself, or
-    is stopped by `timeout` for the shell loops)."""
+    """CPU and peak RSS while waiting `seconds` on a closed port: each tool times out itself; the
+    shell loops, which cannot, get SIGTERM from the launcher (their finished checks included)."""
     cases = {}
+    stop = {"LAUNCH_TERM_AFTER_MS": str(int(seconds * 1000))}
     for kind in ("tcp", "pg", "redis"):
         for name, argv in tools(s, kind).items():
             if "readygate" in name and kind != "tcp":
                 continue
             if "loop" in name:
-                cases[name] = (lambda a=argv: ["timeout", "-s", "KILL", str(seconds), *a(free_port(), seconds)])
+                cases[name] = (lambda a=argv: (a(free_port(), seconds), stop))
             else:
                 cases[name] = (lambda a=argv: a(free_port(), seconds))
     # What the waiting costs depend on: the retry interval, and the kernel's own cost per attempt.
@@ -474,7 +508,7 @@ def fig_postgres(s, res, rounds, delay):
     for _, name in interleave(rounds, list(cases)):
         before = len(pg.ready_lines())
         launch = Launch(s, cases[name](pg.port, 60))
-        time.sleep(delay)
+        time.sleep(random.uniform(*delay))
         pg.start(wait=False)
         r = launch.wait(limit=60)
         ready = pg.ready_realtime_ns(before)
@@ -486,9 +520,9 @@ def fig_postgres(s, res, rounds, delay):
 
 
 # ---------------------------------------------------------------------------------------------
-# The other protocols: a real server started after the tool; "ready" is the moment its port first
-# accepts (polled every millisecond from here), a lower bound of when it can serve, so each figure
-# is an upper bound of the tool's latency.
+# The other protocols: a real server started after the tool; "ready" is the moment the server's own
+# log says it serves (the line's appearance, watched every millisecond from here), or for a server
+# that says nothing (memcached), the moment its port first accepts.
 
 def _spawn_group(argv, log, env=None, **kw):
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=open(log, "w"), stderr=subprocess.STDOUT,
@@ -554,6 +588,21 @@ def _open_time_ns(port, limit=60):
     raise RuntimeError(f"port {port} never opened")
 
 
+def said(pattern, limit=90):
+    """A Broker's `ready`: when its log first holds `pattern` (wall-clock ns, ±1 ms)."""
+    def ready(b):
+        end = time.time() + limit
+        while time.time() < end:
+            try:
+                if pattern in (b.dir / "log").read_text(errors="replace"):
+                    return time.time_ns()
+            except FileNotFoundError:
+                pass
+            time.sleep(0.001)
+        raise RuntimeError(f"{b.name} never said {pattern!r}")
+    return ready
+
+
 def brokers():
     """(broker, readygate URL, the usual shell loop's check) for each server installed here."""
     out = []
@@ -567,7 +616,7 @@ def brokers():
         argv = lambda b: ["mariadbd", "--no-defaults", f"--datadir={b.dir}/data", f"--port={b.port}",
                           "--bind-address=127.0.0.1", f"--socket={b.dir}/data/s.sock", f"--pid-file={b.dir}/data/pid",
                           "--skip-log-bin", "--innodb-buffer-pool-size=16M", *(["--user=mysql"] if root else [])]
-        out.append((Broker("mariadb", port, argv, prepare=prepare), f"mysql://127.0.0.1:{port}",
+        out.append((Broker("mariadb", port, argv, prepare=prepare, ready=said("ready for connections")), f"mysql://127.0.0.1:{port}",
                     f"mariadb-admin --no-defaults -h127.0.0.1 -P{port} --connect-timeout=1 ping"))
     if Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists():
         port, epmd = free_port(), free_port()
@@ -581,7 +630,8 @@ def brokers():
             subprocess.run(["pkill", "-KILL", "-f", node], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if shutil.which("epmd"):
                 subprocess.run(["epmd", "-port", str(epmd), "-kill"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        out.append((Broker("rabbitmq", port, lambda b: ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, after=after),
+        out.append((Broker("rabbitmq", port, lambda b: ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, after=after,
+                           ready=said("completed with")),
                     f"amqp://127.0.0.1:{port}//", None))
     if shutil.which("memcached"):
         port = free_port()
@@ -590,7 +640,8 @@ def brokers():
                     f"memcached://127.0.0.1:{port}", None))
     if shutil.which("nats-server"):
         port = free_port()
-        out.append((Broker("nats", port, lambda b: ["nats-server", "-a", "127.0.0.1", "-p", str(b.port)]),
+        out.append((Broker("nats", port, lambda b: ["nats-server", "-a", "127.0.0.1", "-p", str(b.port)],
+                           ready=said("Server is ready")),
                     f"nats://127.0.0.1:{port}", None))
     venv_python = ROOT / "target" / "test-venv" / "bin" / "python"
     if venv_python.exists():
@@ -610,8 +661,9 @@ def brokers():
         port = free_port()
 
         def conf(b):
-            (b.dir / "conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-        out.append((Broker("mosquitto", port, lambda b: ["mosquitto", "-c", str(b.dir / "conf")], prepare=conf),
+            (b.dir / "conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\n")
+        out.append((Broker("mosquitto", port, lambda b: ["mosquitto", "-c", str(b.dir / "conf")], prepare=conf,
+                           ready=said(" running")),
                     f"mqtt://127.0.0.1:{port}", None))
     return out
 
@@ -642,7 +694,7 @@ def _fig_protocol(s, res, rounds, delay, rg, mark, broker, url, check):
     lat = {n: [] for n in cases}
     for _, name in interleave(rounds, list(cases)):
         launch = Launch(s, cases[name])
-        time.sleep(delay)
+        time.sleep(random.uniform(*delay))
         broker.start()
         try:
             opened = broker.ready(broker) if broker.ready else _open_time_ns(broker.port)
@@ -650,26 +702,42 @@ def _fig_protocol(s, res, rounds, delay, rg, mark, broker, url, check):
         finally:
             broker.stop()
         lat[name].append((r["mark_real_ns"] - opened) / 1e6 if r["mark_real_ns"] else None)
-    what = "serving (its own line)" if broker.ready else "port open"
+    what = "ready (its own log line)" if broker.ready else "port open (it logs nothing)"
     res.add(f"{broker.name}: {what} → command running", "ms", lat,
             note="" if broker.ready else "Upper bound: the server may need a moment after its port opens; both tools wait for that too.")
+
+
+SCALE_QUICK = [1, 100]
+SCALE_FULL = [1, 100, 1000, 10000]
+# More targets than descriptors: the gate must take turns, not fail with EMFILE.
+SCARCE = (5000, 1024)
 
 
 def fig_scale(s, res, rounds, sizes, redis_targets):
     wall, cpu, rss = {}, {}, {}
 
-    def measure(name, targets):
+    def measure(name, targets, nofile=None):
         wall[name], cpu[name], rss[name] = [], [], []
         for _ in range(rounds):
-            r = Launch(s, [str(s.readygate), "-q", *targets, "--", str(s.mark)]).wait(limit=60)
+            # As arguments: one environment string may not exceed 128 KiB (MAX_ARG_STRLEN).
+            r = Launch(s, [str(s.readygate), "-q", *targets, "--", str(s.mark)], nofile=nofile).wait(limit=60)
             if r["status"] == 0 and r["mark_mono_ns"]:
                 wall[name].append((r["mark_mono_ns"] - r["start_ns"]) / 1e6)
                 cpu[name].append(r["cpu_us"] / 1000)
                 rss[name].append(r["maxrss_kb"] / 1024)
+            else:
+                log(f"scale: {name} failed: {r}")
+                wall[name].append(None)
 
     for n in sizes:
         listeners = Listeners(n)
-        measure(f"readygate, {n} TCP target{'s' if n > 1 else ''}", [f"tcp://127.0.0.1:{p}" for p in listeners.ports])
+        measure(f"readygate, {n:,} TCP target{'s' if n > 1 else ''}", [f"tcp://127.0.0.1:{p}" for p in listeners.ports])
+        listeners.close()
+    if max(sizes) >= SCARCE[0]:
+        n, nofile = SCARCE
+        listeners = Listeners(n)
+        measure(f"readygate, {n:,} TCP targets under ulimit -n {nofile}", [f"tcp://127.0.0.1:{p}" for p in listeners.ports],
+                nofile=nofile)
         listeners.close()
     if s.redis and redis_targets:
         redis = Redis()
@@ -695,24 +763,44 @@ def fig_sizes(s, res):
     res.add("Binary size", "MiB", sizes, note="readygate needs nothing else; the others need a shell, an interpreter or shared libraries.")
 
 
+# How to drive a peer given with --peer: the kinds of target it can wait for.
+PEERS = ("docker-compose-wait",)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="every figure once with small sizes (seconds)")
     ap.add_argument("--json", type=Path, help="also write the raw numbers here")
+    ap.add_argument("--svg", type=Path, help="also draw the chart of this run here (bench/chart.py)")
     ap.add_argument("--readygate", action="append", default=[], metavar="NAME=PATH",
                     help="also measure this build of readygate (repeatable), e.g. an older commit's")
-    ap.add_argument("--only", choices=["overhead", "waiting", "protocols"], help="run just this figure")
+    ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
+                    help="also measure this peer, built by hand outside the repository; known NAMEs: "
+                         + ", ".join(PEERS))
+    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "scale"], help="run just this figure")
     args = ap.parse_args()
-    others = []
-    for spec in args.readygate:
-        name, sep, path = spec.partition("=")
-        if not sep or not Path(path).is_file():
-            ap.error(f"--readygate takes NAME=PATH to an existing binary, not {spec!r}")
-        others.append((name, str(Path(path).resolve())))
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
 
-    s = Setup(others)
+    def binaries(specs, option, known=None):
+        out = []
+        for spec in specs:
+            name, sep, path = spec.partition("=")
+            if not sep or not Path(path).is_file():
+                ap.error(f"{option} takes NAME=PATH to an existing binary, not {spec!r}")
+            if known is not None and name not in known:
+                ap.error(f"{option}: no recipe to drive {name!r}; known: {', '.join(known)}")
+            out.append((name, str(Path(path).resolve())))
+        return out
+    others = binaries(args.readygate, "--readygate")
+    peers = binaries(args.peer, "--peer", PEERS)
+    # 10,000 targets need 10,000 listeners here and 10,000 sockets in the gate.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 32768
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), max(hard, want)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, want)), hard))
+
+    s = Setup(others, peers)
     res = Results()
     q = args.quick
     if args.only == "overhead":
@@ -720,27 +808,42 @@ def main():
     elif args.only == "waiting":
         fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
     elif args.only == "protocols":
-        fig_protocols(s, res, rounds=1 if q else 5, delay=0.3 if q else 1.0)
+        fig_protocols(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
+    elif args.only == "scale":
+        fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
     if args.only:
         print(res.markdown())
+        write(args, res)
         return
     log("overhead");   fig_overhead(s, res, rounds=2 if q else 21)
-    log("detection");  fig_detection(s, res, rounds=1 if q else 21, delay=0.3 if q else 1.5)
+    log("detection");  fig_detection(s, res, rounds=1 if q else 21, delay=(0.2, 0.4) if q else (1.0, 2.0))
     log("waiting");    fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
     log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=0.5 if q else 5)
-    log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=0.3 if q else 1.0)
-    log("protocols");  fig_protocols(s, res, rounds=1 if q else 5, delay=0.3 if q else 1.0)
-    log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=[1, 100] if q else [1, 100, 1000], redis_targets=20 if q else 100)
+    log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
+    log("protocols");  fig_protocols(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
+    log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
     fig_sizes(s, res)
 
+    print(f"## readygate benchmark ({'quick' if q else 'full'} run)\n\n{machine()}. Medians with min–max; runs interleaved.")
+    print(res.markdown())
+    write(args, res)
+
+
+def machine():
     cpu = os.cpu_count()
     with open("/proc/cpuinfo") as f:
         model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "unknown CPU")
-    print(f"## readygate benchmark ({'quick' if q else 'full'} run)\n\nMachine: {cpu} cores ({model}), shared and noisy; "
-          f"{time.strftime('%Y-%m-%d')}. Medians with min–max; runs interleaved.")
-    print(res.markdown())
+    return f"Machine: {cpu} cores ({model}), Linux {os.uname().release}, shared and noisy; {time.strftime('%Y-%m-%d')}"
+
+
+def write(args, res):
+    """The raw numbers (JSON) and the chart drawn from exactly those numbers."""
+    data = {"machine": {"summary": machine()}, "tables": res.raw}
     if args.json:
-        args.json.write_text(json.dumps(res.raw, indent=1))
+        args.json.write_text(json.dumps(data, indent=1))
+    if args.svg:
+        import chart
+        args.svg.write_text(chart.render(data))
 
 
 if __name__ == "__main__":

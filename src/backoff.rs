@@ -10,12 +10,23 @@
 //!   hundred milliseconds (PostgreSQL's start-up answers 57P03 until it is consistent), and a
 //!   gentler growth notices its end sooner; the cap, not the growth rate, is what protects a
 //!   server from a hundred replicas in a long outage.
-//! - A cheap failure resets the growth: the server went away and will come back from scratch.
+//! - After "name not found" (the resolver answered: the compose service's container does not exist
+//!   yet), wait `interval` but at least [`LOOKUP_FLOOR`] (±20%), with no growth: a name appears at
+//!   an unknown moment, and a growing pause (it once reached 2 s) made the gate notice a new
+//!   container up to 2 s late. The floor keeps each gate to about ten queries a second per name,
+//!   a load any resolver (Docker's embedded one, a cluster's CoreDNS) takes from many replicas; a
+//!   resolver that fails or does not answer is costly, not this.
+//! - A cheap failure or a missing name resets the growth: the server went away and will come back
+//!   from scratch.
 //! - A server's own `Retry-After` is honoured as a floor, but never beyond `max_interval`: a
 //!   `Retry-After: 3600` must not turn a 30 s deadline into a certain timeout (the scheduler also
 //!   caps every delay at the deadline).
 
 use std::time::Duration;
+
+/// The shortest pause between two lookups of a name the resolver said does not exist: about ten
+/// queries a second per name, and a new name noticed within ~50 ms on average.
+pub const LOOKUP_FLOOR: Duration = Duration::from_millis(100);
 
 /// The validated policy settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +64,15 @@ impl Backoff {
                 self.costly_streak = 0;
                 // ±20%: keeps many gates from probing in lock-step.
                 self.policy.interval.mul_f64(0.8 + 0.4 * self.unit())
+            }
+            crate::verdict::Cost::Absent => {
+                self.costly_streak = 0;
+                // `--max-interval` below the floor is an explicit wish for speed: honoured.
+                let floor = LOOKUP_FLOOR.min(self.policy.max_interval);
+                self.policy
+                    .interval
+                    .max(floor)
+                    .mul_f64(0.8 + 0.4 * self.unit())
             }
             crate::verdict::Cost::Costly => {
                 let ceiling = ceiling(self.policy, self.costly_streak);
@@ -139,6 +159,51 @@ mod tests {
         }
         b.next_delay(Cost::Cheap, None);
         assert!(b.next_delay(Cost::Costly, None) <= Duration::from_millis(50));
+    }
+
+    #[test]
+    fn a_missing_name_is_retried_at_a_steady_floor_that_never_grows() {
+        let mut b = Backoff::new(P, 11);
+        let delays: Vec<Duration> = (0..1000)
+            .map(|_| b.next_delay(Cost::Absent, None))
+            .collect();
+        for d in &delays {
+            assert!(
+                *d >= Duration::from_millis(80) && *d <= Duration::from_millis(120),
+                "{d:?}"
+            );
+        }
+        // About ten lookups a second per name, no more.
+        let per_second = 1000.0 / (delays.iter().sum::<Duration>().as_secs_f64());
+        assert!((9.0..=11.0).contains(&per_second), "{per_second} lookups/s");
+        // It resets a costly streak, as a refused connection does.
+        for _ in 0..10 {
+            b.next_delay(Cost::Costly, None);
+        }
+        b.next_delay(Cost::Absent, None);
+        assert!(b.next_delay(Cost::Costly, None) <= Duration::from_millis(50));
+    }
+
+    #[test]
+    fn the_lookup_floor_follows_a_longer_interval_and_yields_to_a_shorter_cap() {
+        let slow = Policy {
+            interval: Duration::from_secs(1),
+            max_interval: Duration::from_secs(2),
+        };
+        let d = Backoff::new(slow, 5).next_delay(Cost::Absent, None);
+        assert!(
+            d >= Duration::from_millis(800) && d <= Duration::from_millis(1200),
+            "{d:?}"
+        );
+        let fast = Policy {
+            interval: Duration::from_millis(10),
+            max_interval: Duration::from_millis(40),
+        };
+        let d = Backoff::new(fast, 5).next_delay(Cost::Absent, None);
+        assert!(
+            d >= Duration::from_millis(32) && d <= Duration::from_millis(48),
+            "{d:?}"
+        );
     }
 
     #[test]

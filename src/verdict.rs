@@ -6,13 +6,22 @@
 use std::time::Duration;
 
 /// How much a failed attempt cost the dependency, which sets how soon the next one may come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Ordered from cheapest to costliest: where several failures make one (a group of targets), the
+/// costliest sets the pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Cost {
     /// The kernel answered (connection refused): retrying soon is harmless and finds a starting
     /// server within tens of milliseconds.
     Cheap,
-    /// The server itself answered "not yet", a lookup failed, or the attempt timed out: back off
-    /// exponentially with jitter so that many replicas do not stampede a recovering server.
+    /// The resolver answered that the name does not exist (yet): the normal state of a compose
+    /// service whose container is not created yet. An answer, not a silence, so waiting longer and
+    /// longer would only make the gate notice the name late; but each retry is a query to a DNS
+    /// server, so it is spaced further apart than a refused SYN (see `backoff::LOOKUP_FLOOR`).
+    Absent,
+    /// The server itself answered "not yet", the resolver failed or did not answer, or the attempt
+    /// timed out: back off exponentially with jitter so that many replicas do not stampede a
+    /// recovering server.
     Costly,
 }
 
@@ -42,6 +51,13 @@ impl Verdict {
         Verdict::NotReady {
             reason: reason.into(),
             cost: Cost::Cheap,
+            retry_after: None,
+        }
+    }
+    pub fn absent(reason: impl Into<String>) -> Self {
+        Verdict::NotReady {
+            reason: reason.into(),
+            cost: Cost::Absent,
             retry_after: None,
         }
     }

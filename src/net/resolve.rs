@@ -46,10 +46,14 @@ fn getaddrinfo(name: &str) -> Answer {
         let rc = libc::getaddrinfo(c_name.as_ptr(), std::ptr::null(), &hints, &mut list);
         if rc != 0 {
             let errno = std::io::Error::last_os_error();
-            return Err(Verdict::costly(format!(
-                "cannot resolve '{name}': {}",
-                gai_reason(rc, &errno)
-            )));
+            let reason = format!("cannot resolve '{name}': {}", gai_reason(rc, &errno));
+            // The resolver's answer "no such name" is the compose service not created yet: retried
+            // at a short steady pace. A failure or a silence of the resolver backs off.
+            return Err(if rc == libc::EAI_NONAME {
+                Verdict::absent(reason)
+            } else {
+                Verdict::costly(reason)
+            });
         }
         let mut out = Vec::new();
         let mut node = list;
@@ -74,7 +78,7 @@ fn getaddrinfo(name: &str) -> Answer {
         }
         libc::freeaddrinfo(list);
         if out.is_empty() {
-            return Err(Verdict::costly(format!("name '{name}' has no address")));
+            return Err(Verdict::absent(format!("name '{name}' has no address")));
         }
         Ok(out)
     }

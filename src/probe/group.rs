@@ -57,14 +57,15 @@ impl Group {
             let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
             failed.iter().map(Option::is_some).collect()
         };
-        // Boxed: a member is a Probe, whose attempt may be a group's (the future is recursive in
-        // type, though groups do not nest).
+        // A member is a Probe, whose attempt may be a group's (the future is recursive in type,
+        // though groups do not nest): `Probe::attempt` boxes each protocol's attempt, which
+        // breaks the cycle.
         let mut attempts: FuturesUnordered<_> = self
             .members
             .iter()
             .enumerate()
             .filter(|(i, _)| !out[*i])
-            .map(|(i, (_, probe))| async move { (i, Box::pin(probe.attempt()).await) })
+            .map(|(i, (_, probe))| async move { (i, probe.attempt().await) })
             .collect();
         let mut reasons = Vec::new();
         let mut cost = Cost::Cheap;
@@ -78,9 +79,7 @@ impl Group {
                 Verdict::NotReady {
                     reason, cost: c, ..
                 } => {
-                    if c == Cost::Costly {
-                        cost = Cost::Costly;
-                    }
+                    cost = cost.max(c);
                     reasons.push(format!("{name}: {reason}"));
                 }
                 Verdict::Failed { reason } => {

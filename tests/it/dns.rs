@@ -224,15 +224,9 @@ fn names_behind_a_silent_resolver_do_not_starve_each_other() {
     drop(silent_dns);
 }
 
-/// A DNS reply to `query`: the question echoed, `rcode`, the truncation bit, and for an A
-/// question with `answer`, one A record.
-fn dns_reply(
-    query: &[u8],
-    rcode: u8,
-    truncated: bool,
-    answer: Option<std::net::Ipv4Addr>,
-) -> Vec<u8> {
-    // The question ends after its name (labels up to a zero byte) and 4 bytes of type and class.
+/// Where the question of `query` ends, and its type: the question ends after its name (labels
+/// up to a zero byte) and 4 bytes of type and class.
+fn question(query: &[u8]) -> (usize, Option<u16>) {
     let mut end = 12;
     while end < query.len() && query[end] != 0 {
         end += 1 + query[end] as usize;
@@ -241,6 +235,18 @@ fn dns_reply(
     let qtype = query
         .get(end - 4..end - 2)
         .map(|t| u16::from_be_bytes([t[0], t[1]]));
+    (end, qtype)
+}
+
+/// A DNS reply to `query`: the question echoed, `rcode`, the truncation bit, and for an A
+/// question with `answer`, one A record.
+fn dns_reply(
+    query: &[u8],
+    rcode: u8,
+    truncated: bool,
+    answer: Option<std::net::Ipv4Addr>,
+) -> Vec<u8> {
+    let (end, qtype) = question(query);
     let a_answer = answer.filter(|_| qtype == Some(1) && rcode == 0 && !truncated);
     let mut r = query[..2].to_vec();
     r.push(0x80 | (query[2] & 0x01) | if truncated { 0x02 } else { 0 });
@@ -319,5 +325,73 @@ fn a_resolver_that_fails_then_hangs_then_truncates_then_answers() {
         r.stderr
     );
     assert!(r.stderr.contains("no answer within 500ms"), "{}", r.stderr);
+    drop(l);
+}
+
+#[test]
+fn a_missing_name_is_looked_up_at_a_steady_pace_and_found_at_once() {
+    // The compose case: the service's name does not exist until its container is created. The
+    // resolver answers NXDOMAIN for 3 s, then the address. The gate must neither back off to
+    // seconds (a name noticed late) nor query it more than ~10 times a second.
+    let Some((dns, ip)) = silent_resolver() else {
+        return;
+    };
+    let Some(names) = Names::new(
+        "127.0.0.1 localhost\n",
+        &format!("nameserver {ip}\noptions timeout:1 attempts:1\n"),
+    ) else {
+        return;
+    };
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let phase = ms(3_000);
+    let started = Instant::now();
+    let absent_queries = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = absent_queries.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = dns.recv_from(&mut buf) {
+            let q = &buf[..n];
+            if n < 12 {
+                continue;
+            }
+            let reply = if started.elapsed() < phase {
+                // One lookup asks for A and AAAA: count the A questions only.
+                if question(q).1 == Some(1) {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                dns_reply(q, 3, false, None)
+            } else {
+                dns_reply(q, 0, false, Some(std::net::Ipv4Addr::LOCALHOST))
+            };
+            let _ = dns.send_to(&reply, from);
+        }
+    });
+    let r = finish(
+        names
+            .gate(&["-t".into(), "20s".into(), format!("tcp://late.test:{port}")])
+            .spawn()
+            .unwrap(),
+        Instant::now(),
+        ms(30_000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("name not found"), "{}", r.stderr);
+    let took = started.elapsed();
+    assert!(took >= phase, "ready before the name existed: {took:?}");
+    // A pause of 100 ms ±20% after each answer: the name is seen within ~120 ms (+ a loaded
+    // machine's slack); the old growing pause reached 2 s.
+    assert!(
+        took < phase + ms(600),
+        "the new name was noticed {:?} late\n{}",
+        took - phase,
+        r.stderr
+    );
+    let n = absent_queries.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        (15..=36).contains(&n),
+        "{n} lookups in 3 s: want a steady ~10 a second\n{}",
+        r.stderr
+    );
     drop(l);
 }
