@@ -707,6 +707,98 @@ def _fig_protocol(s, res, rounds, delay, rg, mark, broker, url, check):
             note="" if broker.ready else "Upper bound: the server may need a moment after its port opens; both tools wait for that too.")
 
 
+# ---------------------------------------------------------------------------------------------
+# A name that does not resolve yet, on the real Docker Engine: the app's container starts first and
+# its dependency's container 1–3 s later, on a user network (Docker's embedded DNS), as in compose.
+
+
+class Docker:
+    """A FROM scratch image of the static binaries and a user network, both named for this run."""
+
+    def __init__(self, s):
+        self.tag = f"readygate-bench:{os.getpid()}"
+        self.net = f"readygate-bench-{os.getpid()}"
+        ctx = Path(tempfile.mkdtemp(prefix="readygate-bench-image", dir=BUILD))
+        cc = shutil.which("musl-gcc") or "cc"
+        run([cc, "-O2", "-static", "-o", str(ctx / "listen"), str(ROOT / "bench/listen.c")])
+        shutil.copy(s.readygate, ctx / "readygate")
+        shutil.copy(s.mark, ctx / "mark")
+        files = ["readygate", "mark", "listen"]
+        if "docker-compose-wait" in s.peers:
+            shutil.copy(s.peers["docker-compose-wait"], ctx / "docker-compose-wait")
+            files.append("docker-compose-wait")
+        (ctx / "Dockerfile").write_text("FROM scratch\n" + "".join(f"COPY {f} /{f}\n" for f in files))
+        run(["docker", "build", "-q", "-t", self.tag, str(ctx)])
+        shutil.rmtree(ctx, ignore_errors=True)
+        run(["docker", "network", "create", self.net])
+
+    def close(self):
+        subprocess.run(["docker", "network", "rm", self.net], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["docker", "rmi", "-f", self.tag], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _count_queries(pid, seconds_box):
+    """Captures the DNS queries the container's processes send to Docker's embedded resolver
+    (127.0.0.11), with tcpdump inside the container's network namespace. Docker redirects them to
+    another port, so they are counted as packets, not decoded: a lookup asks A and AAAA, two
+    packets."""
+    if not shutil.which("tcpdump") or not shutil.which("nsenter"):
+        return None
+    return subprocess.Popen(["nsenter", f"--net=/proc/{pid}/ns/net", "tcpdump", "-i", "lo", "-n", "-l", "-q",
+                             "udp and dst host 127.0.0.11"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def fig_late_name(s, res, rounds, delay):
+    if not (shutil.which("docker") and subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL,
+                                                      stderr=subprocess.DEVNULL).returncode == 0):
+        log("MISSING: a running Docker Engine; the late-name figure is left out")
+        return
+    d = Docker(s)
+    out = Path(tempfile.mkdtemp(prefix="readygate-bench-late", dir=BUILD))
+    cases = {"readygate": lambda dep: ["-e", "MARK_FILE=/out/mark", d.tag, "/readygate", "-v", "-t", "30s",
+                                       f"tcp://{dep}:7000", "--", "/mark"]}
+    if "docker-compose-wait" in s.peers:
+        cases["docker-compose-wait"] = lambda dep: ["-e", "MARK_FILE=/out/mark", "-e", f"WAIT_HOSTS={dep}:7000",
+                                                    "-e", "WAIT_TIMEOUT=30", "-e", "WAIT_COMMAND=/mark", d.tag,
+                                                    "/docker-compose-wait"]
+    lat = {n: [] for n in cases}
+    rate = {f"{n}: lookups per second while the name is missing": [] for n in cases}
+    try:
+        for r, name in interleave(rounds, list(cases)):
+            dep = f"rgb-dep-{os.getpid()}-{r}-{name[:9]}"
+            mark = out / "mark"
+            mark.unlink(missing_ok=True)
+            app = run(["docker", "run", "-d", "--network", d.net, "-v", f"{out}:/out", *cases[name](dep)]).stdout.strip()
+            pid = run(["docker", "inspect", "-f", "{{.State.Pid}}", app]).stdout.strip()
+            counter = _count_queries(pid, None)
+            counted_from = time.monotonic()
+            time.sleep(random.uniform(*delay))
+            counted = time.monotonic() - counted_from
+            if counter:
+                counter.terminate()
+                lookups = sum(1 for line in counter.communicate()[0].splitlines() if "UDP" in line) / 2
+            run(["docker", "run", "-d", "--network", d.net, "--name", dep, d.tag, "/listen", "7000"])
+            run(["docker", "wait", app])
+            logs = run(["docker", "logs", dep]).stdout
+            listening = int(next(l.split()[1] for l in logs.splitlines() if l.startswith("listening ")))
+            marks = mark.read_text().split() if mark.exists() else []
+            lat[name].append((int(marks[1]) - listening) / 1e6 if marks else None)
+            if counter:
+                rate[f"{name}: lookups per second while the name is missing"].append(lookups / counted)
+            subprocess.run(["docker", "rm", "-f", app, dep], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finally:
+        d.close()
+        shutil.rmtree(out, ignore_errors=True)
+    res.add("Late name on Docker: the dependency's container starts 1–3 s after the app's (random) → "
+            "its process listens → command running", "ms", lat,
+            note="Docker's embedded DNS on a user network; the name does not exist until the dependency's container is created.")
+    if any(rate.values()):
+        res.add("Late name on Docker: lookups per second sent to the embedded resolver while the name is missing",
+                "lookups/s", rate, note="Counted with tcpdump in the app container's network namespace (UDP packets "
+                "to 127.0.0.11, two per lookup: A and AAAA).")
+
+
 SCALE_QUICK = [1, 100]
 SCALE_FULL = [1, 100, 1000, 10000]
 # More targets than descriptors: the gate must take turns, not fail with EMFILE.
@@ -777,7 +869,7 @@ def main():
     ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
                     help="also measure this peer, built by hand outside the repository; known NAMEs: "
                          + ", ".join(PEERS))
-    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "scale"], help="run just this figure")
+    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale"], help="run just this figure")
     args = ap.parse_args()
 
     def binaries(specs, option, known=None):
@@ -809,6 +901,8 @@ def main():
         fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
     elif args.only == "protocols":
         fig_protocols(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
+    elif args.only == "late-name":
+        fig_late_name(s, res, rounds=1 if q else 11, delay=(1.0, 3.0))
     elif args.only == "scale":
         fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
     if args.only:
@@ -821,6 +915,7 @@ def main():
     log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=0.5 if q else 5)
     log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
     log("protocols");  fig_protocols(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
+    log("late name");  fig_late_name(s, res, rounds=1 if q else 11, delay=(1.0, 3.0))
     log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
     fig_sizes(s, res)
 

@@ -696,3 +696,90 @@ fn crash_recovery_paused_with_sigstop_is_waited_through() {
         "ready before the resume: {after}"
     );
 }
+
+/// A forwarding proxy in front of PostgreSQL that calls `on_login` once, the first time a client
+/// sends its password message (`p`: the SCRAM first message), just before forwarding it.
+fn proxy_stopping_at_login(to: u16, on_login: impl Fn() + Send + Sync + 'static) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let fired = Arc::new(AtomicBool::new(false));
+    let on_login = Arc::new(on_login);
+    std::thread::spawn(move || {
+        for client in l.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", to)) else {
+                continue; // refused: the client sees its connection closed
+            };
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (fired, on_login) = (fired.clone(), on_login.clone());
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = c_in.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    if buf[0] == b'p' && !fired.swap(true, Ordering::SeqCst) {
+                        on_login();
+                    }
+                    if s_out.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = s_out.shutdown(std::net::Shutdown::Both);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s_in, &mut c_out);
+                let _ = c_out.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_server_stopped_in_the_middle_of_the_login_is_waited_for() {
+    // The server answers the start-up and asks for the password, then is stopped with `pg_ctl
+    // stop -m immediate` before the password reaches it, and started again a second later. The
+    // attempt in flight is cut ("not ready", never a permanent failure or a hang), and the gate
+    // logs in to the restarted server.
+    if !postgres_available() {
+        return;
+    }
+    let pg = std::sync::Arc::new(Pg::new(""));
+    pg.start();
+    let stopped = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let (pg2, stopped2) = (pg.clone(), stopped.clone());
+    let port = proxy_stopping_at_login(pg.port, move || {
+        pg2.stop("immediate");
+        *stopped2.lock().unwrap() = Some(Instant::now());
+    });
+    let url = format!(
+        "postgres://app:{}@127.0.0.1:{port}/appdb",
+        encode(&password())
+    );
+    let started = Instant::now();
+    let r = gate_while(vec!["-t".into(), "30s".into(), url], || {
+        let t = crate::harness::wait_until(ms(20_000), ms(5), || {
+            stopped.lock().unwrap().ok_or_else(|| "not yet".to_string())
+        });
+        std::thread::sleep(ms(1_000).saturating_sub(t.elapsed()));
+        pg.start_nowait("");
+    });
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stderr.contains("is not ready"), "{}", r.stderr);
+    let stopped_at = stopped
+        .lock()
+        .unwrap()
+        .expect("the login was never reached");
+    assert!(
+        r.elapsed + ms(100) >= stopped_at.duration_since(started) + ms(1_000),
+        "ready before the server came back: {:?}\n{}",
+        r.elapsed,
+        r.stderr
+    );
+    assert!(r.stderr.contains("is ready after"), "{}", r.stderr);
+}

@@ -487,3 +487,44 @@ fn man_page_and_completions_come_from_the_definition() {
     let bash = std::fs::read_to_string(dir.path().join("completions/readygate.bash")).unwrap();
     assert!(bash.contains("--attempt-timeout"));
 }
+
+#[test]
+fn a_flapping_server_starts_the_command_only_after_the_real_recovery_when_asked() {
+    // Says "ready" once, then fails for a while (a service that crashes right after its first
+    // health check), then recovers. By default the first success counts (documented: "Up once is
+    // not always up"); with `--stable 3` only three successes in a row do, which the flap breaks.
+    let flap = || {
+        let mut script = vec![fake::status(200)];
+        script.extend(std::iter::repeat_n(fake::status(503), 12));
+        script.push(fake::status(200));
+        fake::http(script)
+    };
+    let once = flap();
+    let r = run(
+        gate().args(["-t", "10", &format!("http://127.0.0.1:{}/", once.port)]),
+        ms(15_000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert_eq!(once.requests.load(Ordering::SeqCst), 1, "{}", r.stderr);
+    let server = flap();
+    let r = run(
+        gate().args([
+            "-t",
+            "20",
+            "--stable",
+            "3",
+            &format!("http://127.0.0.1:{}/", server.port),
+        ]),
+        ms(25_000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    // 1 success, 12 failures, then 3 successes in a row: 16 requests, no fewer.
+    let n = server.requests.load(Ordering::SeqCst);
+    assert!(
+        n >= 16,
+        "ready after {n} requests, before the recovery\n{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("HTTP 503"), "{}", r.stderr);
+    assert!(r.stderr.contains("3 in a row"), "{}", r.stderr);
+}
