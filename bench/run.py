@@ -16,7 +16,8 @@ Measurements come from two small C programs (bench/launch.c, bench/mark.c): the 
 tool and reads its CPU time and peak RSS from wait4(2), so the Python driver's own memory never
 enters a figure; the marker is the "application" and records the moment it starts.
 
-Needs: cargo with the x86_64-unknown-linux-musl target, a C compiler, Debian's wait-for-it,
+Needs: cargo with the x86_64-unknown-linux-musl target, a C compiler, Debian's wait-for-it and
+tcpdump, a running Docker Engine (the late-name figure),
 postgresql and redis-server packages (and for the per-protocol figures mariadb-server,
 rabbitmq-server, memcached, nats-server, mosquitto, and test.sh's target/test-venv for gRPC), python3-venv (PyPI's wait-for-it is installed into
 bench/.venv), and root for the PID-1 (unshare) figure. A missing tool is reported, not fatal.
