@@ -7,6 +7,11 @@
 #[link_section = ".init_array"]
 static SANITIZE_STD_FDS: extern "C" fn() = readygate::startup::sanitize_std_fds;
 
+/// The static build's allocator (why: see Cargo.toml).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 fn main() {
     // First thing: a SIGTERM that arrives while the arguments are parsed stays pending until the
     // handlers exist, instead of being lost (see `signal.rs`).
