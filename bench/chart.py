@@ -11,6 +11,7 @@ No plotting library: the figure is plain SVG text, so the benchmark needs nothin
 
 import json
 import math
+import re
 import statistics
 import sys
 from html import escape
@@ -24,7 +25,17 @@ COLORS = {"ours": "#1f77b4", "other": "#9a9a9a", "rss": "#d62728"}
 
 
 def _finite(values):
-    return [v for v in values if v is not None and v > 0]
+    return [v for v in values if v is not None]
+
+
+# The smallest value a log axis shows: a latency measured at or below zero (the tool was already
+# polling when the server's own line was written) is drawn at the axis' left end, and the medians
+# are those of every run, as in the tables.
+FLOOR = 0.1
+
+
+def _pos(v):
+    return max(v, FLOOR)
 
 
 def _log_ticks(lo, hi):
@@ -53,14 +64,14 @@ def bars(title, unit, rows, y0):
     if not rows:
         return "", 0
     order = sorted(rows, key=lambda k: statistics.median(rows[k]))
-    lo = min(min(v) for v in rows.values())
-    hi = max(max(v) for v in rows.values())
+    lo = _pos(min(min(v) for v in rows.values()))
+    hi = _pos(max(max(v) for v in rows.values()))
     lo = 10 ** math.floor(math.log10(lo))
     hi = 10 ** math.ceil(math.log10(hi))
     span = WIDTH - LEFT - RIGHT
 
     def x(v):
-        return LEFT + span * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        return LEFT + span * (math.log10(_pos(v)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
 
     out = [f'<text x="10" y="{y0 + 16}" font-weight="bold">{escape(title)} ({escape(unit)}, log scale)</text>']
     top = y0 + 28
@@ -85,9 +96,10 @@ def scale_curve(wall, rss, y0):
     """Time and peak RSS against the number of TCP targets, log–log; returns (svg, height)."""
     points = []
     for name, vals in wall.items():
-        digits = name.split(",")[1].split()[0].replace(",", "") if "," in name else ""
-        if "TCP" not in name or "ulimit" in name or not digits.isdigit() or not _finite(vals):
+        count = re.search(r"(\d[\d,]*) TCP target", name)
+        if not count or "ulimit" in name or not _finite(vals):
             continue
+        digits = count.group(1).replace(",", "")
         mem = _finite(rss.get(name, []))
         points.append((int(digits), statistics.median(_finite(vals)), statistics.median(mem) if mem else None))
     points.sort()
