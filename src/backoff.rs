@@ -3,8 +3,8 @@
 //! - The first attempt is immediate (the scheduler does not ask for a delay before it).
 //! - After a cheap failure (connection refused), wait `interval` (±20% jitter). A starting server
 //!   is then noticed within about one interval, and a refused SYN costs the server nothing.
-//! - After a costly failure (the server answered "not yet", a lookup failed, an attempt timed
-//!   out), the delay grows by half each time (×1.5) from `interval` up to `max_interval`, and a
+//! - After a costly failure (the server answered "not yet", the resolver failed or did not
+//!   answer, an attempt timed out), the delay grows by half each time (×1.5) from `interval` up to `max_interval`, and a
 //!   random point in the upper half of it is taken ("equal jitter"), so replicas that started
 //!   together spread out. Why ×1.5 and not ×2: a server's own "not yet" often lasts only a few
 //!   hundred milliseconds (PostgreSQL's start-up answers 57P03 until it is consistent), and a
