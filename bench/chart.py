@@ -125,7 +125,7 @@ def scale_curve(wall, rss, y0):
         out.append(f'<line x1="{LEFT}" y1="{y(t):.1f}" x2="{LEFT + span}" y2="{y(t):.1f}" stroke="#e5e5e5"/>')
         out.append(f'<text x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end" font-size="11">{_label(t)}</text>')
     for n, _, _ in points:
-        out.append(f'<text x="{x(n):.1f}" y="{top + h + 14}" text-anchor="middle" font-size="11">{n:,} targets</text>')
+        out.append(f'<text x="{x(n):.1f}" y="{top + h + 14}" text-anchor="middle" font-size="11">{n:,} target{"s" if n != 1 else ""}</text>')
     for key, idx in (("ours", 1), ("rss", 2)):
         pts = [(x(p[0]), y(p[idx])) for p in points if p[idx]]
         path = " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
