@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{assert_no_canary, have, is_root, ms, require, unix_ms, wait_until, CANARY};
+use crate::harness::{
+    assert_no_canary, have, is_root, ms, require, succeeds, unix_ms, wait_until, CANARY,
+};
 use crate::servers::log_time_ms;
 use crate::static_build::{static_binary, static_inspector};
 
@@ -35,23 +37,11 @@ pub(crate) fn docker(args: &[&str]) -> String {
 /// `docker ARGS` with its output thrown away, for clean-ups and yes/no questions: whether it
 /// succeeded.
 pub(crate) fn docker_quiet(args: &[&str]) -> bool {
-    Command::new("docker")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    succeeds(Command::new("docker").args(args))
 }
 
 pub(crate) fn docker_ready() -> bool {
-    let engine = is_root()
-        && have("docker")
-        && Command::new("docker")
-            .arg("info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
+    let engine = is_root() && have("docker") && docker_quiet(&["info"]);
     require(
         engine && compose_program().is_some(),
         "a running Docker Engine and Compose (`docker compose` or docker-compose), as root",
@@ -63,15 +53,9 @@ fn compose_program() -> Option<&'static [&'static str]> {
     static PROGRAM: std::sync::OnceLock<Option<&'static [&'static str]>> =
         std::sync::OnceLock::new();
     *PROGRAM.get_or_init(|| {
-        let works = |cmd: &mut Command| {
-            cmd.stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if works(Command::new("docker").args(["compose", "version"])) {
+        if succeeds(Command::new("docker").args(["compose", "version"])) {
             Some(&["docker", "compose"][..])
-        } else if works(Command::new("docker-compose").arg("version")) {
+        } else if succeeds(Command::new("docker-compose").arg("version")) {
             Some(&["docker-compose"][..])
         } else {
             None

@@ -260,38 +260,46 @@ fn dns_reply(
     r
 }
 
-#[test]
-fn a_resolver_that_fails_then_hangs_then_truncates_then_answers() {
-    // SERVFAIL, then silence, then truncated replies (and nothing on TCP), then the address: each
-    // phase is "not ready" within the attempt timeout, and the answer is taken at once.
-    let Some((dns, ip)) = silent_resolver() else {
-        return;
-    };
-    let Some(names) = Names::new(
+/// A resolver of the test's own on port 53 of a loopback address, and the gate's names pointing at
+/// it: each query is answered with what `answer` makes of it and of the time since the start, or
+/// not at all (`None`). `None` (skipped, or failed under CI=true) without root.
+fn scripted_resolver(
+    answer: impl Fn(&[u8], std::time::Duration) -> Option<Vec<u8>> + Send + 'static,
+) -> Option<(Names, Instant)> {
+    let (dns, ip) = silent_resolver()?;
+    let names = Names::new(
         "127.0.0.1 localhost\n",
         &format!("nameserver {ip}\noptions timeout:1 attempts:1\n"),
-    ) else {
-        return;
-    };
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
+    )?;
     let started = Instant::now();
     std::thread::spawn(move || {
         let mut buf = [0u8; 512];
         while let Ok((n, from)) = dns.recv_from(&mut buf) {
-            let q = &buf[..n];
             if n < 12 {
                 continue;
             }
-            let reply = match started.elapsed().as_millis() / 1500 {
-                0 => dns_reply(q, 2, false, None),
-                1 => continue,
-                2 => dns_reply(q, 0, true, None),
-                _ => dns_reply(q, 0, false, Some(std::net::Ipv4Addr::LOCALHOST)),
-            };
-            let _ = dns.send_to(&reply, from);
+            if let Some(reply) = answer(&buf[..n], started.elapsed()) {
+                let _ = dns.send_to(&reply, from);
+            }
         }
     });
+    Some((names, started))
+}
+
+#[test]
+fn a_resolver_that_fails_then_hangs_then_truncates_then_answers() {
+    // SERVFAIL, then silence, then truncated replies (and nothing on TCP), then the address: each
+    // phase is "not ready" within the attempt timeout, and the answer is taken at once.
+    let Some((names, started)) = scripted_resolver(|q, since| match since.as_millis() / 1500 {
+        0 => Some(dns_reply(q, 2, false, None)),
+        1 => None,
+        2 => Some(dns_reply(q, 0, true, None)),
+        _ => Some(dns_reply(q, 0, false, Some(std::net::Ipv4Addr::LOCALHOST))),
+    }) else {
+        return;
+    };
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
     let r = finish(
         names
             .gate(&[
@@ -333,40 +341,24 @@ fn a_missing_name_is_looked_up_at_a_steady_pace_and_found_at_once() {
     // The compose case: the service's name does not exist until its container is created. The
     // resolver answers NXDOMAIN for 3 s, then the address. The gate must neither back off to
     // seconds (a name noticed late) nor query it more than ~10 times a second.
-    let Some((dns, ip)) = silent_resolver() else {
-        return;
-    };
-    let Some(names) = Names::new(
-        "127.0.0.1 localhost\n",
-        &format!("nameserver {ip}\noptions timeout:1 attempts:1\n"),
-    ) else {
+    let phase = ms(3_000);
+    let absent_queries = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = absent_queries.clone();
+    let Some((names, started)) = scripted_resolver(move |q, since| {
+        Some(if since < phase {
+            // One lookup asks for A and AAAA: count the A questions only.
+            if question(q).1 == Some(1) {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            dns_reply(q, 3, false, None)
+        } else {
+            dns_reply(q, 0, false, Some(std::net::Ipv4Addr::LOCALHOST))
+        })
+    }) else {
         return;
     };
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let phase = ms(3_000);
-    let started = Instant::now();
-    let absent_queries = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let counted = absent_queries.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while let Ok((n, from)) = dns.recv_from(&mut buf) {
-            let q = &buf[..n];
-            if n < 12 {
-                continue;
-            }
-            let reply = if started.elapsed() < phase {
-                // One lookup asks for A and AAAA: count the A questions only.
-                if question(q).1 == Some(1) {
-                    counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                dns_reply(q, 3, false, None)
-            } else {
-                dns_reply(q, 0, false, Some(std::net::Ipv4Addr::LOCALHOST))
-            };
-            let _ = dns.send_to(&reply, from);
-        }
-    });
     let r = finish(
         names
             .gate(&["-t".into(), "20s".into(), format!("tcp://late.test:{port}")])

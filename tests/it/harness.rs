@@ -223,6 +223,14 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Runs `cmd` with its output thrown away: whether it ran and exited 0.
+pub fn succeeds(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 pub fn have(program: &str) -> bool {
     Command::new("sh")
         .arg("-c")

@@ -22,12 +22,7 @@ struct Netns {
 }
 
 fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    crate::harness::succeeds(Command::new("ip").args(args))
 }
 
 impl Netns {

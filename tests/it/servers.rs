@@ -53,12 +53,7 @@ pub fn postgres_available() -> bool {
 }
 
 fn user_exists(name: &str) -> bool {
-    Command::new("id")
-        .arg(name)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    crate::harness::succeeds(Command::new("id").arg(name))
 }
 
 /// A throwaway PostgreSQL cluster.
