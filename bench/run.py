@@ -593,13 +593,14 @@ def said(pattern, limit=90):
     """A Broker's `ready`: when its log first holds `pattern` (wall-clock ns, ±1 ms)."""
     def ready(b):
         end = time.time() + limit
-        while time.time() < end:
-            try:
-                if pattern in (b.dir / "log").read_text(errors="replace"):
+        # Only what was appended since the last look is read (plus a pattern's length of overlap).
+        seen = ""
+        with open(b.dir / "log", errors="replace") as f:
+            while time.time() < end:
+                seen = seen[-len(pattern):] + f.read()
+                if pattern in seen:
                     return time.time_ns()
-            except FileNotFoundError:
-                pass
-            time.sleep(0.001)
+                time.sleep(0.001)
         raise RuntimeError(f"{b.name} never said {pattern!r}")
     return ready
 
@@ -739,7 +740,7 @@ class Docker:
         subprocess.run(["docker", "rmi", "-f", self.tag], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _count_queries(pid, seconds_box):
+def _count_queries(pid):
     """Captures the DNS queries the container's processes send to Docker's embedded resolver
     (127.0.0.11), with tcpdump inside the container's network namespace. Docker redirects them to
     another port, so they are counted as packets, not decoded: a lookup asks A and AAAA, two
@@ -765,7 +766,9 @@ def fig_late_name(s, res, rounds, delay):
                                                     "-e", "WAIT_TIMEOUT=30", "-e", "WAIT_COMMAND=/mark", d.tag,
                                                     "/docker-compose-wait"]
     lat = {n: [] for n in cases}
-    rate = {f"{n}: lookups per second while the name is missing": [] for n in cases}
+    def per_second(n):
+        return f"{n}: lookups per second while the name is missing"
+    rate = {per_second(n): [] for n in cases}
     try:
         for r, name in interleave(rounds, list(cases)):
             dep = f"rgb-dep-{os.getpid()}-{r}-{name[:9]}"
@@ -773,7 +776,7 @@ def fig_late_name(s, res, rounds, delay):
             mark.unlink(missing_ok=True)
             app = run(["docker", "run", "-d", "--network", d.net, "-v", f"{out}:/out", *cases[name](dep)]).stdout.strip()
             pid = run(["docker", "inspect", "-f", "{{.State.Pid}}", app]).stdout.strip()
-            counter = _count_queries(pid, None)
+            counter = _count_queries(pid)
             counted_from = time.monotonic()
             time.sleep(random.uniform(*delay))
             counted = time.monotonic() - counted_from
@@ -787,7 +790,7 @@ def fig_late_name(s, res, rounds, delay):
             marks = mark.read_text().split() if mark.exists() else []
             lat[name].append((int(marks[1]) - listening) / 1e6 if marks else None)
             if counter:
-                rate[f"{name}: lookups per second while the name is missing"].append(lookups / counted)
+                rate[per_second(name)].append(lookups / counted)
             subprocess.run(["docker", "rm", "-f", app, dep], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
         d.close()
@@ -864,6 +867,8 @@ PEERS = ("docker-compose-wait",)
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="every figure once with small sizes (seconds)")
+    ap.add_argument("--setup", action="store_true",
+                    help="only build and install what the figures need (the static binary, the C helpers, the peers), then exit")
     ap.add_argument("--json", type=Path, help="also write the raw numbers here")
     ap.add_argument("--svg", type=Path, help="also draw the chart of this run here (bench/chart.py)")
     ap.add_argument("--readygate", action="append", default=[], metavar="NAME=PATH",
@@ -895,6 +900,8 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, want)), hard))
 
     s = Setup(others, peers)
+    if args.setup:
+        return
     res = Results()
     q = args.quick
     if args.only == "overhead":

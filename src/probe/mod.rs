@@ -380,15 +380,13 @@ mod tests {
 
     /// Every waiting target holds one attempt future: its size, times 10,000 targets, is the
     /// gate's memory at scale. Unboxed it was 9 KiB (the largest protocol's) for every target.
+    /// `Probe::attempt` returns one future type whatever the protocol, so one probe measures all.
     #[test]
     fn an_attempt_future_is_small_whatever_the_protocol() {
-        for k in KINDS {
-            let example = k.example.split(' ').next().unwrap();
-            let Ok(probe) = k.build(&crate::uri::parse(example).unwrap()) else {
-                continue;
-            };
-            let size = std::mem::size_of_val(&probe.attempt());
-            assert!(size <= 512, "{example}: {size} bytes");
-        }
+        let probe = KINDS[0]
+            .build(&crate::uri::parse("tcp://db:5432").unwrap())
+            .unwrap();
+        let size = std::mem::size_of_val(&probe.attempt());
+        assert!(size <= 512, "{size} bytes");
     }
 }
