@@ -28,29 +28,53 @@ pub enum ExecError {
 impl std::fmt::Display for ExecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ExecError::NotFound { program } => write!(
-                f,
-                "cannot start '{program}': command not found{}{}",
-                if program.contains('/') {
-                    ""
-                } else {
-                    " in PATH"
-                },
-                if program.trim().contains(' ') {
-                    " (the program and its arguments are one word here: give them as separate words, as in `-- gunicorn app.wsgi`, not `-- \"gunicorn app.wsgi\"`)"
-                } else {
-                    ""
-                }
-            ),
+            ExecError::NotFound { program } => {
+                let shown = shown_program(program);
+                write!(
+                    f,
+                    "cannot start '{shown}': command not found{}{}",
+                    if program.contains('/') {
+                        ""
+                    } else {
+                        " in PATH"
+                    },
+                    if program.trim().contains(char::is_whitespace) {
+                        " (the program and its arguments are one word here: give them as separate words, as in `-- gunicorn app.wsgi`, not `-- \"gunicorn app.wsgi\"`)"
+                    } else if program.contains('=') && !program.contains('/') {
+                        " (a variable assignment: no shell runs the command; write `env NAME=value program`)"
+                    } else {
+                        ""
+                    }
+                )
+            }
             ExecError::NotExecutable { program, reason } => {
-                write!(f, "cannot start '{program}': {reason}")
+                write!(f, "cannot start '{}': {reason}", shown_program(program))
             }
         }
     }
 }
 
+/// A program's name as printed: its first word only, and nothing after an `=`, since a one-word
+/// command (`"psql postgres://u:pw@db"`) or an assignment (`PGPASSWORD=…`) carries its arguments
+/// or a value in the same word.
+fn shown_program(program: &str) -> String {
+    let word = program.split_whitespace().next().unwrap_or("");
+    let word = match word.split_once('=') {
+        Some((name, _)) => format!("{name}=…"),
+        None => word.to_string(),
+    };
+    crate::redact::quote_short(&crate::redact::redact_text(&word))
+}
+
 /// The program's name as printed (never its arguments, which may carry secrets).
 pub fn program_name(command: &[OsString]) -> String {
+    command
+        .first()
+        .map_or(String::new(), |p| shown_program(&p.to_string_lossy()))
+}
+
+/// The program word as given; it is shown only through [`shown_program`].
+fn raw_program(command: &[OsString]) -> String {
     command
         .first()
         .map_or(String::new(), |p| p.to_string_lossy().into_owned())
@@ -59,7 +83,7 @@ pub fn program_name(command: &[OsString]) -> String {
 /// Execs the command. Returns only if that failed.
 pub fn exec(command: &[OsString]) -> ExecError {
     use std::os::unix::ffi::OsStrExt;
-    let program = program_name(command);
+    let program = raw_program(command);
     if command.is_empty() || command[0].is_empty() {
         return ExecError::NotFound { program };
     }
@@ -109,7 +133,7 @@ pub fn exec(command: &[OsString]) -> ExecError {
 /// script whose interpreter is missing is still found out only by the exec itself.
 pub fn check(command: &[OsString]) -> Result<(), ExecError> {
     use std::os::unix::ffi::OsStrExt;
-    let program = program_name(command);
+    let program = raw_program(command);
     let Some(name) = command.first().filter(|n| !n.is_empty()) else {
         return Err(ExecError::NotFound { program });
     };
@@ -125,6 +149,12 @@ pub fn check(command: &[OsString]) -> Result<(), ExecError> {
         let executable = unsafe { libc::access(path.as_ptr(), libc::X_OK) } == 0;
         if meta.is_file() && executable {
             return Ok(());
+        }
+        if meta.is_dir() && name.as_bytes().contains(&b'/') {
+            return Err(ExecError::NotExecutable {
+                program,
+                reason: "it is a directory, not a program".into(),
+            });
         }
         denied = true;
     }

@@ -8,11 +8,20 @@ use crate::duration::show;
 use crate::plan::{Mode, Plan};
 use crate::schedule::Stability;
 
-/// Prints the plan.
-pub fn print(plan: &Plan) {
+/// Prints the plan; false (said on stderr) when stdout would not take it (closed, full): the plan
+/// must not be lost without a word.
+pub fn print(plan: &Plan) -> bool {
+    use std::io::Write;
     let text = render(plan);
     let text = crate::redact::scrub(&text);
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(event = "internal", "cannot write the plan to stdout: {e}");
+            false
+        }
+    }
 }
 
 fn render(plan: &Plan) -> String {

@@ -50,19 +50,23 @@ pub fn run(args: Vec<OsString>) -> i32 {
     for note in &notes {
         tracing::warn!(event = "warning", "{note}");
     }
-    if plan.explain {
-        explain::print(&plan);
-        return 0;
-    }
     let check = plan.mode == Mode::Check;
     let command = match &plan.mode {
         Mode::Wait { command } => command.clone(),
         Mode::Check => None,
     };
-    // A command that cannot start is said now, not after a 30 s wait.
+    if plan.explain {
+        if !explain::print(&plan) {
+            return exit::code(Ending::Internal, check);
+        }
+    }
+    // A command that cannot start is said now, not after a 30 s wait (and `--explain` says it too).
     if let Some(Err(err)) = command.as_deref().map(exec::check) {
         tracing::error!(event = "exec_failed", "{err}; not waiting");
         return exit::code(exec_ending(&err), check);
+    }
+    if plan.explain {
+        return 0;
     }
     let limits = match startup::prepare() {
         Ok(limits) => {
@@ -154,11 +158,12 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
     let warnings: Vec<String> = targets
         .iter()
         .flat_map(|t| {
-            t.probe
+            let probe = t
+                .probe
                 .warnings()
                 .into_iter()
-                .map(|w| format!("{}: {w}", t.name))
-                .collect::<Vec<_>>()
+                .map(|w| format!("{}: {w}", t.name));
+            t.notes.iter().cloned().chain(probe).collect::<Vec<_>>()
         })
         .collect();
     let rules = targets.iter().map(|t| t.rules).collect();
@@ -316,18 +321,21 @@ impl Attempts for Probes {
     }
 }
 
-/// `#down`: ready when the target is NOT reachable. Any answer at all (even an error, a wrong
-/// password) means something is still there; refused, no such name, silence or another protocol
-/// mean it is gone.
+/// `#down`: ready when nothing answers — a refused connection, an unreachable host, a name that
+/// does not resolve, no socket or file, silence. Any answer at all (a "not yet" such as HTTP 503,
+/// PostgreSQL 57P03 "shutting down" or Redis `LOADING`, an error, a wrong password) means something
+/// is still there.
 fn down(verdict: Verdict) -> Verdict {
     match verdict {
+        Verdict::NotReady {
+            reason, gone: true, ..
+        } => Verdict::ready(format!("down: {reason}")),
         Verdict::Ready { detail } => Verdict::costly(format!(
             "still up ({}); waiting for it to go down",
             detail.as_deref().unwrap_or("it answers")
         )),
-        Verdict::Failed { reason } => Verdict::costly(format!(
+        Verdict::Failed { reason } | Verdict::NotReady { reason, .. } => Verdict::costly(format!(
             "still up (it answered: {reason}); waiting for it to go down"
         )),
-        Verdict::NotReady { reason, .. } => Verdict::ready(format!("down: {reason}")),
     }
 }

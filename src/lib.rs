@@ -48,6 +48,7 @@ mod redact;
 mod report;
 mod schedule;
 mod signal;
+mod split;
 pub mod startup;
 pub mod target;
 mod uri;

@@ -70,7 +70,9 @@ impl Plan {
     ) -> Result<Plan, PlanError> {
         let mut inputs: Vec<String> = cli.targets;
         if let Some(env) = env_targets {
-            inputs.extend(env.split_whitespace().map(str::to_string));
+            let words = crate::split::split(env, char::is_whitespace)
+                .map_err(|problem| PlanError::Invalid(format!("READYGATE_TARGETS: {problem}")))?;
+            inputs.extend(words.into_iter().map(str::to_string));
         }
         let mut targets = inputs
             .iter()
@@ -82,7 +84,12 @@ impl Plan {
         }
         for t in &mut targets {
             t.probe.set_attempt_timeout(cli.attempt_timeout);
-            if t.rules.stable.unwrap_or(cli.stable) != Stability::Once {
+            if cli.retry_permanent || t.rules.down {
+                t.probe.retry_failed_members();
+            }
+            // Stability does not apply to `--check`'s one attempt (README), nor does watching for
+            // a close that only a second attempt would confirm.
+            if t.rules.stable.unwrap_or(cli.stable) != Stability::Once && !cli.check {
                 // Long enough to see a proxy close what it accepted, short next to an interval.
                 t.probe
                     .watch_for_close(Duration::from_millis(100).min(cli.attempt_timeout));
@@ -96,7 +103,10 @@ impl Plan {
             deadline,
         )
         .map_err(PlanError::Invalid)?;
-        let empty_allowed = cli.allow_empty || env_targets.is_some() || cli.explain;
+        // Only an empty READYGATE_TARGETS says "no dependencies here" on purpose: one made of
+        // separators is what a template becomes when its variables are unset. `--explain` answers
+        // as the real run would.
+        let empty_allowed = cli.allow_empty || env_targets == Some("");
         if targets.is_empty() && !empty_allowed {
             return Err(PlanError::Invalid(nothing_to_wait_for(env_names)));
         }

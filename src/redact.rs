@@ -18,42 +18,162 @@ use std::sync::Mutex;
 /// the output, and so short a secret is no secret. They are still never printed by the renderers.
 const MIN_SCRUBBED: usize = 4;
 
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// Secrets at least this long are "strong": masked wherever they appear, in any line. A shorter
+/// one (a weak password such as `ready` or `guest`) could be one of readygate's own words or part
+/// of one, so it is masked only where it stands as a token of its own in text that came from
+/// outside (a server's message, a command's output): see [`scrub_outside`].
+const STRONG: usize = 8;
 
-/// Remembers a secret so that [`scrub`] masks it (and its percent-encoded forms) in all output.
+/// One form of a registered secret, and whether it may be masked anywhere.
+struct Form {
+    text: String,
+    strong: bool,
+}
+
+static SECRETS: Mutex<Vec<Form>> = Mutex::new(Vec::new());
+
+/// Words the gate prints as names (schemes, users, hosts, databases): a secret equal to one of them
+/// is never masked by value, since the mask would hide the name and reveal the secret at once. The
+/// gate warns about such a password instead (see `target::weak_password`).
+static PUBLIC: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Remembers a secret so that [`scrub`] masks it (and its encoded forms) in all output.
 pub fn register(secret: &str) {
     if secret.len() < MIN_SCRUBBED {
         return;
     }
-    let mut all = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
-    for form in [
+    let strong = secret.chars().count() >= STRONG;
+    let mut forms = vec![
         secret.to_string(),
         percent_encode(secret, false),
         percent_encode(secret, true),
         // As a JSON string holds it (NATS' CONNECT, echoed back in an error).
         crate::report::subscriber::json_escaped(secret),
-    ] {
-        if !all.contains(&form) {
-            all.push(form);
+    ];
+    if strong {
+        // A hostile server may echo what it was sent encoded: in hex, reversed, or in base64 as
+        // part of a longer message (SASL PLAIN's "\0user\0password"), at any of three alignments.
+        forms.push(hex(secret, false));
+        forms.push(hex(secret, true));
+        forms.push(secret.chars().rev().collect());
+        forms.extend(base64_cores(secret.as_bytes()));
+    }
+    let mut all = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
+    for text in forms {
+        if text.len() >= MIN_SCRUBBED && !all.iter().any(|f| f.text == text) {
+            all.push(Form { text, strong });
         }
     }
     // Longest first: a secret that contains another is masked whole.
-    all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    all.sort_by_key(|f| std::cmp::Reverse(f.text.len()));
 }
 
-/// `text` with every registered secret masked.
+/// Remembers words that are printed as names (see [`PUBLIC`]).
+pub fn register_public<'a>(words: impl IntoIterator<Item = &'a str>) {
+    let mut public = PUBLIC.lock().unwrap_or_else(|p| p.into_inner());
+    for w in words {
+        if !w.is_empty() && !public.iter().any(|p| p == w) {
+            public.push(w.to_string());
+        }
+    }
+}
+
+/// `text` (any line the gate writes) with every strong secret masked wherever it appears.
 pub fn scrub(text: &str) -> std::borrow::Cow<'_, str> {
+    mask(text, false)
+}
+
+/// `text` that came from outside (a server, a command) with every secret masked: strong ones
+/// anywhere, weak ones where they stand as a token of their own.
+pub fn scrub_outside(text: &str) -> std::borrow::Cow<'_, str> {
+    mask(text, true)
+}
+
+fn mask(text: &str, outside: bool) -> std::borrow::Cow<'_, str> {
     let all = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
-    if !all.iter().any(|s| text.contains(s.as_str())) {
+    let public = PUBLIC.lock().unwrap_or_else(|p| p.into_inner());
+    let applies = |f: &Form| {
+        (f.strong || outside) && text.contains(f.text.as_str()) && !public.contains(&f.text)
+    };
+    if !all.iter().any(applies) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = text.to_string();
-    for s in all.iter() {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), MASK);
+    for f in all.iter() {
+        if (f.strong || outside) && !public.contains(&f.text) && out.contains(f.text.as_str()) {
+            out = if f.strong {
+                out.replace(f.text.as_str(), MASK)
+            } else {
+                replace_tokens(&out, &f.text)
+            };
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Replaces the occurrences of `word` that no letter or digit touches on either side.
+fn replace_tokens(text: &str, word: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        let token =
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric);
+        out.push_str(&rest[..i]);
+        out.push_str(if token { MASK } else { word });
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `s` in hex, two digits a byte.
+fn hex(s: &str, upper: bool) -> String {
+    s.bytes()
+        .map(|b| {
+            if upper {
+                format!("{b:02X}")
+            } else {
+                format!("{b:02x}")
+            }
+        })
+        .collect()
+}
+
+/// The parts of `secret`'s base64 that stay the same whatever surrounds it, for each of the three
+/// positions it can take modulo 3 in a longer encoded message.
+fn base64_cores(secret: &[u8]) -> Vec<String> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let encode = |data: &[u8]| -> Vec<u8> {
+        let mut out = Vec::new();
+        for chunk in data.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]);
+            }
+        }
+        out
+    };
+    (0..3)
+        .filter_map(|offset| {
+            let mut data = vec![0u8; offset];
+            data.extend_from_slice(secret);
+            let encoded = encode(&data);
+            // Characters that mix in a neighbour's bits: one per byte of offset at the start, and
+            // the last one when the secret does not end on a 3-byte boundary.
+            let start = (offset * 4).div_ceil(3);
+            let end = if data.len() % 3 == 0 {
+                encoded.len()
+            } else {
+                encoded.len() - 1
+            };
+            (end > start + 4).then(|| String::from_utf8_lossy(&encoded[start..end]).into_owned())
+        })
+        .collect()
 }
 
 /// Percent-encodes every byte outside the unreserved set (`all`: every non-alphanumeric byte),
@@ -87,7 +207,7 @@ pub fn is_sensitive_key(key: &str) -> bool {
 
 /// Whether the value of `key=value` must be masked: the key is sensitive, or it is a `header`
 /// option naming a sensitive header.
-fn is_sensitive_pair(key: &str, value: &str) -> bool {
+pub fn is_sensitive_pair(key: &str, value: &str) -> bool {
     is_sensitive_key(key)
         || (key.eq_ignore_ascii_case("header")
             && is_sensitive_key(value.split(':').next().unwrap_or("")))
@@ -223,10 +343,30 @@ mod tests {
         register("ab");
         let line = "echo s3cr#t/pw-xyz and s3cr%23t%2Fpw-xyz and s3cr%23t%2Fpw%2Dxyz; ab stays";
         assert_eq!(scrub(line), "echo *** and *** and ***; ab stays");
+        // Encoded echoes of a strong secret: hex, reversed, base64 inside a longer message.
+        register("AmqpSecretPw77");
+        let echo = "b64=AGFtcXB1c2VyAEFtcXBTZWNyZXRQdzc3 hex=416d717053656372657450773737 rev=77wPterceSpqmA";
+        let out = scrub(echo);
+        for leak in ["XBTZWNyZXRQdzc3", "416d7170536563", "77wPterceSpqmA"] {
+            assert!(!out.contains(leak), "{out}");
+        }
         assert!(matches!(
             scrub("nothing here"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn a_weak_secret_is_masked_only_as_a_token_of_outside_text() {
+        register("rdyx");
+        register("pgpgpg");
+        register_public(["pgpgpg"]);
+        // The gate's own words: untouched.
+        assert_eq!(scrub("rdyxgate: rdyx"), "rdyxgate: rdyx");
+        // A server's message: the token is masked, the word that contains it is not.
+        assert_eq!(scrub_outside("rdyxgate said rdyx."), "rdyxgate said ***.");
+        // Equal to a name the gate prints: never masked by value.
+        assert_eq!(scrub_outside("user \"pgpgpg\""), "user \"pgpgpg\"");
     }
 
     #[test]

@@ -345,10 +345,11 @@ async fn target_loop<A: Attempts>(
             // Cut by the deadline, not by the attempt timeout: the wait is over, and the reason
             // the target was last seen not ready stays the one reported.
             Err(_) if budget < settings.attempt_timeout => return,
-            Err(_) => Verdict::costly(format!(
-                "no answer within {}",
-                crate::duration::show(budget)
-            )),
+            // Silence until the attempt's end: nothing answered (`#down` takes it as gone).
+            Err(_) => Verdict::gone(
+                format!("no answer within {}", crate::duration::show(budget)),
+                Cost::Costly,
+            ),
         };
         // A success short of the stability asked for is "not yet", retried after the interval.
         let verdict = match verdict {
@@ -366,6 +367,7 @@ async fn target_loop<A: Attempts>(
                         reason: stability.waiting(),
                         cost: Cost::Cheap,
                         retry_after: None,
+                        gone: false,
                     }
                 }
             }
@@ -601,6 +603,7 @@ mod tests {
                     reason: "HTTP 503".into(),
                     cost: crate::verdict::Cost::Costly,
                     retry_after: Some(MS(1500)),
+                    gone: false,
                 },
             ),
             (MS(0), Verdict::ready(None)),

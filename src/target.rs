@@ -21,6 +21,8 @@ pub struct Target {
     pub probe: Probe,
     /// How the target's answers are taken, whatever its protocol.
     pub rules: Rules,
+    /// Warnings about the input itself, printed once at start (a weak password).
+    pub notes: Vec<String>,
 }
 
 /// The options every kind of target takes (`#stable=`, `#optional`, `#down`), read before the
@@ -69,6 +71,14 @@ pub struct TargetError {
 
 impl fmt::Display for TargetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.input.is_empty() {
+            // The problem says what it may show of the input (an ambiguous separator).
+            return write!(
+                f,
+                "invalid target: {}\n  example: {}",
+                self.problem, self.example
+            );
+        }
         write!(
             f,
             "invalid target '{}': {}\n  example: {}",
@@ -101,6 +111,7 @@ impl Target {
             name: probe.name(),
             probe: Probe::Command(probe),
             rules: Rules::default(),
+            notes: Vec::new(),
         })
     }
 
@@ -115,14 +126,26 @@ impl Target {
             problem: problem.to_string(),
             example: "kafka1:9092|kafka2:9092",
         };
+        if input.contains("||") || input.starts_with('|') || input.ends_with('|') {
+            return Err(fail(
+                "an empty member in a group: join targets with one '|'",
+            ));
+        }
+        let parts = crate::split::split(input, |c| c == '|').map_err(|problem| TargetError {
+            input: String::new(),
+            problem,
+            example: "kafka1:9092|kafka2:9092",
+        })?;
+        if parts.len() == 1 {
+            // Every '|' is inside a password or a value: one target.
+            let mut t = Self::parse_one(input)?;
+            t.name = decorate(t.name, t.rules);
+            return Ok(t);
+        }
         let mut members = Vec::new();
+        let mut notes = Vec::new();
         let mut rules: Option<Rules> = None;
-        for part in input.split('|') {
-            if part.is_empty() {
-                return Err(fail(
-                    "an empty member in a group: join targets with one '|'",
-                ));
-            }
+        for part in parts {
             let t = Self::parse_one(part)?;
             // A group has one set of rules; options may sit on any member (the last usually).
             rules = match rules {
@@ -132,6 +155,7 @@ impl Target {
                 Some(r) if t.rules == Rules::default() => Some(r),
                 _ => Some(t.rules),
             };
+            notes.extend(t.notes);
             members.push((t.name, t.probe));
         }
         let rules = rules.unwrap_or_default();
@@ -144,6 +168,7 @@ impl Target {
             name: decorate(name, rules),
             probe: Probe::AnyOf(crate::probe::group::Group::new(members)),
             rules,
+            notes,
         })
     }
 
@@ -187,12 +212,38 @@ impl Target {
         })?;
         let rules = take_rules(&mut parsed.options).map_err(|p| fail(&parsed.scheme, p))?;
         let probe = kind.build(&parsed).map_err(|p| fail(&parsed.scheme, p))?;
+        let name = display_name(&parsed, kind.default_port);
         Ok(Target {
-            name: display_name(&parsed, kind.default_port),
+            notes: weak_password(&parsed, &name).into_iter().collect(),
+            name,
             probe,
             rules,
         })
     }
+}
+
+/// The names a target prints (scheme, user, host, database) are never masked by value (see
+/// `redact::PUBLIC`); a password equal to one of them, or short, cannot be masked everywhere
+/// without garbling the gate's own words, so it is said once, plainly.
+fn weak_password(u: &Uri, name: &str) -> Option<String> {
+    let host = u.host.as_ref().map(uri::Host::tls_name).unwrap_or_default();
+    let path = u.path.trim_start_matches('/');
+    let user = u.user.as_deref().unwrap_or("");
+    redact::register_public([u.scheme.as_str(), user, host.as_str(), path]);
+    let password = u.password.as_ref()?.expose();
+    let equal = [u.scheme.as_str(), user, host.as_str(), path].contains(&password);
+    let short = password.chars().count() < 8;
+    (equal || short).then(|| {
+        format!(
+            "{name}: the password is {}: output masks it only where it stands alone in a server's \
+             message; use a longer, random one",
+            if equal {
+                "the same as a name in the target"
+            } else {
+                "shorter than 8 characters"
+            }
+        )
+    })
 }
 
 /// Takes the options every kind shares out of a URL's fragment options.

@@ -36,6 +36,10 @@ pub enum Verdict {
         cost: Cost,
         /// The server asked for a pause (HTTP `Retry-After`).
         retry_after: Option<Duration>,
+        /// Nothing answered at all: no connection (refused, unreachable), no such name, no socket
+        /// or file, or silence until the attempt's timeout. Any answer, even "not yet", is not
+        /// this: it is what `#down` tells apart (see `gate::down`).
+        gone: bool,
     },
     /// Waiting will not fix it on its own (wrong password, certificate rejected): fail fast.
     Failed { reason: String },
@@ -48,24 +52,21 @@ impl Verdict {
         }
     }
     pub fn cheap(reason: impl Into<String>) -> Self {
-        Verdict::NotReady {
-            reason: reason.into(),
-            cost: Cost::Cheap,
-            retry_after: None,
-        }
-    }
-    pub fn absent(reason: impl Into<String>) -> Self {
-        Verdict::NotReady {
-            reason: reason.into(),
-            cost: Cost::Absent,
-            retry_after: None,
-        }
+        Self::not_ready(reason, Cost::Cheap, false)
     }
     pub fn costly(reason: impl Into<String>) -> Self {
+        Self::not_ready(reason, Cost::Costly, false)
+    }
+    /// Nothing answered (see `NotReady::gone`), at this cost.
+    pub fn gone(reason: impl Into<String>, cost: Cost) -> Self {
+        Self::not_ready(reason, cost, true)
+    }
+    fn not_ready(reason: impl Into<String>, cost: Cost, gone: bool) -> Self {
         Verdict::NotReady {
             reason: reason.into(),
-            cost: Cost::Costly,
+            cost,
             retry_after: None,
+            gone,
         }
     }
     pub fn failed(reason: impl Into<String>) -> Self {

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use crate::uri::Host;
-use crate::verdict::Verdict;
+use crate::verdict::{Cost, Verdict};
 
 /// How long an address may stay silent before the next one is tried alongside it.
 const STAGGER: Duration = Duration::from_millis(250);
@@ -70,14 +70,18 @@ pub async fn connect(host: &Host, port: u16) -> Result<TcpStream, Verdict> {
 pub async fn connect_unix(path: &std::path::Path) -> Result<tokio::net::UnixStream, Verdict> {
     match tokio::net::UnixStream::connect(path).await {
         Ok(s) => Ok(s),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            Err(Verdict::cheap(format!("no socket at {}", path.display())))
-        }
-        Err(e) => Err(Verdict::cheap(format!(
-            "{}: {}",
-            path.display(),
-            io_reason(&e)
-        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Verdict::gone(
+            format!("no socket at {}", path.display()),
+            Cost::Cheap,
+        )),
+        // Nobody listens on the socket file: gone. A full backlog (EAGAIN) is a live server; a
+        // permission error means we cannot tell: neither is gone.
+        Err(e) => Err(Verdict::NotReady {
+            reason: format!("{}: {}", path.display(), io_reason(&e)),
+            cost: Cost::Cheap,
+            retry_after: None,
+            gone: e.kind() == io::ErrorKind::ConnectionRefused,
+        }),
     }
 }
 
@@ -185,13 +189,14 @@ fn describe(errors: &[(SocketAddr, io::Error)]) -> Verdict {
             .iter()
             .all(|(_, e)| e.kind() == io::ErrorKind::ConnectionRefused);
     if all_refused {
-        return Verdict::cheap("connection refused");
+        return Verdict::gone("connection refused", Cost::Cheap);
     }
+    // No connection was made to any address (unreachable, timed out): nothing answered.
     let reasons: Vec<String> = errors
         .iter()
         .map(|(addr, e)| format!("{addr}: {}", io_reason(e)))
         .collect();
-    Verdict::costly(reasons.join("; "))
+    Verdict::gone(reasons.join("; "), Cost::Costly)
 }
 
 /// A short, stable description of an I/O error (no OS error numbers).
@@ -314,7 +319,7 @@ mod tests {
         };
         assert_eq!(
             connect_any(&[closed]).await.unwrap_err(),
-            Verdict::cheap("connection refused")
+            Verdict::gone("connection refused", Cost::Cheap)
         );
     }
 }

@@ -36,6 +36,20 @@ impl std::fmt::Display for Endpoint {
 }
 
 impl Endpoint {
+    /// A unix socket's endpoint, refused at start when the kernel could never connect to it: a
+    /// `sockaddr_un` holds at most 107 bytes of path (and its NUL).
+    pub fn unix(path: PathBuf) -> Result<Endpoint, String> {
+        const MAX: usize = 107;
+        let len = path.as_os_str().len();
+        if len > MAX {
+            return Err(format!(
+                "the socket path is {len} bytes long, and a unix socket's path is at most {MAX}: \
+                 use a shorter path (a symbolic link to its directory works)"
+            ));
+        }
+        Ok(Endpoint::Unix(path))
+    }
+
     /// Connects, without TLS.
     pub async fn connect(&self) -> Result<Box<dyn Io>, Verdict> {
         match self {

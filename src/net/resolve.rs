@@ -14,7 +14,7 @@ use std::ffi::CString;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::offload::Jobs;
-use crate::verdict::Verdict;
+use crate::verdict::{Cost, Verdict};
 
 /// The most lookup threads alive at once.
 pub const MAX_THREADS: usize = 256;
@@ -50,9 +50,9 @@ fn getaddrinfo(name: &str) -> Answer {
             // The resolver's answer "no such name" is the compose service not created yet: retried
             // at a short steady pace. A failure or a silence of the resolver backs off.
             return Err(if rc == libc::EAI_NONAME {
-                Verdict::absent(reason)
+                Verdict::gone(reason, Cost::Absent)
             } else {
-                Verdict::costly(reason)
+                Verdict::gone(reason, Cost::Costly)
             });
         }
         let mut out = Vec::new();
@@ -78,7 +78,10 @@ fn getaddrinfo(name: &str) -> Answer {
         }
         libc::freeaddrinfo(list);
         if out.is_empty() {
-            return Err(Verdict::absent(format!("name '{name}' has no address")));
+            return Err(Verdict::gone(
+                format!("name '{name}' has no address"),
+                Cost::Absent,
+            ));
         }
         Ok(out)
     }

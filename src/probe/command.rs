@@ -4,8 +4,9 @@
 //! The words are split as a shell splits them (quotes and backslashes), but no shell runs: no
 //! `$VAR`, glob or pipe. Each attempt runs the command once with stdin from `/dev/null` and its
 //! output kept off readygate's stdout (which belongs to the command readygate execs): the last
-//! 4 KiB of it are shown with `-v` only, redacted. The attempt timeout bounds it; on timeout or
-//! cancel the command's whole process group is killed, and every such child is reaped before
+//! 4 KiB of it are shown with `-v` only, redacted. The attempt timeout bounds it. The command's
+//! exit decides (a background process it left may hold its output open): when it exits, or on
+//! timeout or cancel, its whole process group is killed, and every such child is reaped before
 //! readygate exits or execs, so none is left to the exec'd program.
 
 use std::ffi::OsString;
@@ -77,22 +78,37 @@ impl CommandProbe {
                 ))
             }
         };
-        let guard = Guard(child.id().map(|p| p as i32));
+        let pid = child.id().map(|p| p as i32);
+        let guard = Guard(pid);
         let mut out = child.stdout.take();
         let mut err = child.stderr.take();
-        let (status, tail_out, tail_err) =
-            tokio::join!(child.wait(), drain(out.as_mut()), drain(err.as_mut()));
-        guard.disarm();
-        let mut tail = tail_out;
-        tail.extend(tail_err);
-        if !tail.is_empty() {
-            let text =
-                String::from_utf8_lossy(&tail[tail.len().saturating_sub(KEEP)..]).into_owned();
+        let drains = async { tokio::join!(drain(out.as_mut()), drain(err.as_mut())) };
+        tokio::pin!(drains);
+        // The exit decides, not the end of the output: a background process the command left
+        // behind may hold the pipes open for as long as it runs.
+        let mut output = None;
+        let status = tokio::select! {
+            status = child.wait() => status,
+            o = &mut drains => {
+                output = Some(o);
+                child.wait().await
+            }
+        };
+        let ((tail_out, out_cut), (tail_err, err_cut)) = match output {
+            Some(o) => o,
+            None => tokio::time::timeout(LINGER, &mut drains)
+                .await
+                .unwrap_or_default(),
+        };
+        // Whatever it left in its group goes now, and is reaped before the exec (finding: a
+        // check's orphan became the exec'd program's zombie).
+        guard.kill();
+        if !tail_out.is_empty() || !tail_err.is_empty() {
             tracing::debug!(
                 event = "exec_output",
                 "{}: {}",
                 self.argv[0],
-                crate::redact::redact_text(text.trim())
+                shown_tail(&tail_out, out_cut, &tail_err, err_cut)
             );
         }
         match status {
@@ -109,39 +125,79 @@ impl CommandProbe {
     }
 }
 
-/// Reads a pipe to its end, keeping the last [`KEEP`] bytes: a chatty command never blocks on a
-/// full pipe, and never costs more than that.
-async fn drain<R: tokio::io::AsyncRead + Unpin>(r: Option<&mut R>) -> Vec<u8> {
-    let Some(r) = r else { return Vec::new() };
+/// How long the output may still be read once the command has exited.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// More than is shown is kept, so that a secret cut by the window's start can be dropped with it
+/// after the rest is scrubbed (a secret is far shorter than this).
+const MARGIN: usize = 1024;
+
+/// Reads a pipe to its end, keeping the last [`KEEP`] + [`MARGIN`] bytes (and whether earlier
+/// ones were dropped): a chatty command never blocks on a full pipe, and never costs more than
+/// that.
+async fn drain<R: tokio::io::AsyncRead + Unpin>(r: Option<&mut R>) -> (Vec<u8>, bool) {
+    let Some(r) = r else {
+        return (Vec::new(), false);
+    };
     let mut kept = Vec::new();
+    let mut cut = false;
     let mut buf = [0u8; 4096];
     while let Ok(n @ 1..) = r.read(&mut buf).await {
         kept.extend_from_slice(&buf[..n]);
-        if kept.len() > 2 * KEEP {
-            kept.drain(..kept.len() - KEEP);
+        if kept.len() > 2 * (KEEP + MARGIN) {
+            kept.drain(..kept.len() - (KEEP + MARGIN));
+            cut = true;
         }
     }
-    kept
+    (kept, cut)
 }
 
-/// Kills the child's process group when the attempt is dropped before the child ended.
+/// The output as shown with `-v`: each stream scrubbed whole BEFORE it is cut to its last bytes,
+/// so that a cut never leaves a piece of a secret the scrubber can no longer recognise.
+fn shown_tail(out: &[u8], out_cut: bool, err: &[u8], err_cut: bool) -> String {
+    let one = |bytes: &[u8], cut: bool| -> String {
+        let text = String::from_utf8_lossy(bytes);
+        let text = crate::redact::scrub_outside(&text);
+        let mut start = if cut { MARGIN.min(text.len()) } else { 0 };
+        start = start.max(text.len().saturating_sub(KEEP));
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        crate::redact::redact_text(text[start..].trim())
+    };
+    let parts: Vec<String> = [one(out, out_cut), one(err, err_cut)]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.join(" ")
+}
+
+/// Kills the child's process group: when the attempt is dropped before the child ended, and after
+/// it ended, for whatever it left running in its group.
 struct Guard(Option<i32>);
 
 impl Guard {
-    fn disarm(mut self) {
-        self.0 = None;
+    fn kill(mut self) {
+        if let Some(pid) = self.0.take() {
+            kill_group(pid);
+        }
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(pid) = self.0 {
-            // SAFETY: kill(2) on the group we created for this child (pgid = its pid).
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-            if let Ok(mut list) = KILLED.lock() {
-                list.push(pid);
-            }
+            kill_group(pid);
         }
+    }
+}
+
+fn kill_group(pid: i32) {
+    // SAFETY: kill(2) on the group we created for this child (pgid = its pid); ESRCH when the
+    // group is empty already is fine.
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    if let Ok(mut list) = KILLED.lock() {
+        list.push(pid);
     }
 }
 
@@ -152,10 +208,27 @@ pub fn reap_killed() {
         .lock()
         .map(|mut l| std::mem::take(&mut *l))
         .unwrap_or_default();
+    if pids.is_empty() {
+        return;
+    }
     for pid in pids {
         let mut status = 0;
         // SAFETY: waitpid on our own child; ECHILD (reaped already by the runtime) is fine.
         unsafe { libc::waitpid(pid, &mut status, 0) };
+    }
+    // As PID 1 (or a subreaper) the checks' orphans are our children too: the killed ones are
+    // reaped here; one that left the group (setsid) and still runs is given up after a moment.
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(200);
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid(2) without blocking; before exec every child is a check's.
+        match unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } {
+            0 if std::time::Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(2))
+            }
+            n if n > 0 => {}
+            _ => break,
+        }
     }
 }
 

@@ -1,6 +1,8 @@
-//! `file:///PATH`: ready when the path exists (`#nonempty`: a regular file with at least one
-//! byte). With `#absent` (or the shared `#down`), ready when it is gone (a lock file removed, an
-//! old instance's socket).
+//! `file:///PATH`: ready when the path exists (`#nonempty`: a file with at least one byte — read,
+//! not taken from `stat`, which says 0 for `/proc` files — or a directory with an entry). With
+//! `#absent` (or the shared `#down`), ready when nothing is there (a lock file removed, an old
+//! instance's socket); a symbolic link to nothing is still there, and a path the gate may not
+//! look at is never taken for gone.
 //!
 //! The `stat` runs on a thread of its own ([`crate::offload`]): on a dead network file system it
 //! may never return, and it must not hold the gate past its deadline or SIGTERM.
@@ -14,8 +16,43 @@ use crate::verdict::Verdict;
 
 const OPTIONS: &[&str] = &["nonempty", "absent"];
 
-/// What a `stat` found: (is a regular file, its length), or the error's kind in words.
-type Stat = Result<(bool, u64), (std::io::ErrorKind, String)>;
+/// What the look found at the path, or the error's kind in words.
+type Stat = Result<Found, (std::io::ErrorKind, String)>;
+
+#[derive(Debug, Clone, Copy)]
+enum Found {
+    /// A symbolic link to nothing: something is there (a lock made as a link, as Emacs and
+    /// Firefox make them), but no file.
+    DanglingLink,
+    /// A file or directory, and whether it has content (`#nonempty`; asked only then).
+    Entry { content: bool },
+}
+
+/// Looks at `path` (on an offload thread: it may block).
+fn look(path: &std::path::Path, want_content: bool) -> Stat {
+    let err = |e: std::io::Error| (e.kind(), crate::net::connect::io_reason(&e));
+    std::fs::symlink_metadata(path).map_err(err)?;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::DanglingLink),
+        Err(e) => return Err(err(e)),
+    };
+    let content = want_content
+        && if meta.is_dir() {
+            std::fs::read_dir(path).map_err(err)?.next().is_some()
+        } else if meta.is_file() && meta.len() == 0 {
+            // /proc and /sys files say 0 bytes and have content: read one byte to know.
+            use std::io::Read;
+            let mut one = [0u8; 1];
+            std::fs::File::open(path)
+                .and_then(|mut f| f.read(&mut one))
+                .map_err(err)?
+                == 1
+        } else {
+            meta.is_file()
+        };
+    Ok(Found::Entry { content })
+}
 
 static CHECKS: Jobs<Stat> = Jobs::new("file checks", 64);
 
@@ -72,37 +109,42 @@ impl FileProbe {
     }
 
     pub async fn attempt(&self) -> Verdict {
+        use std::io::ErrorKind::NotFound;
         let path = self.path.clone();
         let key = self.path.to_string_lossy().into_owned();
-        let stat = CHECKS
-            .run(&key, move || {
-                std::fs::metadata(&path)
-                    .map(|m| (m.is_file(), m.len()))
-                    .map_err(|e| (e.kind(), crate::net::connect::io_reason(&e)))
-            })
-            .await;
+        let nonempty = self.nonempty;
+        let stat = CHECKS.run(&key, move || look(&path, nonempty)).await;
         let shown = self.path.display();
+        let stat = match stat {
+            Err(reason) => return Verdict::costly(reason),
+            Ok(stat) => stat,
+        };
         if self.absent {
             return match stat {
-                Err(reason) => Verdict::costly(reason),
-                Ok(Err((std::io::ErrorKind::NotFound, _))) => {
-                    Verdict::ready("it does not exist".to_string())
-                }
-                Ok(Err((_, reason))) => Verdict::costly(format!("{shown}: {reason}")),
-                Ok(Ok(_)) => Verdict::cheap(format!("{shown} still exists (#absent)")),
+                Err((NotFound, _)) => Verdict::ready("it does not exist".to_string()),
+                // Cannot look (permission denied): not "absent", whatever is there.
+                Err((_, reason)) => Verdict::costly(format!("{shown}: {reason}")),
+                Ok(Found::DanglingLink) => Verdict::cheap(format!(
+                    "{shown} still exists (a symbolic link to nothing) (#absent)"
+                )),
+                Ok(_) => Verdict::cheap(format!("{shown} still exists (#absent)")),
             };
         }
         match stat {
-            Err(reason) => Verdict::costly(reason),
-            // Missing is the normal "not yet": as cheap to look again as a refused connection.
-            Ok(Err((std::io::ErrorKind::NotFound, _))) => {
-                Verdict::cheap(format!("{shown} does not exist"))
+            // Missing is the normal "not yet": as cheap to look again as a refused connection,
+            // and for `#down` the one answer that means gone.
+            Err((NotFound, _)) => Verdict::gone(
+                format!("{shown} does not exist"),
+                crate::verdict::Cost::Cheap,
+            ),
+            Err((_, reason)) => Verdict::costly(format!("{shown}: {reason}")),
+            Ok(Found::DanglingLink) => {
+                Verdict::cheap(format!("{shown} is a symbolic link to nothing"))
             }
-            Ok(Err((_, reason))) => Verdict::costly(format!("{shown}: {reason}")),
-            Ok(Ok((is_file, len))) if self.nonempty && !(is_file && len > 0) => {
+            Ok(Found::Entry { content: false }) if self.nonempty => {
                 Verdict::cheap(format!("{shown} exists but is empty (#nonempty)"))
             }
-            Ok(Ok(_)) => Verdict::ready("it exists".to_string()),
+            Ok(_) => Verdict::ready("it exists".to_string()),
         }
     }
 }

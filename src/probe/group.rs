@@ -18,12 +18,24 @@ pub struct Group {
     members: Vec<(String, Probe)>,
     /// A member's permanent failure, once it has one.
     failed: Mutex<Vec<Option<String>>>,
+    /// Probe a member that failed again at every attempt (`--retry-permanent`, `#down`): its
+    /// failure is then a "not yet", or an answer that shows it is up, decided above the group.
+    retry_failed: bool,
 }
 
 impl Group {
     pub fn new(members: Vec<(String, Probe)>) -> Self {
         let failed = Mutex::new(vec![None; members.len()]);
-        Group { members, failed }
+        Group {
+            members,
+            failed,
+            retry_failed: false,
+        }
+    }
+
+    /// See [`Group::retry_failed`].
+    pub fn retry_failed_members(&mut self) {
+        self.retry_failed = true;
     }
 
     /// The members' probes (for settings that apply to each).
@@ -69,6 +81,9 @@ impl Group {
             .collect();
         let mut reasons = Vec::new();
         let mut cost = Cost::Cheap;
+        // Whether every member probed found nothing at all (`#down` is ready only then).
+        let mut all_gone = true;
+        let mut failures = 0;
         while let Some((i, verdict)) = attempts.next().await {
             let name = &self.members[i].0;
             match verdict {
@@ -77,16 +92,29 @@ impl Group {
                     return Verdict::ready(format!("{name}{how}"));
                 }
                 Verdict::NotReady {
-                    reason, cost: c, ..
+                    reason,
+                    cost: c,
+                    gone,
+                    ..
                 } => {
                     cost = cost.max(c);
+                    all_gone &= gone;
                     reasons.push(format!("{name}: {reason}"));
                 }
                 Verdict::Failed { reason } => {
+                    all_gone = false;
+                    failures += 1;
+                    cost = Cost::Costly;
                     reasons.push(format!("{name}: {reason}"));
-                    self.failed.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(reason);
+                    if !self.retry_failed {
+                        self.failed.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(reason);
+                    }
                 }
             }
+        }
+        if self.retry_failed && failures == reasons.len() {
+            // Every member failed this time: the group's failure, for the rule above to take.
+            return Verdict::failed(format!("every member failed: {}", reasons.join("; ")));
         }
         let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
         if failed.iter().all(Option::is_some) {
@@ -102,6 +130,7 @@ impl Group {
             reason: reasons.join("; "),
             cost,
             retry_after: None,
+            gone: all_gone,
         }
     }
 }

@@ -201,6 +201,7 @@ impl HttpProbe {
                 ),
                 cost: Cost::Costly,
                 retry_after,
+                gone: false,
             };
         }
         let Some(needle) = &self.contains else {

@@ -299,6 +299,13 @@ impl Probe {
 
     /// Tells the probe how long an attempt may take, for protocols that can also bound the work
     /// on the server's side.
+    /// A group keeps probing a member that failed (`--retry-permanent`, `#down`).
+    pub fn retry_failed_members(&mut self) {
+        if let Probe::AnyOf(g) = self {
+            g.retry_failed_members();
+        }
+    }
+
     pub fn set_attempt_timeout(&mut self, timeout: std::time::Duration) {
         match self {
             Probe::Postgres(p) => p.set_attempt_timeout(timeout),

@@ -48,7 +48,7 @@ pub fn json_true(json: &str, key: &str) -> bool {
 /// Bytes as readable text, cut to `max` characters, for "does not speak …" messages.
 pub fn printable(bytes: &[u8], max: usize) -> String {
     // Server text may quote what it was sent (a password): masked before it is cut.
-    crate::redact::scrub(&String::from_utf8_lossy(bytes))
+    crate::redact::scrub_outside(&String::from_utf8_lossy(bytes))
         .chars()
         .map(|c| if c.is_control() { '.' } else { c })
         .take(max)

@@ -27,7 +27,7 @@ impl UnixProbe {
             return Err("a unix target names an absolute path: unix:///run/app.sock".into());
         }
         Ok(UnixProbe {
-            endpoint: Endpoint::Unix(PathBuf::from(path)),
+            endpoint: Endpoint::unix(PathBuf::from(path))?,
         })
     }
 

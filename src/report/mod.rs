@@ -252,11 +252,19 @@ impl Reporter {
     /// Every required target is ready.
     fn all_ready(&self, outcome: &Outcome, program: Option<&str>) {
         match outcome {
-            Outcome::AllReady { .. } if self.options.check => {
+            Outcome::AllReady { skipped, .. } if self.options.check => {
+                // Only what answered: an optional target given up above is not listed as ready.
+                let ready = self
+                    .names
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !skipped.iter().any(|(s, _)| s == i))
+                    .map(|(_, n)| n)
+                    .collect::<Vec<_>>();
                 tracing::info!(
                     event = "healthy",
                     "ready: {}",
-                    truncate(&list(self.names.iter(), ", "))
+                    truncate(&list(ready.into_iter(), ", "))
                 );
             }
             Outcome::AllReady { elapsed, skipped } => {

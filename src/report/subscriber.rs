@@ -151,6 +151,8 @@ pub fn json_line(level: Level, event: &'static str, message: &str) -> String {
     render_json(level, &fields)
 }
 
+/// One JSON object, always whole: each string is scrubbed and then cut (on a character, never
+/// inside an escape) so that the line stays under [`stderr::MAX_LINE`] and still parses.
 fn render_json(level: Level, fields: &Fields) -> String {
     let mut s = String::with_capacity(160);
     let time = humantime::format_rfc3339_millis(std::time::SystemTime::now());
@@ -159,6 +161,13 @@ fn render_json(level: Level, fields: &Fields) -> String {
         "{{\"time\":\"{time}\",\"level\":\"{}\"",
         level.as_str().to_ascii_lowercase()
     );
+    let strings = 1 + fields
+        .pairs
+        .iter()
+        .filter(|(_, v)| matches!(v, Value::Str(_)))
+        .count();
+    // Room for the names, numbers and punctuation; the rest shared among the strings.
+    let cap = (stderr::MAX_LINE - 600) / strings;
     for (name, value) in &fields.pairs {
         s.push_str(",\"");
         escape_into(&mut s, name);
@@ -167,15 +176,31 @@ fn render_json(level: Level, fields: &Fields) -> String {
             Value::Num(n) => s.push_str(n),
             Value::Str(v) => {
                 s.push('"');
-                escape_into(&mut s, v);
+                escape_capped(&mut s, &crate::redact::scrub(v), cap);
                 s.push('"');
             }
         }
     }
     s.push_str(",\"message\":\"");
-    escape_into(&mut s, &fields.message);
+    escape_capped(&mut s, &crate::redact::scrub(&fields.message), cap);
     s.push_str("\"}");
     s
+}
+
+/// [`escape_into`], at most `cap` bytes of output, ending in `…` when cut.
+fn escape_capped(out: &mut String, s: &str, cap: usize) {
+    let mut escaped = String::with_capacity(s.len().min(cap) + 8);
+    let mut one = String::new();
+    for c in s.chars() {
+        one.clear();
+        escape_into(&mut one, c.encode_utf8(&mut [0; 4]));
+        if escaped.len() + one.len() > cap {
+            escaped.push('…');
+            break;
+        }
+        escaped.push_str(&one);
+    }
+    out.push_str(&escaped);
 }
 
 /// `s` escaped as the inside of a JSON string (RFC 8259 §7): for NATS' CONNECT, and for

@@ -351,7 +351,7 @@ fn db_message(e: &tokio_postgres::Error) -> String {
         .as_db_error()
         .map_or_else(|| e.to_string(), |d| d.message().to_string());
     // A server's text may quote what it was sent: masked before anything cuts it.
-    crate::redact::scrub(&text).into_owned()
+    crate::redact::scrub_outside(&text).into_owned()
 }
 
 /// The first column of the first row a query returns, if any. Stops reading at that row: the rest

@@ -226,9 +226,7 @@ fn endpoint(host: &str, port: u16) -> Result<Endpoint, String> {
         );
     }
     if host.starts_with('/') {
-        return Ok(Endpoint::Unix(
-            Path::new(host).join(format!(".s.PGSQL.{port}")),
-        ));
+        return Endpoint::unix(Path::new(host).join(format!(".s.PGSQL.{port}")));
     }
     let parsed =
         uri::parse(&format!("tcp://{host}:{port}")).map_err(|e| format!("host '{host}': {e}"))?;

@@ -65,9 +65,9 @@ impl RedisProbe {
             if uri.host.is_some() || uri.path.is_empty() {
                 return Err("a unix-socket target names the socket's path: redis+unix:///run/redis/redis.sock".into());
             }
-            Endpoint::Unix(PathBuf::from(
+            Endpoint::unix(PathBuf::from(
                 uri::decode_text(&uri.path).map_err(|e| e.to_string())?,
-            ))
+            ))?
         } else {
             let (host, port) = crate::probe::tcp_endpoint(uri)?;
             Endpoint::Tcp(host, port)
@@ -296,7 +296,7 @@ fn short(r: &Reply) -> String {
         Reply::Bulk(None) | Reply::Array(None) => "(nil)".to_string(),
         Reply::Array(Some(items)) => format!("[{} items]", items.len()),
     };
-    crate::redact::scrub(&s).chars().take(80).collect()
+    crate::redact::scrub_outside(&s).chars().take(80).collect()
 }
 
 #[cfg(test)]

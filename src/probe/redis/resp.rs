@@ -89,13 +89,13 @@ fn reply(v: redis::Value) -> Reply {
         }
         // Server text may quote what it was sent (AUTH's password): masked at once.
         Value::ServerError(e) => Reply::Error(
-            crate::redact::scrub(&match e.details() {
+            crate::redact::scrub_outside(&match e.details() {
                 Some(d) => format!("{} {d}", e.code()),
                 None => e.code().to_string(),
             })
             .into_owned(),
         ),
-        Value::SimpleString(s) => Reply::Simple(crate::redact::scrub(&s).into_owned()),
+        Value::SimpleString(s) => Reply::Simple(crate::redact::scrub_outside(&s).into_owned()),
         Value::VerbatimString { text, .. } => Reply::Bulk(Some(text.into_bytes())),
         other => Reply::Simple(format!("{other:?}")),
     }

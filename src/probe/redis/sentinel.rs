@@ -111,10 +111,13 @@ impl SentinelProbe {
                 reason,
                 cost,
                 retry_after,
+                ..
             } => Verdict::NotReady {
                 reason: format!("master {master}: {reason}"),
                 cost,
                 retry_after,
+                // The sentinel answered: the target (sentinel and master) is not gone.
+                gone: false,
             },
             Verdict::Failed { reason } => Verdict::failed(format!("master {master}: {reason}")),
         }
