@@ -75,7 +75,7 @@ fi
 skips=$(mktemp)
 out=$(mktemp)
 trap 'rm -f "$skips" "$out"' EXIT
-export READYGATE_SKIPS="$skips"
+export TEST_SKIPS_FILE="$skips"
 cargo test --locked "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 

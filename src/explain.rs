@@ -18,7 +18,11 @@ pub fn print(plan: &Plan) -> bool {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => true,
         Err(e) => {
-            tracing::error!(event = "internal", "cannot write the plan to stdout: {e}");
+            tracing::error!(
+                event = "internal",
+                "cannot write the plan to stdout: {}",
+                crate::net::connect::io_reason(&e)
+            );
             false
         }
     }

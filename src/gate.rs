@@ -30,6 +30,11 @@ pub fn block_signals() {
     signal::block_watched();
 }
 
+/// [`block_signals`] as a constructor that runs before `main` (libc calls only).
+pub extern "C" fn block_signals_early() {
+    signal::block_watched();
+}
+
 /// Runs the gate with these arguments (`argv[0]` included); returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
     // Before anything else: which signals did the parent leave ignored?
@@ -38,7 +43,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let (args, notes) = match compat::translate(args, &environ::process) {
         Ok(translated) => translated,
         Err(message) => {
-            report::usage_error(&message, false, false);
+            let json = std::env::var("READYGATE_LOG_FORMAT").is_ok_and(|v| v.trim() == "json");
+            report::usage_error(&message, false, json);
             return exit::code(Ending::Usage, false);
         }
     };
@@ -47,7 +53,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Err(status) => return status,
     };
     report::init(&plan.output);
-    for note in &notes {
+    for note in notes.iter().chain(&plan.notes) {
         tracing::warn!(event = "warning", "{note}");
     }
     let check = plan.mode == Mode::Check;
@@ -118,7 +124,15 @@ fn parse(args: &[OsString]) -> Result<Plan, i32> {
         Err(None) => return Err(0),
         Err(Some(message)) => return Err(usage(&message)),
     };
-    let env_targets = std::env::var("READYGATE_TARGETS").ok();
+    let env_targets = match std::env::var("READYGATE_TARGETS") {
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(usage(
+                "READYGATE_TARGETS is not valid UTF-8: check how it was written",
+            ))
+        }
+    };
     let env_names: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
         .filter(|k| k.starts_with("READYGATE_"))

@@ -50,6 +50,7 @@ mod schedule;
 mod signal;
 mod split;
 pub mod startup;
+mod suggest;
 pub mod target;
 mod uri;
 mod verdict;

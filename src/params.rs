@@ -9,6 +9,12 @@ use crate::uri::{Secret, Uri};
 /// own), so every kind's "valid options" list names them too.
 pub const SHARED_OPTIONS: &[&str] = &["stable", "optional", "down"];
 
+/// Every option that is written without a value (`#down`, `#tls`): a bare word after a secret
+/// value that is none of these is the secret's tail (see `target::secret_cut_short`).
+pub const FLAGS: &[&str] = &[
+    "absent", "cluster", "down", "insecure", "nonempty", "optional", "primary", "tls",
+];
+
 /// Reads a target's key=value pairs — readygate's options (the URL fragment, `#key`) or the server's
 /// parameters (the query, `?key`) — so that each probe takes the keys it knows, and an unknown or
 /// repeated key is an error that lists the valid ones, never silently ignored or "last wins".

@@ -38,6 +38,8 @@ pub struct Plan {
     pub pauses: (Option<Duration>, Option<Duration>),
     /// Where each option's value came from, for `--explain`.
     pub sources: Vec<(String, String)>,
+    /// Warnings about the configuration, printed once at start (a variable nobody reads).
+    pub notes: Vec<String>,
 }
 
 /// A usage or configuration error (exit 2, or 1 in `--check` mode).
@@ -79,8 +81,16 @@ impl Plan {
             .map(|t| Target::parse(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(PlanError::Target)?;
+        let from_env = cli
+            .sources
+            .iter()
+            .any(|(flag, from)| flag == "--exec-check" && from.starts_with("READYGATE_"));
         for line in &cli.exec_checks {
-            targets.push(Target::command(line).map_err(PlanError::Target)?);
+            let target = Target::command(line).map_err(|e| match from_env {
+                true => PlanError::Invalid(format!("READYGATE_EXEC_CHECK: {e}")),
+                false => PlanError::Target(e),
+            })?;
+            targets.push(target);
         }
         for t in &mut targets {
             t.probe.set_attempt_timeout(cli.attempt_timeout);
@@ -142,6 +152,7 @@ impl Plan {
             explain: cli.explain,
             pauses: (cli.pause_before, cli.pause_after),
             sources: cli.sources,
+            notes: unknown_variables(env_names),
             output: OutputOptions {
                 format: cli.log_format,
                 level,
@@ -188,25 +199,39 @@ fn check_timing(
     }
 }
 
-/// The error for a gate with no target at all, naming a `READYGATE_*` variable that looks like a
-/// misspelling of `READYGATE_TARGETS` (or of anything else readygate reads).
-fn nothing_to_wait_for(env_names: &[String]) -> String {
+/// Every `READYGATE_*` variable readygate reads.
+fn known_variables() -> Vec<String> {
     use clap::CommandFactory;
-    let command = Cli::command();
-    let known: Vec<String> = command
+    Cli::command()
         .get_arguments()
         .filter_map(|a| a.get_env())
         .map(|v| v.to_string_lossy().into_owned())
         .chain(["READYGATE_TARGETS".to_string()])
-        .collect();
-    let unknown: Vec<&String> = env_names.iter().filter(|n| !known.contains(n)).collect();
+        .collect()
+}
+
+/// One line for each `READYGATE_*` variable that is set but read by nobody (a misspelling keeps a
+/// setting from applying without a word otherwise), with the nearest known name.
+pub fn unknown_variables(env_names: &[String]) -> Vec<String> {
+    let known = known_variables();
+    env_names
+        .iter()
+        .filter(|n| !known.contains(n))
+        .map(|n| {
+            let hint = crate::suggest::nearest(n, known.iter().map(String::as_str))
+                .map(|k| format!(" (did you mean {k}?)"))
+                .unwrap_or_default();
+            format!("{n} is set, but readygate reads no such variable{hint}")
+        })
+        .collect()
+}
+
+/// The error for a gate with no target at all, naming a `READYGATE_*` variable that looks like a
+/// misspelling of `READYGATE_TARGETS` (or of anything else readygate reads).
+fn nothing_to_wait_for(env_names: &[String]) -> String {
     let mut message = "no targets: give them as arguments or in READYGATE_TARGETS (set READYGATE_TARGETS=\"\" or give --allow-empty when there is really nothing to wait for)\n  example: readygate postgres://db:5432 -- gunicorn app.wsgi".to_string();
-    if !unknown.is_empty() {
-        let names: Vec<&str> = unknown.iter().map(|n| n.as_str()).collect();
-        message.push_str(&format!(
-            "\n  note: {} set, but readygate reads no such variable (a misspelling of READYGATE_TARGETS?)",
-            names.join(", ")
-        ));
+    for line in unknown_variables(env_names) {
+        message.push_str(&format!("\n  note: {line}"));
     }
     message
 }

@@ -253,9 +253,11 @@ pub fn redact_input(input: &str) -> String {
     // Split while keeping the separators, then mask sensitive `k=v` segments.
     let mut segment = String::new();
     let mut after_separator = false;
+    // A bare word right after a masked value may be its tail, cut by a raw '&' or '#'.
+    let mut after_masked = false;
     for c in rest.chars() {
         if matches!(c, '?' | '&' | '#') {
-            push_segment(&mut out, &segment, after_separator);
+            after_masked = push_segment(&mut out, &segment, after_separator, after_masked);
             out.push(c);
             segment.clear();
             after_separator = true;
@@ -263,7 +265,7 @@ pub fn redact_input(input: &str) -> String {
             segment.push(c);
         }
     }
-    push_segment(&mut out, &segment, after_separator);
+    push_segment(&mut out, &segment, after_separator, after_masked);
     out
 }
 
@@ -316,7 +318,9 @@ pub fn quote_short(text: &str) -> String {
     out
 }
 
-fn push_segment(out: &mut String, segment: &str, is_param: bool) {
+/// Writes one segment, masked when it is a sensitive `key=value` or a bare word after one;
+/// returns whether it was masked.
+fn push_segment(out: &mut String, segment: &str, is_param: bool, after_masked: bool) -> bool {
     match segment.split_once('=') {
         Some((k, v)) if is_param => {
             let key = crate::uri::decode(k).unwrap_or_else(|_| k.to_string());
@@ -325,11 +329,19 @@ fn push_segment(out: &mut String, segment: &str, is_param: bool) {
                 out.push_str(k);
                 out.push('=');
                 out.push_str(MASK);
-            } else {
-                out.push_str(segment);
+                return true;
             }
+            out.push_str(segment);
+            false
         }
-        _ => out.push_str(segment),
+        None if is_param && after_masked && !crate::params::FLAGS.contains(&segment) => {
+            out.push_str(MASK);
+            true
+        }
+        _ => {
+            out.push_str(segment);
+            false
+        }
     }
 }
 
@@ -397,6 +409,16 @@ mod tests {
             ),
             ("u:pw@db:5432", "u:***@db:5432"),
             ("http://h/?access_token=zz", "http://h/?access_token=***"),
+            // The tail of a secret cut by a raw '&' or '#' is masked with it.
+            (
+                "postgres://h/db?password=PgPart1&PgPart2xyz",
+                "postgres://h/db?password=***&***",
+            ),
+            (
+                "http://h/?token=TokPart1#TokPart2xyz",
+                "http://h/?token=***#***",
+            ),
+            ("http://h/?token=T1#down", "http://h/?token=***#down"),
             // A harmless value that happens to end like the mask stays as it is.
             ("http://h/?note=a***", "http://h/?note=a***"),
         ];

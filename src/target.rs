@@ -210,6 +210,12 @@ impl Target {
                 ),
             )
         })?;
+        if secret_cut_short(&parsed) {
+            return Err(fail(
+                &parsed.scheme,
+                "a secret value seems to hold a raw '&' or '#' (what follows it is not an option): percent-encode them inside the value (%26, %23)".to_string(),
+            ));
+        }
         let rules = take_rules(&mut parsed.options).map_err(|p| fail(&parsed.scheme, p))?;
         let probe = kind.build(&parsed).map_err(|p| fail(&parsed.scheme, p))?;
         let name = display_name(&parsed, kind.default_port);
@@ -244,6 +250,21 @@ fn weak_password(u: &Uri, name: &str) -> Option<String> {
             }
         )
     })
+}
+
+/// Whether a sensitive value (`?password=`, `#header=Authorization:…`) is followed by a bare word
+/// that is no option readygate has: the tail of a secret cut by a raw `&` or `#`. Refused, and the
+/// tail is never quoted (see `redact::redact_input`).
+fn secret_cut_short(u: &Uri) -> bool {
+    let pairs = u.query.iter().chain(&u.options);
+    let mut after_secret = false;
+    for (k, v) in pairs {
+        if after_secret && v.is_empty() && !crate::params::FLAGS.contains(&k.as_str()) {
+            return true;
+        }
+        after_secret = redact::is_sensitive_pair(k, v);
+    }
+    false
 }
 
 /// Takes the options every kind shares out of a URL's fragment options.

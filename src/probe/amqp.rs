@@ -43,6 +43,21 @@ pub struct AmqpProbe {
     vhost: String,
 }
 
+/// The query parameters of RabbitMQ's AMQP URI specification and its clients.
+const CLIENT_PARAMETERS: &[&str] = &[
+    "heartbeat",
+    "connection_timeout",
+    "channel_max",
+    "frame_max",
+    "auth_mechanism",
+    "verify",
+    "fail_if_no_peer_cert",
+    "cacertfile",
+    "certfile",
+    "keyfile",
+    "server_name_indication",
+];
+
 /// A method frame's class, method and arguments.
 struct Method {
     class: u16,
@@ -56,8 +71,14 @@ impl AmqpProbe {
         let mut opts = Params::fragment(&u.options);
         let tls = Tls::from_options(&mut opts, tls_scheme, "amqps", &[])?;
         opts.finish(&u.scheme, OPTIONS)?;
-        // Client settings (heartbeat, channel_max, …) do not change what "ready" means.
-        Params::query(&u.query).finish(&u.scheme, &[])?;
+        // RabbitMQ's URI parameters (its "URI query parameters" guide; what Celery, Kombu and
+        // pika URLs carry) are client settings: they do not change what "ready" means, so they
+        // are taken and left unused. Anything else is a mistake and named.
+        let mut q = Params::query(&u.query);
+        for key in CLIENT_PARAMETERS {
+            q.take_all(key);
+        }
+        q.finish(&u.scheme, CLIENT_PARAMETERS)?;
         let password = params::password(u, None)?;
         let (user, password) = match (&u.user, password) {
             (Some(user), Some(p)) => (user.clone(), p),
@@ -219,7 +240,15 @@ impl AmqpProbe {
             "{text} (AMQP {code}, user {}, vhost {})",
             self.user, self.vhost
         );
+        // RabbitMQ refuses a vhost or user past its connection limit with the same 530 it uses
+        // for a missing vhost; only its text tells them apart. A busy broker is "not yet", as
+        // MySQL's 1040 and PostgreSQL's 53300 are.
+        let limit = args
+            .get(2)
+            .and_then(|&n| args.get(3..3 + n as usize))
+            .is_some_and(|t| String::from_utf8_lossy(t).contains("connection limit"));
         match code {
+            530 if limit => Verdict::costly(reason),
             403 | 530 | 402 | 406 => Verdict::failed(reason),
             _ => Verdict::costly(reason),
         }

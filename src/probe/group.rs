@@ -12,6 +12,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use super::Probe;
 use crate::verdict::{Cost, Verdict};
 
+/// How long the losing members' attempts may go on once one member is ready (see `attempt`).
+const LINGER: std::time::Duration = std::time::Duration::from_millis(300);
+
 #[derive(Debug)]
 pub struct Group {
     /// Display name and probe of each member.
@@ -89,6 +92,17 @@ impl Group {
             match verdict {
                 Verdict::Ready { detail } => {
                     let how = detail.map_or(String::new(), |d| format!(": {d}"));
+                    // A server that counts a handshake dropped half-way against the client's
+                    // host (MySQL's max_connect_errors) gets the other members' handshakes
+                    // finished, for a moment, instead of cut.
+                    if self
+                        .members
+                        .iter()
+                        .any(|(_, p)| p.counts_dropped_handshakes())
+                    {
+                        let rest = async { while attempts.next().await.is_some() {} };
+                        let _ = tokio::time::timeout(LINGER, rest).await;
+                    }
                     return Verdict::ready(format!("{name}{how}"));
                 }
                 Verdict::NotReady {

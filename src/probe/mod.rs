@@ -299,6 +299,12 @@ impl Probe {
 
     /// Tells the probe how long an attempt may take, for protocols that can also bound the work
     /// on the server's side.
+    /// Whether the server holds a handshake dropped half-way against the client (MySQL's
+    /// `max_connect_errors` blocks the host), so that a group lets it finish.
+    pub fn counts_dropped_handshakes(&self) -> bool {
+        matches!(self, Probe::Mysql(_))
+    }
+
     /// A group keeps probing a member that failed (`--retry-permanent`, `#down`).
     pub fn retry_failed_members(&mut self) {
         if let Probe::AnyOf(g) = self {
@@ -309,6 +315,7 @@ impl Probe {
     pub fn set_attempt_timeout(&mut self, timeout: std::time::Duration) {
         match self {
             Probe::Postgres(p) => p.set_attempt_timeout(timeout),
+            Probe::Sentinel(s) => s.set_attempt_timeout(timeout),
             Probe::AnyOf(g) => g.probes_mut().for_each(|p| p.set_attempt_timeout(timeout)),
             _ => {}
         }

@@ -244,7 +244,7 @@ pub fn have(program: &str) -> bool {
 ///
 /// A skip is recorded where the test command can report it after cargo's own summary (cargo
 /// captures a passing test's output, so a `SKIPPED:` line alone would never be seen): one line
-/// `test name: reason` appended to the file named by `READYGATE_SKIPS` (`./test.sh` sets it and
+/// `test name: reason` appended to the file named by `TEST_SKIPS_FILE` (`./test.sh` sets it and
 /// prints "N tests skipped" at the end).
 pub fn require(ok: bool, what: &str) -> bool {
     if ok {
@@ -258,7 +258,7 @@ pub fn require(ok: bool, what: &str) -> bool {
         .unwrap_or("a test")
         .to_string();
     eprintln!("SKIPPED: {test}: {what}");
-    if let Some(path) = std::env::var_os("READYGATE_SKIPS") {
+    if let Some(path) = std::env::var_os("TEST_SKIPS_FILE") {
         use std::io::Write;
         // One write of one short line with O_APPEND: lines from parallel tests do not mix.
         if let Ok(mut f) = std::fs::OpenOptions::new()

@@ -13,6 +13,23 @@ const VERSION: u8 = 0x0b;
 /// A response body past this is not a SASL answer or a version.
 const MAX_BODY: usize = 4096;
 
+/// A binary server answers SASL at once; one that says nothing for this long is most likely
+/// reading our request as a text line that has not ended (a server with an auth file, `-Y`).
+const TEXT_SUSPECTED: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// Ends the line a text-protocol server is waiting for, and names what it is.
+async fn text_only(s: &mut Box<dyn Io>) -> Verdict {
+    let _ = s.write_all(b"\r\n").await;
+    let mut buf = [0u8; 64];
+    let answer = tokio::time::timeout(TEXT_SUSPECTED, s.read(&mut buf)).await;
+    match answer {
+        Ok(Ok(n)) if n > 0 && buf[0] != 0x81 => Verdict::failed(
+            "the server answers memcached's text protocol, not SASL: for a server with an auth file (memcached -Y), add #auth=text",
+        ),
+        _ => Verdict::costly("no answer to SASL within 1s"),
+    }
+}
+
 /// A request: 24-byte header, then key and value.
 fn request(opcode: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
     let mut out = vec![0x80, opcode];
@@ -56,7 +73,11 @@ pub async fn exchange(
     out.extend(request(VERSION, b"", b""));
     s.write_all(&out).await?;
     s.flush().await?;
-    let (status, body) = match response(s).await? {
+    let first = match tokio::time::timeout(TEXT_SUSPECTED, response(s)).await {
+        Ok(r) => r?,
+        Err(_) => return Ok(text_only(s).await),
+    };
+    let (status, body) = match first {
         Ok(r) => r,
         Err(v) => return Ok(v),
     };

@@ -66,6 +66,16 @@ pub struct MysqlProbe {
     query: Option<String>,
     ssl: SslMode,
     tls: Option<Tls>,
+    /// The server's certificate is checked (VERIFY_CA, VERIFY_IDENTITY): only then is a password
+    /// sent as it is (`mysql_clear_password`), since an unchecked TLS peer may be anyone.
+    verified: bool,
+}
+
+/// How an exchange ended: a verdict, or a `PREFERRED` TLS session that could not be set up, to be
+/// tried again without TLS on a new connection (as the mysql client does).
+enum Exchange {
+    Done(Verdict),
+    RetryPlain,
 }
 
 impl MysqlProbe {
@@ -132,9 +142,19 @@ impl MysqlProbe {
                 ))
             }
         };
+        // MySQL's client: a CA given with REQUIRED makes it VERIFY_CA.
+        let verify = match (verify, &ca) {
+            (Some((SslMode::Required, Verify::None)), Some(_)) => {
+                Some((SslMode::Required, Verify::ChainOnly))
+            }
+            (v, _) => v,
+        };
         if ca.is_some() && !matches!(verify, Some((_, Verify::ChainOnly | Verify::Full))) {
-            return Err("?ssl-ca is used with ?ssl-mode=VERIFY_CA or VERIFY_IDENTITY".into());
+            return Err(
+                "?ssl-ca is used with ?ssl-mode=REQUIRED, VERIFY_CA or VERIFY_IDENTITY".into(),
+            );
         }
+        let verified = matches!(verify, Some((_, Verify::ChainOnly | Verify::Full)));
         let (ssl, tls) = match verify {
             None => (SslMode::Disabled, None),
             Some((mode, verify)) => {
@@ -167,6 +187,7 @@ impl MysqlProbe {
             query,
             ssl,
             tls,
+            verified,
         })
     }
 
@@ -194,14 +215,19 @@ impl MysqlProbe {
     }
 
     pub async fn attempt(&self) -> Verdict {
-        let raw = match self.endpoint.connect().await {
-            Ok(s) => s,
-            Err(v) => return v,
-        };
-        let mut s: Box<dyn Io> = Box::new(Limited::new(raw, BUDGET));
-        match self.exchange(&mut s).await {
-            Ok(v) => v,
-            Err(e) => crate::net::connect::io_verdict(&e),
+        let mut use_tls = true;
+        loop {
+            let raw = match self.endpoint.connect().await {
+                Ok(s) => s,
+                Err(v) => return v,
+            };
+            let mut s: Box<dyn Io> = Box::new(Limited::new(raw, BUDGET));
+            match self.exchange(&mut s, use_tls).await {
+                Ok(Exchange::Done(v)) => return v,
+                Ok(Exchange::RetryPlain) if use_tls => use_tls = false,
+                Ok(Exchange::RetryPlain) => return Verdict::costly("TLS could not be set up"),
+                Err(e) => return crate::net::connect::io_verdict(&e),
+            }
         }
     }
 
@@ -219,11 +245,11 @@ impl MysqlProbe {
         }
     }
 
-    async fn exchange(&self, s: &mut Box<dyn Io>) -> std::io::Result<Verdict> {
+    async fn exchange(&self, s: &mut Box<dyn Io>, use_tls: bool) -> std::io::Result<Exchange> {
         let (_, first) = wire::read(s).await?;
         if let Some(e) = wire::error(&first) {
             // An error instead of a greeting: too many connections, host blocked or not allowed.
-            return Ok(self.classify(&e, false));
+            return Ok(Exchange::Done(self.classify(&e, false)));
         }
         let greeting = wire::greeting(&first)?;
         let mut caps = wire::CLIENT_LONG_PASSWORD
@@ -242,10 +268,10 @@ impl MysqlProbe {
         let mut seq = 1u8;
         let offered = greeting.capabilities & wire::CLIENT_SSL != 0;
         let tls = match (&self.tls, offered, self.ssl) {
-            (Some(_), false, SslMode::Required) => return Ok(Verdict::failed(
+            (Some(_), false, SslMode::Required) => return Ok(Exchange::Done(Verdict::failed(
                 "the server does not offer TLS, and ssl-mode asks for it (no plaintext fallback)",
-            )),
-            (Some(tls), true, _) => Some(tls),
+            ))),
+            (Some(tls), true, _) if use_tls => Some(tls),
             _ => None,
         };
         if let Some(tls) = tls {
@@ -255,10 +281,29 @@ impl MysqlProbe {
             let plain = std::mem::replace(s, Box::new(tokio::io::empty()));
             *s = match tls.handshake(&self.host, plain).await {
                 Ok(t) => Box::new(t),
-                Err(v) => return Ok(v),
+                Err(_) if self.ssl == SslMode::Preferred => return Ok(Exchange::RetryPlain),
+                Err(v) => return Ok(Exchange::Done(v)),
             };
         }
-        let on_tls = tls.is_some();
+        Ok(Exchange::Done(
+            self.authenticate(s, &greeting, caps, db, seq, tls.is_some())
+                .await?,
+        ))
+    }
+
+    /// The handshake response and the authentication round trips, then the login's work.
+    async fn authenticate(
+        &self,
+        s: &mut Box<dyn Io>,
+        greeting: &wire::Greeting,
+        caps: u32,
+        db: Option<&str>,
+        mut seq: u8,
+        on_tls: bool,
+    ) -> std::io::Result<Verdict> {
+        // A password goes out as it is only where nobody else can read it.
+        let safe = on_tls && self.verified;
+        let ping = self.level == Level::Ping;
         let (user, password) = match self.level {
             Level::Ping => (PING_USER, &b""[..]),
             Level::Login => (
@@ -269,7 +314,7 @@ impl MysqlProbe {
             ),
         };
         let mut plugin = greeting.plugin.clone();
-        let first_answer = match auth::answer(&plugin, password, &greeting.scramble, on_tls) {
+        let first_answer = match auth::answer(&plugin, password, &greeting.scramble, safe) {
             auth::Answer::Bytes(b) => b,
             // Start with nothing; the server will switch us to the user's plugin.
             _ => Vec::new(),
@@ -299,16 +344,16 @@ impl MysqlProbe {
                     let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
                     plugin = String::from_utf8_lossy(&rest[..end]).into_owned();
                     let nonce = rest.get(end + 1..).unwrap_or(&[]);
-                    match auth::answer(&plugin, password, nonce, on_tls) {
+                    match auth::answer(&plugin, password, nonce, safe) {
                         auth::Answer::Bytes(b) => wire::write(s, seq, &b).await?,
+                        // At the ping level the server has answered, which is all we asked: the
+                        // handshake is still completed (an empty answer), never dropped half-way.
+                        _ if ping => return self.answered(s, seq, &greeting.version).await,
                         auth::Answer::NeedsTls => {
                             return Ok(Verdict::failed(format!(
-                                "the account uses {plugin}, which sends the password as it is: use TLS (?ssl-mode=REQUIRED) ({})",
+                                "the account uses {plugin}, which sends the password as it is: readygate sends it only over TLS whose certificate is checked (?ssl-mode=VERIFY_CA or VERIFY_IDENTITY) ({})",
                                 self.who()
                             )))
-                        }
-                        auth::Answer::Unsupported if self.level == Level::Ping => {
-                            return Ok(Verdict::ready(format!("{} answers", greeting.version)))
                         }
                         auth::Answer::Unsupported => {
                             return Ok(Verdict::failed(format!(
@@ -321,6 +366,9 @@ impl MysqlProbe {
                 // caching_sha2_password: 3 = the fast path worked (OK follows), 4 = send the
                 // password itself, which we only do over TLS.
                 Some(0x01) if p.get(1) == Some(&3) => continue,
+                Some(0x01) if p.get(1) == Some(&4) && ping => {
+                    return self.answered(s, seq, &greeting.version).await
+                }
                 Some(0x01) if p.get(1) == Some(&4) => {
                     if !on_tls {
                         return Ok(Verdict::failed(format!(
@@ -339,6 +387,20 @@ impl MysqlProbe {
             }
         }
         Ok(Verdict::costly("authentication did not finish"))
+    }
+
+    /// The ping level's end when the server asks for more than an empty password can give: an
+    /// empty answer completes the handshake (the server then refuses it), and the greeting has
+    /// already shown the server up.
+    async fn answered(
+        &self,
+        s: &mut Box<dyn Io>,
+        seq: u8,
+        version: &str,
+    ) -> std::io::Result<Verdict> {
+        let _ = wire::write(s, seq, &[]).await;
+        let _ = wire::read(s).await;
+        Ok(Verdict::ready(format!("{version} answers")))
     }
 
     /// After the OK: the query (login level), then COM_QUIT.
@@ -360,6 +422,12 @@ impl MysqlProbe {
         if let Some(e) = wire::error(&p) {
             return Ok(if e.code == 1064 {
                 Verdict::failed(format!("the query has a syntax error: {e}"))
+            } else if e.code == 1820 {
+                // MariaDB lets an expired account in and refuses every statement.
+                Verdict::failed(format!(
+                    "the account's password has expired: {e} ({})",
+                    self.who()
+                ))
             } else {
                 Verdict::costly(format!("query failed: {e}"))
             });

@@ -71,7 +71,8 @@ pub struct PgProbe {
     tls: Option<Tls>,
     pub level: Level,
     query: Option<String>,
-    primary: bool,
+    /// The kind of server waited for (`#primary`, `target_session_attrs`), if any.
+    role: Option<settings::Role>,
     /// "user app, database app, host db:5432", for failure messages.
     context: String,
     /// Whether the cleartext-password warning was printed (once per target).
@@ -155,6 +156,12 @@ impl PgProbe {
         }
         match tls.handshake(host, stream).await {
             Ok(s) => Ok((Box::new(s), true)),
+            // libpq's `prefer`: a TLS session that cannot be set up (a cipher suite in common,
+            // a protocol version) is given up for a new plaintext connection, as psql and
+            // pg_isready do.
+            Err(_) if self.sslmode == SslMode::Prefer => {
+                Ok((self.endpoint.connect().await?, false))
+            }
             // A rejected certificate names the connection, like every permanent failure here.
             Err(Verdict::Failed { reason }) => {
                 Err(Verdict::failed(format!("{reason} ({})", self.context)))
@@ -223,14 +230,10 @@ impl PgProbe {
     }
 
     async fn after_login(&self, client: &tokio_postgres::Client) -> Verdict {
-        if self.primary {
-            match first_value(client, "SELECT pg_is_in_recovery()").await {
-                Ok(Some(v)) if v == "f" => {}
-                Ok(_) => {
-                    return Verdict::costly(
-                        "the server is a standby (in recovery); waiting for a primary",
-                    )
-                }
+        if let Some(role) = self.role {
+            match first_value(client, role.sql()).await {
+                Ok(Some(v)) if v == "t" => {}
+                Ok(_) => return Verdict::costly(role.waiting()),
                 Err(e) => return self.classify(&e),
             }
         }

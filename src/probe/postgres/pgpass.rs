@@ -4,7 +4,7 @@
 //! Each line is `hostname:port:database:username:password`; `*` matches anything in the first
 //! four fields, `\:` and `\\` escape, `#` starts a comment. The first matching line wins. As in
 //! libpq, a file that others can read (any group or world bit) is ignored with a warning, and a
-//! unix-socket connection matches the host name `localhost`.
+//! unix-socket connection matches its socket directory (`localhost` for the default directory).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -31,8 +31,16 @@ pub fn lookup(file: &Path, host: &str, port: u16, database: &str, user: &str) ->
     let Ok(meta) = std::fs::metadata(file) else {
         return Lookup::default();
     };
+    // Not silently: the failure would otherwise say "no password was given" (libpq warns too).
+    let ignored = |why: String| Lookup {
+        password: None,
+        warning: Some(format!(
+            "password file '{}' is ignored: {why}",
+            file.display()
+        )),
+    };
     if !meta.is_file() {
-        return Lookup::default();
+        return ignored("it is not a regular file".into());
     }
     if meta.permissions().mode() & 0o077 != 0 {
         return Lookup {
@@ -43,10 +51,9 @@ pub fn lookup(file: &Path, host: &str, port: u16, database: &str, user: &str) ->
             )),
         };
     }
-    let Ok(text) = crate::environ::read_small_file(file, crate::environ::MAX_SECRET_FILE)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-    else {
-        return Lookup::default();
+    let text = match crate::environ::read_small_file(file, crate::environ::MAX_SECRET_FILE) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => return ignored(e),
     };
     let port = port.to_string();
     let wanted = [host, port.as_str(), database, user];

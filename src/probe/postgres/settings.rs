@@ -136,7 +136,7 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         sources.push(format!("CA file {r} (from {root_from})"));
     }
     let tls = tls(sslmode, &endpoint, rootcert.as_deref())?;
-    let (level, query, primary) = level(uri, url.session_attrs.as_deref(), user.is_some())?;
+    let (level, query, role) = level(uri, url.session_attrs.as_deref(), user.is_some())?;
 
     // Last in libpq's order: the password file, for a login that has no password yet.
     let mut warning = None;
@@ -165,8 +165,8 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
             },
         },
     );
-    if primary {
-        sources.push("waits for a primary (not in recovery)".to_string());
+    if let Some(role) = role {
+        sources.push(format!("waits for {}", role.wanted()));
     }
     let context = format!(
         "user {}, database {database}, host {}",
@@ -183,7 +183,7 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         tls,
         level,
         query,
-        primary,
+        role,
         context,
         warned: Default::default(),
         statement_timeout: None,
@@ -273,34 +273,83 @@ fn tls(mode: SslMode, endpoint: &Endpoint, rootcert: Option<&str>) -> Result<Opt
     Ok(Some(Tls::new(config, trust.to_string())))
 }
 
-/// The level, the `#query` and whether to wait for a primary, from the options.
+/// The kind of server a target waits for, as libpq's `target_session_attrs` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `primary`, `#primary`: not in recovery.
+    Primary,
+    /// `read-write`: not in recovery, and transactions are not read-only by default.
+    ReadWrite,
+    /// `standby`: in recovery (a replica).
+    Standby,
+    /// `read-only`: in recovery, or transactions are read-only by default.
+    ReadOnly,
+}
+
+impl Role {
+    /// A query whose one value is `t` when the server is of this kind.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Role::Primary => "SELECT NOT pg_is_in_recovery()",
+            Role::ReadWrite => "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'",
+            Role::Standby => "SELECT pg_is_in_recovery()",
+            Role::ReadOnly => "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'",
+        }
+    }
+
+    pub fn wanted(self) -> &'static str {
+        match self {
+            Role::Primary => "a primary (not in recovery)",
+            Role::ReadWrite => "a server that accepts writes (target_session_attrs=read-write)",
+            Role::Standby => "a standby (in recovery)",
+            Role::ReadOnly => "a read-only server (target_session_attrs=read-only)",
+        }
+    }
+
+    pub fn waiting(self) -> String {
+        format!("the server is not {}; waiting", self.wanted())
+    }
+}
+
+/// The level, the `#query` and the kind of server waited for, from the options.
 fn level(
     uri: &Uri,
     session_attrs: Option<&str>,
     has_user: bool,
-) -> Result<(Level, Option<String>, bool), String> {
+) -> Result<(Level, Option<String>, Option<Role>), String> {
     let mut opts = Params::fragment(&uri.options);
     let query = opts.take("query").filter(|q| !q.trim().is_empty());
-    let primary = opts.flag("primary")?
-        || match session_attrs {
-            None | Some("any") => false,
-            Some("read-write" | "primary") => true,
-            Some(other) => {
-                return Err(format!(
-                "target_session_attrs '{other}' is not supported (use any, read-write or primary)"
+    let attrs = match session_attrs {
+        // With one host, "prefer-standby" takes whatever answers, as "any" does.
+        None | Some("any" | "prefer-standby") => None,
+        Some("read-write") => Some(Role::ReadWrite),
+        Some("primary") => Some(Role::Primary),
+        Some("standby") => Some(Role::Standby),
+        Some("read-only") => Some(Role::ReadOnly),
+        Some(other) => {
+            return Err(format!(
+                "target_session_attrs '{}' is not one of any, read-write, read-only, primary, standby, prefer-standby",
+                crate::redact::quote_short(other)
             ))
-            }
-        };
+        }
+    };
+    let role = match (opts.flag("primary")?, attrs) {
+        (true, Some(r)) if r != Role::Primary => {
+            return Err("#primary contradicts target_session_attrs: give one of them".into())
+        }
+        (true, _) => Some(Role::Primary),
+        (false, r) => r,
+    };
     let level = match opts.take("level").as_deref() {
-        Some("ping") if query.is_some() || primary => {
+        Some("ping") if query.is_some() || role.is_some() => {
             return Err(
-                "#level=ping cannot run a #query or check #primary: those need a login".into(),
+                "#level=ping cannot run a #query or check the server's role (#primary, target_session_attrs): those need a login".into(),
             )
         }
         Some("ping") => Level::Ping,
         Some("login") => Level::Login,
         Some(other) => return Err(format!("#level={other} is not one of ping, login")),
-        None if has_user || query.is_some() || primary => Level::Login,
+        None if has_user || query.is_some() || role.is_some() => Level::Login,
         None => Level::Ping,
     };
     opts.finish("postgres", OPTIONS)?;
@@ -310,14 +359,25 @@ fn level(
                 .into(),
         );
     }
-    Ok((level, query, primary))
+    Ok((level, query, role))
 }
 
-/// The host name the password file is searched for: a unix socket matches `localhost`.
+/// The host name the password file is searched for, as libpq picks it: a unix socket matches its
+/// directory, and `localhost` when that is the default socket directory (Debian's, or upstream's
+/// `/tmp`).
 fn pgpass_host(endpoint: &Endpoint) -> String {
     match endpoint {
         Endpoint::Tcp(h, _) => h.tls_name(),
-        Endpoint::Unix(_) => "localhost".to_string(),
+        Endpoint::Unix(path) => {
+            let dir = path
+                .parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            match dir.as_str() {
+                "/var/run/postgresql" | "/run/postgresql" | "/tmp" => "localhost".to_string(),
+                _ => dir,
+            }
+        }
     }
 }
 
@@ -409,8 +469,8 @@ mod tests {
             ("postgres://db:5432?port=5433", "'port' is given both"),
             ("postgres://u:p@db?password=q", "password is given both"),
             (
-                "postgres://db?target_session_attrs=standby",
-                "target_session_attrs 'standby'",
+                "postgres://db?target_session_attrs=replica",
+                "target_session_attrs 'replica'",
             ),
             ("postgres://?host=a,b", "several hosts"),
             (

@@ -26,6 +26,9 @@ pub struct SentinelProbe {
     auth: Option<(Option<String>, Secret)>,
     /// The exchange with the master, run against the address the sentinel gives.
     data: RedisProbe,
+    /// The attempt's timeout: the master's part ends a little before it, so that a silent master
+    /// is named as such rather than by the scheduler's bare "no answer".
+    attempt_timeout: std::time::Duration,
 }
 
 impl SentinelProbe {
@@ -60,6 +63,7 @@ impl SentinelProbe {
         };
         let (host, port) = crate::probe::tcp_endpoint(u)?;
         Ok(SentinelProbe {
+            attempt_timeout: std::time::Duration::from_secs(5),
             sentinel: Endpoint::Tcp(host.clone(), port),
             master,
             auth,
@@ -98,12 +102,28 @@ impl SentinelProbe {
         out
     }
 
+    pub fn set_attempt_timeout(&mut self, timeout: std::time::Duration) {
+        self.attempt_timeout = timeout;
+    }
+
     pub async fn attempt(&self) -> Verdict {
+        let started = tokio::time::Instant::now();
         let master = match self.ask().await {
             Ok(endpoint) => endpoint,
             Err(v) => return v,
         };
-        match self.data.attempt_on(&master).await {
+        let left = self
+            .attempt_timeout
+            .saturating_sub(started.elapsed())
+            .saturating_sub(std::time::Duration::from_millis(20));
+        let answer = tokio::time::timeout(left, self.data.attempt_on(&master)).await;
+        let answer = answer.unwrap_or_else(|_| {
+            Verdict::costly(format!(
+                "no answer within {}",
+                crate::duration::show(self.attempt_timeout)
+            ))
+        });
+        match answer {
             Verdict::Ready { detail } => {
                 Verdict::ready(format!("master {master}: {}", detail.unwrap_or_default()))
             }
