@@ -35,41 +35,98 @@ pub extern "C" fn block_signals_early() {
     signal::block_watched();
 }
 
+/// What another tool would have printed and its status, when it ends before any waiting.
+fn say_and_exit(e: &compat::Exit) -> i32 {
+    use std::io::Write;
+    if !e.stdout.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = out
+            .write_all(e.stdout.as_bytes())
+            .and_then(|()| out.flush());
+    }
+    if report::json_from_env() && !e.stderr.is_empty() {
+        report::usage_error(e.stderr.trim_end(), false, true);
+    } else {
+        for line in e.stderr.lines() {
+            report::stderr::print_line(line);
+        }
+    }
+    e.status
+}
+
 /// Runs the gate with these arguments (`argv[0]` included); returns the exit status.
 pub fn run(args: Vec<OsString>) -> i32 {
     // Before anything else: which signals did the parent leave ignored?
     let inherited = signal::record();
-    // Invoked as wait-for-it or docker-compose-wait: their arguments, said in ours.
-    let (args, notes) = match compat::translate(args, &environ::process) {
-        Ok(translated) => translated,
-        Err(message) => {
-            let json = std::env::var("READYGATE_LOG_FORMAT").is_ok_and(|v| v.trim() == "json");
-            report::usage_error(&message, false, json);
-            return exit::code(Ending::Usage, false);
+    // Invoked as another gate (wait-for-it, docker-compose-wait, …): its arguments said in ours,
+    // and its voice for the lines and exit statuses.
+    if let Some(message) = compat::unknown_mode(&args) {
+        report::usage_error(&message, false, report::json_from_env());
+        return exit::code(Ending::Usage, false);
+    }
+    let invocation = match compat::translate(args, &environ::process) {
+        compat::Translation::Run(invocation) => invocation,
+        compat::Translation::Exit(e) => return say_and_exit(&e),
+    };
+    let compat::Invocation { args, voice, once } = invocation;
+    let mut plan = match parse(&args) {
+        Ok(plan) => plan,
+        Err(0) => return 0,
+        Err(status) => {
+            return voice
+                .as_ref()
+                .and_then(|v| v.status(Ending::Usage))
+                .unwrap_or(status)
         }
     };
-    let plan = match parse(&args) {
-        Ok(plan) => plan,
-        Err(status) => return status,
-    };
+    plan.settings.single_attempt |= once;
+    // Another tool's lines replace readygate's in text output (no status line either); JSON stays
+    // readygate's.
+    let speaks = voice.is_some() && plan.output.format == crate::cli::LogFormat::Text;
+    plan.output.progress &= !speaks;
     report::init(&plan.output);
-    for note in notes.iter().chain(&plan.notes) {
+    for note in &plan.notes {
         tracing::warn!(event = "warning", "{note}");
     }
+    let mut voice = voice;
+    if speaks {
+        for line in voice.as_mut().map(|v| v.prelude()).unwrap_or_default() {
+            report::stderr::print_line(&line);
+        }
+    }
+    // The tool's own exit statuses, where they differ from readygate's.
+    let statuses: Vec<(Ending, i32)> = voice.as_ref().map_or(Vec::new(), |v| {
+        [
+            Ending::TimedOut,
+            Ending::NotReady,
+            Ending::Failed,
+            Ending::Usage,
+            Ending::NotFound,
+            Ending::NotExecutable,
+            Ending::Internal,
+        ]
+        .into_iter()
+        .filter_map(|e| v.status(e).map(|s| (e, s)))
+        .collect()
+    });
+    let status_of = |ending: Ending, check: bool| {
+        statuses
+            .iter()
+            .find(|(e, _)| *e == ending)
+            .map_or_else(|| exit::code(ending, check), |(_, s)| *s)
+    };
     let check = plan.mode == Mode::Check;
     let command = match &plan.mode {
         Mode::Wait { command } => command.clone(),
         Mode::Check => None,
     };
-    if plan.explain {
-        if !explain::print(&plan) {
-            return exit::code(Ending::Internal, check);
-        }
+    if plan.explain && !explain::print(&plan) {
+        return exit::code(Ending::Internal, check);
     }
     // A command that cannot start is said now, not after a 30 s wait (and `--explain` says it too).
     if let Some(Err(err)) = command.as_deref().map(exec::check) {
         tracing::error!(event = "exec_failed", "{err}; not waiting");
-        return exit::code(exec_ending(&err), check);
+        return status_of(exec_ending(&err), check);
     }
     if plan.explain {
         return 0;
@@ -86,7 +143,12 @@ pub fn run(args: Vec<OsString>) -> i32 {
     };
     // A stderr that nobody reads must not freeze the wait; given back below on every path.
     report::stderr::nonblocking();
-    let ending = wait(plan, command.as_deref(), &inherited);
+    let ending = wait(
+        plan,
+        command.as_deref(),
+        &inherited,
+        voice.take().filter(|_| speaks),
+    );
     // An --exec-check child killed by a cancelled attempt must not become the command's child.
     crate::probe::command::reap_killed();
     let status = match (ending, command) {
@@ -96,9 +158,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
             signal::restore_for_exec();
             let err = exec::exec(&command);
             tracing::error!(event = "exec_failed", "{err}");
-            exit::code(exec_ending(&err), check)
+            status_of(exec_ending(&err), check)
         }
-        (ending, _) => exit::code(ending, check),
+        (ending, _) => status_of(ending, check),
     };
     report::stderr::restore();
     status
@@ -147,7 +209,12 @@ fn parse(args: &[OsString]) -> Result<Plan, i32> {
 }
 
 /// Waits for every target (or a signal), reporting as it goes, then tears the runtime down.
-fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited) -> Ending {
+fn wait(
+    plan: Plan,
+    command: Option<&[OsString]>,
+    inherited: &signal::Inherited,
+    voice: Option<Box<dyn compat::Voice>>,
+) -> Ending {
     // One thread: name lookups run on threads of their own (see resolve.rs), nothing else blocks.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -187,7 +254,7 @@ fn wait(plan: Plan, command: Option<&[OsString]>, inherited: &signal::Inherited)
         stable,
         retry_permanent,
     };
-    let reporter = Reporter::new(names, output);
+    let reporter = Reporter::new(names, output, voice);
     let program = command.map(exec::program_name);
     let ending = runtime.block_on(watch_and_wait(
         &probes,
@@ -267,7 +334,7 @@ async fn watch_and_wait(
     };
     let ending = tokio::select! {
         outcome = wait => {
-            reporter.borrow().finish(&outcome, program);
+            reporter.borrow_mut().finish(&outcome, program);
             match outcome {
                 Outcome::AllReady { .. } => Ending::Ready,
                 Outcome::Failed { .. } => Ending::Failed,

@@ -363,9 +363,13 @@ mod tests {
             parse("amqps://r#insecure").unwrap().endpoint.to_string(),
             "r:5671"
         );
-        for bad in ["amqp://u@r", "amqp://r#insecure", "amqp://r?heartbeat=1"] {
+        for bad in ["amqp://u@r", "amqp://r#insecure", "amqp://r?bogus=1"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        // RabbitMQ's own URI parameters, as Celery and pika URLs carry them.
+        assert!(
+            parse("amqp://u:p@r/vh?heartbeat=30&connection_timeout=5000&channel_max=2").is_ok()
+        );
     }
 
     #[tokio::test]

@@ -48,6 +48,11 @@ pub fn init(options: &OutputOptions) {
 }
 
 /// Prints a usage error before any plan exists (text; the subscriber may not be installed).
+/// Whether `READYGATE_LOG_FORMAT` asks for JSON (for errors before the command line is read).
+pub fn json_from_env() -> bool {
+    std::env::var("READYGATE_LOG_FORMAT").is_ok_and(|v| v.trim() == "json")
+}
+
 pub fn usage_error(message: &str, check: bool, json: bool) {
     if json {
         let (event, text) = if check {
@@ -107,10 +112,16 @@ pub struct Reporter {
     /// The configured deadline, as shown when it passes (not the measured time, which a loaded
     /// machine stretches by a few milliseconds).
     deadline: Option<Duration>,
+    /// Another tool's lines instead of readygate's (drop-in modes, text output).
+    voice: Option<Box<dyn crate::compat::Voice>>,
 }
 
 impl Reporter {
-    pub fn new(names: Vec<String>, options: OutputOptions) -> Self {
+    pub fn new(
+        names: Vec<String>,
+        options: OutputOptions,
+        voice: Option<Box<dyn crate::compat::Voice>>,
+    ) -> Self {
         let states = vec![State::Waiting; names.len()];
         Reporter {
             names,
@@ -118,6 +129,14 @@ impl Reporter {
             options,
             start: Instant::now(),
             deadline: None,
+            voice,
+        }
+    }
+
+    /// Prints what the voice says.
+    fn say(lines: Vec<String>) {
+        for line in lines {
+            stderr::print_line(&line);
         }
     }
 
@@ -128,6 +147,10 @@ impl Reporter {
 
     pub fn start(&mut self, deadline: Option<Duration>, warnings: &[String]) {
         self.deadline = deadline;
+        if let Some(v) = self.voice.as_mut() {
+            Self::say(v.start());
+            return;
+        }
         for w in warnings {
             tracing::warn!(event = "warning", "{w}");
         }
@@ -148,6 +171,17 @@ impl Reporter {
     }
 
     pub fn on_report(&mut self, r: &Report) {
+        if let Some(v) = self.voice.as_mut() {
+            Self::say(match &r.verdict {
+                Verdict::Ready { detail } => v.ready(r.index, detail.as_deref(), r.elapsed),
+                Verdict::NotReady { reason, .. } => v.not_ready(r.index, reason, r.elapsed),
+                Verdict::Failed { .. } => Vec::new(),
+            });
+            if matches!(r.verdict, Verdict::Ready { .. }) {
+                self.states[r.index] = State::Ready;
+            }
+            return;
+        }
         let name = &self.names[r.index];
         let elapsed_ms = r.elapsed.as_millis() as u64;
         match &r.verdict {
@@ -235,8 +269,18 @@ impl Reporter {
     }
 
     /// The final line(s): warnings for optional targets given up, then one line for the ending.
-    pub fn finish(&self, outcome: &Outcome, program: Option<&str>) {
+    pub fn finish(&mut self, outcome: &Outcome, program: Option<&str>) {
         stderr::clear();
+        if let Some(v) = self.voice.as_mut() {
+            Self::say(match outcome {
+                Outcome::AllReady { elapsed, .. } => v.all_ready(*elapsed),
+                Outcome::TimedOut { .. } | Outcome::NotReady { .. } => {
+                    v.timed_out(self.start.elapsed(), program.is_some())
+                }
+                Outcome::Failed { index, reason } => v.failed(&self.names[*index], reason),
+            });
+            return;
+        }
         match outcome {
             Outcome::AllReady { skipped, .. } => {
                 for (i, reason) in skipped {
@@ -352,6 +396,10 @@ impl Reporter {
 
     pub fn interrupted(&self, signal_name: &str) {
         stderr::clear();
+        // The tools say nothing when a signal ends them.
+        if self.voice.is_some() {
+            return;
+        }
         tracing::warn!(
             event = "interrupted",
             signal = signal_name,

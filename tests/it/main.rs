@@ -15,6 +15,7 @@ mod containers;
 mod dist;
 mod django;
 mod dns;
+mod dropin;
 mod exec;
 mod http;
 mod kubernetes;
