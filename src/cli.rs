@@ -136,6 +136,10 @@ pub struct Cli {
     /// --explain.
     #[arg(skip)]
     pub sources: Vec<(String, String)>,
+
+    /// The exec checks came from READYGATE_EXEC_CHECK (an error about one names the variable).
+    #[arg(skip)]
+    pub exec_checks_from_env: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -204,6 +208,8 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
     if cli.explain {
         cli.sources = sources(&matches);
     }
+    cli.exec_checks_from_env =
+        matches.value_source("exec_checks") == Some(clap::parser::ValueSource::EnvVariable);
     // `--interval 5s` alone: the default cap (2 s) follows it up rather than refusing it.
     if cli.interval > cli.max_interval
         && matches.value_source("max_interval") == Some(clap::parser::ValueSource::DefaultValue)

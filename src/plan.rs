@@ -81,12 +81,8 @@ impl Plan {
             .map(|t| Target::parse(t))
             .collect::<Result<Vec<_>, _>>()
             .map_err(PlanError::Target)?;
-        let from_env = cli
-            .sources
-            .iter()
-            .any(|(flag, from)| flag == "--exec-check" && from.starts_with("READYGATE_"));
         for line in &cli.exec_checks {
-            let target = Target::command(line).map_err(|e| match from_env {
+            let target = Target::command(line).map_err(|e| match cli.exec_checks_from_env {
                 true => PlanError::Invalid(format!("READYGATE_EXEC_CHECK: {e}")),
                 false => PlanError::Target(e),
             })?;

@@ -291,7 +291,11 @@ pub fn translate(args: &[OsString], env: Env<'_>) -> Translation {
     if hosts.is_empty() && paths.is_empty() {
         out.push("--allow-empty".into());
     }
-    let program = config.command.as_ref().and_then(|c| c.first().cloned());
+    // Shown as the program's name only (never an argument, nor a value assigned in the word).
+    let program = config
+        .command
+        .as_ref()
+        .map(|c| crate::exec::program_name(&c.iter().map(OsString::from).collect::<Vec<_>>()));
     if let Some(words) = &config.command {
         out.push("--".into());
         out.extend(words.iter().map(OsString::from));

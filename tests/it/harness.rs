@@ -124,8 +124,12 @@ pub fn run_measuring_rss(cmd: &mut Command, limit: Duration) -> (Run, u64) {
         // ru_maxrss: a child started with vfork semantics (posix_spawn) inherits the *test
         // process's* peak RSS at exec, so with other tests running in this process the figure
         // was this process's, not the gate's.
-        let status_file = std::fs::read_to_string(format!("/proc/{}/status", child.id()));
-        if let Some(hwm) = status_file.ok().and_then(|s| {
+        // Only once the exec is done: before it, the forked child is a copy of this process,
+        // whose high-water mark is this test process's.
+        let status_file = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .ok()
+            .filter(|s| s.lines().next().is_some_and(|l| l.ends_with("readygate")));
+        if let Some(hwm) = status_file.and_then(|s| {
             s.lines()
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())

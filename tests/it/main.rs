@@ -9,6 +9,7 @@ mod hardening;
 mod harness;
 
 mod attacks;
+mod attacks3;
 mod brokers;
 mod check;
 mod containers;

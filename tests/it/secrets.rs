@@ -291,3 +291,163 @@ fn no_piece_of_a_password_is_ever_printed() {
         panic!("{e}");
     }
 }
+
+/// Characters that separate targets or parameters, written raw (unencoded) inside a secret: a
+/// secret must never be split at one and a piece of it printed.
+const RAW: &[u8] = b"| \t&#";
+
+fn raw_password() -> impl Strategy<Value = String> {
+    let alnum: Vec<u8> = (b'0'..=b'9')
+        .chain(b'A'..=b'Z')
+        .chain(b'a'..=b'z')
+        .collect();
+    (
+        proptest::collection::vec(proptest::sample::select(alnum), 10..18),
+        proptest::collection::vec(proptest::sample::select(RAW.to_vec()), 1..3),
+        any::<proptest::sample::Index>(),
+    )
+        .prop_map(|(mut body, specials, at)| {
+            // Never first or last: a leading or trailing space is trimmed by any shell.
+            let i = 1 + at.index(body.len() - 2);
+            body.splice(i..i, specials);
+            String::from_utf8(body).unwrap()
+        })
+}
+
+/// The target for one secret position, with `pw` written raw.
+fn raw_target(position: usize, pw: &str, echoes: &Echoes, silent: u16) -> String {
+    let closed = free_port();
+    match position % 6 {
+        0 => format!("redis://app:{pw}@127.0.0.1:{}", echoes.redis),
+        1 => format!(
+            "postgres://app@127.0.0.1:{}/db?password={pw}",
+            echoes.postgres
+        ),
+        2 => format!("http://127.0.0.1:{}/h?token={pw}", echoes.http),
+        3 => format!(
+            "http://127.0.0.1:{}/#header=Authorization:%20Bearer%20{pw}",
+            echoes.http
+        ),
+        4 => format!("amqp://app:{pw}@127.0.0.1:{silent}/vh"),
+        _ => format!("mysql://app:{pw}@127.0.0.1:{closed}/db"),
+    }
+}
+
+#[test]
+fn no_piece_of_a_secret_holding_a_raw_separator_is_printed() {
+    let echoes = Echoes::start();
+    let silent = fake::silent();
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(
+        &(raw_password(), raw_password(), any::<u64>()),
+        |(pw, other, seed)| {
+            for position in 0..6 {
+                for mode in 0..4 {
+                    let make = |pw: &str| {
+                        let target = raw_target(position, pw, &echoes, silent);
+                        let mut cmd = gate();
+                        cmd.args(["-t", "500ms", "--attempt-timeout", "250ms"]);
+                        match mode {
+                            0 => {}
+                            1 => {
+                                cmd.arg("--check");
+                            }
+                            2 => {
+                                cmd.args(["--log-format", "json", "-v"]);
+                            }
+                            _ => {
+                                cmd.arg("--explain");
+                            }
+                        }
+                        // Half the time from READYGATE_TARGETS, where white space separates targets.
+                        if (seed as usize + position + mode) % 2 == 0 {
+                            cmd.env("READYGATE_TARGETS", &target);
+                        } else {
+                            cmd.arg(&target);
+                        }
+                        cmd
+                    };
+                    let r = run(&mut make(&pw), ms(10_000));
+                    let found: Vec<String> = alnum_pieces(&pw)
+                        .into_iter()
+                        .filter(|p| r.stderr.contains(p.as_str()) || r.stdout.contains(p.as_str()))
+                        .collect();
+                    if found.is_empty() {
+                        continue;
+                    }
+                    let again = run(&mut make(&other), ms(10_000));
+                    let real: Vec<&String> = found
+                        .iter()
+                        .filter(|p| {
+                            !again.stderr.contains(p.as_str()) && !again.stdout.contains(p.as_str())
+                        })
+                        .collect();
+                    prop_assert!(
+                        real.is_empty(),
+                        "position {position}, mode {mode}, {pw:?}: {real:?} printed:\n{}{}",
+                        r.stdout,
+                        r.stderr
+                    );
+                }
+            }
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// Every 4-character run of letters and digits in `pw` (the pieces a split would print).
+fn alnum_pieces(pw: &str) -> Vec<String> {
+    let chars: Vec<char> = pw.chars().collect();
+    chars
+        .windows(4)
+        .filter(|w| w.iter().all(|c| c.is_ascii_alphanumeric()))
+        .map(|w| w.iter().collect())
+        .collect()
+}
+
+/// Passwords equal to the user, to the scheme, or to the word "ready": every line still starts
+/// with readygate's own name, the target's name is whole, and the gate says once why it cannot
+/// mask such a password everywhere.
+#[test]
+fn a_weak_password_never_garbles_the_output() {
+    let echoes = Echoes::start();
+    for (url, name) in [
+        (
+            format!(
+                "postgres://postgres:postgres@127.0.0.1:{}/postgres",
+                echoes.postgres
+            ),
+            format!(
+                "postgres://postgres:***@127.0.0.1:{}/postgres",
+                echoes.postgres
+            ),
+        ),
+        (
+            format!("redis://redis:redis@127.0.0.1:{}", echoes.redis),
+            format!("redis://redis:***@127.0.0.1:{}", echoes.redis),
+        ),
+        (
+            format!("redis://app:ready@127.0.0.1:{}", echoes.redis),
+            format!("redis://app:***@127.0.0.1:{}", echoes.redis),
+        ),
+    ] {
+        for mode in [&["-t", "500ms"][..], &["--check"], &["-v", "-t", "500ms"]] {
+            let r = run(gate().args(mode).arg(&url), ms(5000));
+            for line in r.stderr.lines() {
+                assert!(line.starts_with("readygate: "), "{mode:?}: {line}");
+            }
+            assert!(r.stderr.contains(&name), "{mode:?}: {}", r.stderr);
+            assert!(!r.stderr.contains("***gate"), "{}", r.stderr);
+            if mode[0] != "--check" {
+                assert!(r.stderr.contains("the password is"), "{}", r.stderr);
+            }
+        }
+    }
+}
