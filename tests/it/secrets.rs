@@ -364,7 +364,7 @@ fn no_piece_of_a_secret_holding_a_raw_separator_is_printed() {
                             }
                         }
                         // Half the time from READYGATE_TARGETS, where white space separates targets.
-                        if (seed as usize + position + mode) % 2 == 0 {
+                        if (seed as usize + position + mode).is_multiple_of(2) {
                             cmd.env("READYGATE_TARGETS", &target);
                         } else {
                             cmd.arg(&target);
