@@ -212,6 +212,27 @@ fn wait_for_as_its_script_and_tests_define_it() {
     for case in &cases {
         check(&ours, case, open, closed, http);
     }
+    // wait-for.bats: the variables the script uses itself (HOST, PROTOCOL) reach the command as
+    // they were, set or unset.
+    let r = run(
+        as_peer(&ours)
+            .env("HOST", "success")
+            .env_remove("PROTOCOL")
+            .args([
+                &format!("127.0.0.1:{open}"),
+                "--",
+                "sh",
+                "-uc",
+                "echo \"$HOST\"; echo \"${PROTOCOL-unset}\"",
+            ]),
+        ms(5000),
+    );
+    assert_eq!(
+        (r.code(), r.stdout.as_str()),
+        (0, "success\nunset\n"),
+        "{}",
+        r.stderr
+    );
     // The usage text is the script's, whole.
     let r = run(as_peer(&ours).arg("--help"), ms(5000));
     assert!(r.stderr.ends_with("  -- COMMAND ARGS                     Execute command with args after the test finishes\n"), "{}", r.stderr);
@@ -339,6 +360,51 @@ fn docker_compose_wait_as_its_readme_and_source_define_it() {
         ms(5000),
     );
     assert_eq!(r.code(), 0, "{}", r.stderr);
+    // Its own integration tests: WAIT_AFTER pauses after; nothing given runs at once; one host of
+    // two not available fails; a path not there fails with the paths' message.
+    let r = run(
+        as_peer(&wait)
+            .env("WAIT_HOSTS", format!("127.0.0.1:{pa}"))
+            .env("WAIT_AFTER", "1")
+            .env("WAIT_LOGGER_LEVEL", "off"),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.elapsed >= ms(1000));
+    let r = run(
+        as_peer(&wait)
+            .env("WAIT_COMMAND", "echo at once")
+            .env("WAIT_LOGGER_LEVEL", "off"),
+        ms(3000),
+    );
+    assert_eq!(
+        (r.code(), r.stdout.as_str()),
+        (0, "at once\n"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        as_peer(&wait)
+            .env("WAIT_HOSTS", format!("127.0.0.1:{pa},127.0.0.1:{closed}"))
+            .env("WAIT_TIMEOUT", "1")
+            .env("WAIT_LOGGER_LEVEL", "error"),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    let r = run(
+        as_peer(&wait)
+            .env("WAIT_PATHS", "/no/such/path")
+            .env("WAIT_TIMEOUT", "1")
+            .env("WAIT_LOGGER_LEVEL", "error"),
+        ms(5000),
+    );
+    assert_eq!(
+        (r.code(), r.stderr.as_str()),
+        (
+            1,
+            "[ERROR wait] Timeout! After [1] seconds some paths are still not reachable\n"
+        )
+    );
     // Where the tool would take a default without a word, or wait for an empty host: refused.
     for (name, value, want) in [
         ("WAIT_TIMEOUT", "5s", "WAIT_TIMEOUT='5s'"),
@@ -400,6 +466,31 @@ fn dockerize_wait_as_its_readme_defines_it() {
     assert!(
         lines.contains(&format!("Received 200 from http://127.0.0.1:{http}/").as_str()),
         "{lines:?}"
+    );
+    // README: a header for the http waits (never printed), and tcp + http + file together.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let r = run(
+        as_peer(&dockerize).args([
+            "-wait",
+            &format!("http://127.0.0.1:{http}/"),
+            "-wait-http-header",
+            "Authorization:Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+            "-wait",
+            &format!("tcp://127.0.0.1:{open}"),
+            "-wait",
+            &format!("file://{}", file.path().display()),
+        ]),
+        ms(8000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("QWxhZGRp"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "File file://{} had been generated",
+            file.path().display()
+        )),
+        "{}",
+        r.stderr
     );
     // main.go: log.Fatalf("Timeout after %s waiting on dependencies …: %v") → exit 1.
     let target = format!("tcp://127.0.0.1:{closed}");

@@ -216,7 +216,7 @@ fn no_target_at_all_is_an_error_unless_said_on_purpose() {
         ms(3000),
     );
     assert_eq!(r.code(), 2);
-    assert!(r.stderr.contains("READYGATE_TARGET set"), "{}", r.stderr);
+    assert!(r.stderr.contains("READYGATE_TARGET is set"), "{}", r.stderr);
     let r = run(
         gate().env("READYGATE_TARGETS", "").args(["--", "true"]),
         ms(3000),
@@ -256,8 +256,18 @@ fn explain_shows_the_plan_and_where_each_setting_came_from() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("pw");
     std::fs::write(&secret, format!("{}\n", crate::harness::CANARY)).unwrap();
+    // A gunicorn to find: --explain checks the command as the real run does.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink("/bin/true", bin.join("gunicorn")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let r = run(
         gate()
+            .env("PATH", path)
             .env("READYGATE_MAX_INTERVAL", "3s")
             .env("PGPASSWORD_FILE", &secret)
             .env("PGUSER", "app")

@@ -61,6 +61,17 @@ pub fn signal_gate(child: Child, gate_pid: u32, sig: i32) -> (Run, Duration) {
 }
 
 fn spawn(cmd: &mut Command) -> Child {
+    // A shell's background job starts with SIGINT and SIGQUIT ignored, and the gate leaves a signal
+    // its parent ignored alone: give the gate the defaults a container runtime gives it.
+    // SAFETY: signal(2) in the child between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, || {
+            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
     cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -306,8 +306,13 @@ impl Role {
         }
     }
 
-    pub fn waiting(self) -> String {
-        format!("the server is not {}; waiting", self.wanted())
+    pub fn waiting(self) -> &'static str {
+        match self {
+            Role::Primary => "the server is a standby (in recovery); waiting for a primary",
+            Role::ReadWrite => "the server is a standby (in recovery) or read-only; waiting for one that accepts writes",
+            Role::Standby => "the server is not a standby (not in recovery); waiting for a standby",
+            Role::ReadOnly => "the server accepts writes; waiting for a read-only server",
+        }
     }
 }
 
