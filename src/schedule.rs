@@ -332,6 +332,13 @@ async fn target_loop<A: Attempts>(
                 slot.ok()
             }
         };
+        // No attempt starts past the deadline. Starting one is not free: against a loopback
+        // listener whose backlog is full, connect(2) itself spends milliseconds in the kernel, and
+        // hundreds of attempts let go at once by freed slots used to push the end of the wait
+        // seconds past the deadline (10,000 silent targets under `ulimit -n 1024`).
+        if deadline_at.is_some_and(|at| Instant::now() >= at) {
+            return;
+        }
         let left = deadline_at.map(|at| at.saturating_duration_since(Instant::now()));
         let budget = left.map_or(settings.attempt_timeout, |l| {
             l.min(settings.attempt_timeout)

@@ -973,3 +973,40 @@ fn sigterm_the_moment_a_pid_1_gate_is_execd_is_not_lost() {
     }
     assert!(lost <= 2, "{lost} of 40 SIGTERMs lost");
 }
+
+#[test]
+fn f16_the_deadline_holds_while_attempts_queue_for_descriptors() {
+    // A listener that never accepts: its backlog fills, and every further connect(2) costs the
+    // kernel milliseconds. 10,000 targets take turns for 480 slots under 1,024 descriptors.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut cmd = gate();
+    cmd.args(["--log-format", "json", "-t", "3", "--attempt-timeout", "1s"]);
+    cmd.args((0..10_000).map(|i| format!("http://127.0.0.1:{port}/{i}")));
+    // SAFETY: setrlimit in the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 1024,
+                rlim_max: 1024,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        });
+    }
+    let r = run(&mut cmd, ms(20_000));
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    let elapsed: u64 = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("\"event\":\"timeout\""))
+        .and_then(|l| l.split("\"elapsed_ms\":").nth(1))
+        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no timeout line: {}", r.stderr));
+    // The gate's own clock; the slack is for a loaded machine (it was 1.1–2.0 s late).
+    assert!(
+        (3000..3400).contains(&elapsed),
+        "ended {elapsed} ms after start"
+    );
+}
