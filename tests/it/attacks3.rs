@@ -1010,3 +1010,101 @@ fn f16_the_deadline_holds_while_attempts_queue_for_descriptors() {
         "ended {elapsed} ms after start"
     );
 }
+
+#[test]
+fn f07_sslmode_prefer_falls_back_when_tls_cannot_be_set_up() {
+    // Says 'S' to the SSLRequest, then ends the TLS handshake with an alert (no cipher suite in
+    // common); a connection that starts with the startup message itself is let in.
+    let port = fake::raw(|mut s| {
+        let mut head = [0u8; 8];
+        if s.read_exact(&mut head).is_err() {
+            return;
+        }
+        if head[4..8] == 80877103u32.to_be_bytes() {
+            let _ = s.write_all(b"S");
+            read_some(&mut s); // ClientHello
+            let _ = s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+            return;
+        }
+        read_some(&mut s); // the rest of the startup message
+        let _ = s.write_all(&fake::pg_message(b'R', &0i32.to_be_bytes()));
+        std::thread::sleep(ms(100));
+    });
+    let r = run(
+        gate().args(["--check", &format!("postgres://127.0.0.1:{port}")]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    // require never falls back.
+    let r = run(
+        gate().args([
+            "-t",
+            "1",
+            &format!("postgres://127.0.0.1:{port}?sslmode=require"),
+        ]),
+        ms(5000),
+    );
+    assert_ne!(r.code(), 0, "{}", r.stderr);
+}
+
+#[test]
+fn f26_mariadb_an_expired_password_fails_at_once() {
+    if !crate::brokers::mariadb_available() {
+        return;
+    }
+    let mut db = crate::brokers::Mariadb::new();
+    db.start(&[], true);
+    db.sql("CREATE USER 'expired'@'%' IDENTIFIED BY 'ExpPw1234x' PASSWORD EXPIRE");
+    let r = run(
+        gate().args([
+            "-t",
+            "10",
+            &format!("mysql://expired:ExpPw1234x@127.0.0.1:{}", db.port),
+        ]),
+        ms(15_000),
+    );
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("expired"), "{}", r.stderr);
+    assert!(r.elapsed < ms(5000), "{:?}", r.elapsed);
+}
+
+#[test]
+fn f36_a_silent_master_is_named_and_a_self_signed_server_said_so() {
+    let silent = fake::silent();
+    let sentinel = fake::raw(move |mut s| {
+        read_some(&mut s);
+        let port = silent.to_string();
+        let reply = format!("*2\r\n$9\r\n127.0.0.1\r\n${}\r\n{port}\r\n", port.len());
+        let _ = s.write_all(reply.as_bytes());
+        std::thread::sleep(ms(2000));
+    });
+    let r = run(
+        gate().args([
+            "-t",
+            "2",
+            "--attempt-timeout",
+            "500ms",
+            &format!("redis+sentinel://127.0.0.1:{sentinel}/mymaster"),
+        ]),
+        ms(6000),
+    );
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("master 127.0.0.1:{silent}: no answer")),
+        "{}",
+        r.stderr
+    );
+    // A CA certificate presented as the server's own.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let port = fake::https(&cert.pem(), &key.serialize_pem(), fake::status(200));
+    let r = run(
+        gate().args(["-t", "2", &format!("https://127.0.0.1:{port}/")]),
+        ms(6000),
+    );
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("self-signed"), "{}", r.stderr);
+}
