@@ -178,7 +178,7 @@ fn base64_cores(secret: &[u8]) -> Vec<String> {
 
 /// Percent-encodes every byte outside the unreserved set (`all`: every non-alphanumeric byte),
 /// upper-case hex, as a user might have written the secret in a URL.
-fn percent_encode(s: &str, all: bool) -> String {
+pub fn percent_encode(s: &str, all: bool) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         let keep = b.is_ascii_alphanumeric() || (!all && b"-._~".contains(&b));

@@ -507,6 +507,7 @@ impl Voice for Speech {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compat::words_of as words;
     use std::collections::HashMap;
 
     fn run(vars: &[(&str, &str)]) -> Translation {
@@ -515,17 +516,6 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         translate(&[], &move |k: &str| vars.get(k).cloned())
-    }
-
-    fn words(t: &Translation) -> Vec<String> {
-        match t {
-            Translation::Run(i) => i
-                .args
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-            Translation::Exit(e) => panic!("{e:?}"),
-        }
     }
 
     fn has(words: &[String], pair: [&str; 2]) -> bool {

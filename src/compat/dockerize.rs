@@ -274,7 +274,7 @@ pub fn translate(args: &[OsString]) -> Translation {
                 for h in &headers {
                     t.push(if t.contains('#') { '&' } else { '#' });
                     t.push_str("header=");
-                    t.push_str(&encode(h));
+                    t.push_str(&crate::redact::percent_encode(h, false));
                 }
                 t
             }
@@ -323,18 +323,6 @@ pub fn translate(args: &[OsString]) -> Translation {
             interval,
         })),
     })
-}
-
-/// A header as it goes in a `#header=` option.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Debug)]
@@ -410,21 +398,11 @@ impl Voice for Speech {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compat::words_of as words;
 
     fn run(args: &[&str]) -> Translation {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         translate(&args)
-    }
-
-    fn words(t: &Translation) -> Vec<String> {
-        match t {
-            Translation::Run(i) => i
-                .args
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-            Translation::Exit(e) => panic!("{e:?}"),
-        }
     }
 
     #[test]

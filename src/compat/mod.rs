@@ -164,6 +164,19 @@ pub fn unknown_mode(args: &[OsString]) -> Option<String> {
     })
 }
 
+/// The arguments a translation gives readygate, as strings (for the modes' tests).
+#[cfg(test)]
+pub fn words_of(t: &Translation) -> Vec<String> {
+    match t {
+        Translation::Run(i) => i
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        Translation::Exit(e) => panic!("{e:?}"),
+    }
+}
+
 /// Whole seconds, as the shell tools count them (`$(date +%s)` differences).
 fn seconds(d: Duration) -> u64 {
     d.as_secs()

@@ -218,21 +218,11 @@ impl Voice for Speech {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compat::words_of as words;
 
     fn run(args: &[&str]) -> Translation {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         translate("/usr/bin/wait-for", &args)
-    }
-
-    fn words(t: &Translation) -> Vec<String> {
-        match t {
-            Translation::Run(i) => i
-                .args
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
-            Translation::Exit(e) => panic!("{e:?}"),
-        }
     }
 
     #[test]

@@ -280,18 +280,10 @@ fn f05_f06_groups_under_down_and_retry_permanent() {
 #[test]
 fn f08_a_rabbitmq_connection_limit_is_waited_out() {
     // connection.start, then, after start-ok, connection.close 530 with RabbitMQ's limit text.
-    let port = fake::raw(|mut s| {
-        read_some(&mut s); // protocol header
-        let _ = s.write_all(&amqp_method(10, 10, &start_args()));
-        read_some(&mut s); // start-ok
-        let text = b"NOT_ALLOWED - access to vhost '/' refused for user 'u': connection limit (1) is reached";
-        let mut args = 530u16.to_be_bytes().to_vec();
-        args.push(text.len() as u8);
-        args.extend_from_slice(text);
-        args.extend_from_slice(&[0, 10, 0, 11]);
-        let _ = s.write_all(&amqp_method(10, 50, &args));
-        std::thread::sleep(ms(100));
-    });
+    let port = amqp_closing(
+        530,
+        b"NOT_ALLOWED - access to vhost '/' refused for user 'u': connection limit (1) is reached",
+    );
     let r = run(
         gate().args([
             "-t",
@@ -307,6 +299,22 @@ fn f08_a_rabbitmq_connection_limit_is_waited_out() {
         r.stderr
     );
     assert!(r.stderr.contains("connection limit"), "{}", r.stderr);
+}
+
+/// A fake AMQP broker: `connection.start`, then, after the client's `start-ok`, `connection.close`
+/// with `code` and `text`.
+fn amqp_closing(code: u16, text: &'static [u8]) -> u16 {
+    fake::raw(move |mut s| {
+        read_some(&mut s); // protocol header
+        let _ = s.write_all(&amqp_method(10, 10, &start_args()));
+        read_some(&mut s); // start-ok
+        let mut args = code.to_be_bytes().to_vec();
+        args.push(text.len() as u8);
+        args.extend_from_slice(text);
+        args.extend_from_slice(&[0, 10, 0, 11]);
+        let _ = s.write_all(&amqp_method(10, 50, &args));
+        std::thread::sleep(ms(100));
+    })
 }
 
 /// connection.start's arguments: version 0-9, empty server properties, PLAIN, en_US.
@@ -774,18 +782,7 @@ fn f31_a_raw_ampersand_or_hash_inside_a_secret_value() {
 #[test]
 fn f33_a_servers_encoded_echo_of_the_credentials_is_masked() {
     // An AMQP broker refusing the login with a text that quotes the SASL PLAIN response, encoded.
-    let port = fake::raw(|mut s| {
-        read_some(&mut s);
-        let _ = s.write_all(&amqp_method(10, 10, &start_args()));
-        read_some(&mut s);
-        let text = b"ACCESS_REFUSED b64=AGFtcXB1c2VyAEFtcXBTZWNyZXRQdzc3 hex=00616d71707573657200416d717053656372657450773737 rev=77wPterceSpqmA";
-        let mut args = 403u16.to_be_bytes().to_vec();
-        args.push(text.len() as u8);
-        args.extend_from_slice(text);
-        args.extend_from_slice(&[0, 10, 0, 11]);
-        let _ = s.write_all(&amqp_method(10, 50, &args));
-        std::thread::sleep(ms(100));
-    });
+    let port = amqp_closing(403, b"ACCESS_REFUSED b64=AGFtcXB1c2VyAEFtcXBTZWNyZXRQdzc3 hex=00616d71707573657200416d717053656372657450773737 rev=77wPterceSpqmA");
     let r = run(
         gate().args([
             "-t",
