@@ -4,7 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -702,17 +701,7 @@ fn f28_exec_checks_take_turns_for_descriptors() {
     for _ in 0..500 {
         cmd.args(["--exec-check", "true"]);
     }
-    // SAFETY: setrlimit in the child before exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let lim = libc::rlimit {
-                rlim_cur: 256,
-                rlim_max: 256,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-            Ok(())
-        });
-    }
+    crate::harness::with_descriptors(&mut cmd, 256);
     let r = run(&mut cmd, ms(30_000));
     assert_eq!(r.code(), 0, "{}", r.stderr);
     assert!(!r.stderr.contains("descriptors"), "{}", r.stderr);
@@ -980,17 +969,7 @@ fn f16_the_deadline_holds_while_attempts_queue_for_descriptors() {
     let mut cmd = gate();
     cmd.args(["--log-format", "json", "-t", "3", "--attempt-timeout", "1s"]);
     cmd.args((0..10_000).map(|i| format!("http://127.0.0.1:{port}/{i}")));
-    // SAFETY: setrlimit in the child before exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            let lim = libc::rlimit {
-                rlim_cur: 1024,
-                rlim_max: 1024,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-            Ok(())
-        });
-    }
+    crate::harness::with_descriptors(&mut cmd, 1024);
     let r = run(&mut cmd, ms(20_000));
     assert_eq!(r.code(), 124, "{}", r.stderr);
     let elapsed: u64 = r

@@ -194,7 +194,6 @@ fn more_targets_than_descriptors_are_probed_in_turns() {
     // 2,000 targets under a descriptor limit of 256 (soft and hard, as `ulimit -n 256` leaves
     // it): the gate takes turns, and no target is ever "not ready" for lack of a descriptor of the
     // gate's own.
-    use std::os::unix::process::CommandExt;
     let ports: Vec<u16> = (0..4)
         .map(|_| {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -212,17 +211,7 @@ fn more_targets_than_descriptors_are_probed_in_turns() {
         .collect();
     let mut cmd = gate();
     cmd.args(["-t", "20s"]).args(&targets);
-    // SAFETY: setrlimit between fork and exec (async-signal-safe).
-    unsafe {
-        cmd.pre_exec(|| {
-            let lim = libc::rlimit {
-                rlim_cur: 256,
-                rlim_max: 256,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-            Ok(())
-        });
-    }
+    crate::harness::with_descriptors(&mut cmd, 256);
     let r = crate::harness::run(&mut cmd, ms(30_000));
     assert_eq!(r.code(), 0, "{}", r.stderr);
     // EMFILE shows as "too many open files" (or "no file descriptors available"): never.

@@ -325,6 +325,22 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Starts `cmd` with at most `n` descriptors (both limits), as `ulimit -n N` would.
+pub fn with_descriptors(cmd: &mut Command, n: u64) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit between fork and exec (async-signal-safe).
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: n,
+                rlim_max: n,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            Ok(())
+        })
+    }
+}
+
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
