@@ -43,7 +43,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# The static builds' targets (armv7's std is built from rust-src), and cargo-deb for the package.
+# The static builds' targets (armv7's std is built from rust-src), cargo-deb for the package and
+# cargo-auditable for the dependency list every release binary carries.
 if command -v rustup >/dev/null; then
   for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
     rustup target list --installed | grep -qx "$t" || rustup target add "$t" >/dev/null 2>&1 ||
@@ -52,10 +53,12 @@ if command -v rustup >/dev/null; then
   rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src >/dev/null 2>&1 ||
     echo "test.sh: could not add rust-src"
 fi
-if ! command -v cargo-deb >/dev/null; then
-  echo "test.sh: installing cargo-deb"
-  cargo install --locked --quiet cargo-deb || echo "test.sh: could not install cargo-deb"
-fi
+for tool in cargo-deb cargo-auditable; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "test.sh: installing $tool"
+    cargo install --locked --quiet "$tool" || echo "test.sh: could not install $tool"
+  fi
+done
 
 # The gRPC health server of the protocol tests (grpcio and grpcio-health-checking from PyPI), in a
 # virtual environment of its own under target/.

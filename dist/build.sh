@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Release artifacts in one command:
 #   dist/build.sh [OUT]        (default OUT: target/dist)
-# builds the static binaries for x86-64, arm64 and armv7 (musl), the man page and completions, a
-# Debian package per architecture (cargo-deb), a multi-architecture OCI image archive (buildah)
-# and SHA256SUMS. Needs (Debian): gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
-# libc6-dev-arm64-cross libc6-dev-armhf-cross buildah, the armhf musl-dev (fetched here with
-# `apt-get download`), cargo-deb (`cargo install --locked cargo-deb`), and the Rust targets below.
+# builds the static binaries for x86-64, arm64 and armv7 (musl), each carrying its dependency list
+# (cargo-auditable) and with an SBOM beside it (CycloneDX, dist/sbom.py), the man page and
+# completions, a Debian package per architecture (cargo-deb), a multi-architecture OCI image
+# archive (buildah) with each image's SBOM attached as an OCI referrer, and SHA256SUMS. Needs
+# (Debian): gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross
+# libc6-dev-armhf-cross buildah python3, the armhf musl-dev (fetched here with `apt-get download`),
+# cargo-deb and cargo-auditable (`cargo install --locked cargo-deb cargo-auditable`), and the Rust
+# targets below.
 #
-# Parts can be chosen with DIST_PARTS (default "bin deb oci sums").
+# Reproducible: two runs of one commit, in any directory, at any time, give byte-identical binaries,
+# .deb files and SBOMs (paths are remapped, times come from the commit: SOURCE_DATE_EPOCH).
+#
+# Parts can be chosen with DIST_PARTS (default "bin deb oci sums"), architectures with DIST_TRIPLES
+# (default: all three).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -17,7 +24,19 @@ mkdir -p "$out"
 has() { [[ " $parts " == *" $1 "* ]]; }
 
 # The three targets, and the name each architecture has for Debian and for OCI.
-triples=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf)
+read -r -a triples <<<"${DIST_TRIPLES:-x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf}"
+
+# No trace of where or when it was built: the checkout, cargo's home and the toolchain are
+# remapped to fixed names in the panic locations and file names the binary holds, and every time
+# stamp (the .deb's files, the SBOM) is the commit's.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct 2>/dev/null || echo 0)}
+sysroot=$(rustc --print sysroot)
+remap=("--remap-path-prefix=$root=/readygate" "--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo"
+       "--remap-path-prefix=$sysroot=/rustc-sysroot")
+command -v cargo-auditable >/dev/null || {
+  echo "dist: cargo-auditable is missing: cargo install --locked cargo-auditable" >&2
+  exit 1
+}
 debarch() { case $1 in x86_64*) echo amd64;; aarch64*) echo arm64;; armv7*) echo armhf;; esac; }
 ociarch() { case $1 in x86_64*) echo amd64;; aarch64*) echo arm64;; armv7*) echo armv7;; esac; }
 
@@ -52,21 +71,28 @@ build() { # triple
       rustup component add rust-src >/dev/null 2>&1 || true
       local flags
       flags=$(armv7_sysroot)
-      RUSTC_BOOTSTRAP=1 RUSTFLAGS="$flags" cargo build --release --locked \
+      RUSTC_BOOTSTRAP=1 RUSTFLAGS="$flags ${remap[*]}" cargo auditable build --release --locked \
         -Zbuild-std=std,panic_abort --target "$t" --target-dir "$root/target/cross"
       ;;
     *)
       rustup target add "$t" >/dev/null 2>&1 || true
-      cargo build --release --locked --target "$t" --target-dir "$root/target/cross"
+      # Added to the target's rustflags of .cargo/config.toml (RUSTFLAGS would replace them).
+      local list
+      list=$(printf '"%s",' "${remap[@]}")
+      cargo auditable build --release --locked --target "$t" --target-dir "$root/target/cross" \
+        --config "target.$t.rustflags=[${list%,}]"
       ;;
   esac
   cp "$root/target/cross/$t/release/readygate" "$out/readygate-$t"
 }
 
 if has bin; then
+  cargo metadata --locked --format-version 1 >"$root/target/dist-metadata.json"
   for t in "${triples[@]}"; do
     echo "dist: building $t"
     build "$t"
+    python3 "$root/dist/sbom.py" "$out/readygate-$t" --metadata "$root/target/dist-metadata.json" \
+      >"$out/readygate-$t.cdx.json"
   done
 fi
 
@@ -102,6 +128,8 @@ if has oci; then
   rm -f "$out/readygate-oci.tar"
   buildah manifest push --quiet --all "$list" "oci-archive:$out/readygate-oci.tar:readygate:$version" >/dev/null
   buildah manifest rm "$list" >/dev/null 2>&1 || true
+  # Each image's SBOM, attached as an OCI referrer (an artifact manifest whose subject is it).
+  python3 "$root/dist/oci_sbom.py" "$out/readygate-oci.tar" "$out"
 fi
 
 if has sums; then

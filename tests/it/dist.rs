@@ -278,3 +278,158 @@ fn the_source_image_sends_a_small_build_context() {
     eprintln!("MEASURE docker build context of the source image: {size}");
     assert!(bytes < 5e6, "{line}");
 }
+
+/// Runs a Python check over the artifacts; it prints "ok" or what is wrong.
+fn python_check(script: &str, args: &[&Path]) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(text.trim(), "ok", "{text}");
+}
+
+#[test]
+fn every_binary_carries_its_dependency_list_and_an_sbom() {
+    if !prerequisites() {
+        return;
+    }
+    let sums = std::fs::read_to_string(artifacts().join("SHA256SUMS")).unwrap();
+    for (triple, _, _) in TRIPLES {
+        let bin = artifacts().join(format!("readygate-{triple}"));
+        let sbom = artifacts().join(format!("readygate-{triple}.cdx.json"));
+        assert!(
+            sums.contains(&format!("readygate-{triple}.cdx.json")),
+            "{sums}"
+        );
+        // The embedded list (cargo-auditable) is the lock file's crates, with their versions, and
+        // the SBOM lists exactly those, each with its licence and its checksum from Cargo.lock.
+        python_check(
+            r#"
+import json, sys, subprocess
+sys.path.insert(0, sys.argv[3])
+import sbom as s
+deps = s.embedded(sys.argv[1])["packages"]
+lock = open(sys.argv[3] + "/../Cargo.lock").read()
+missing = [p["name"] for p in deps if f'name = "{p["name"]}"\nversion = "{p["version"]}"' not in lock]
+names = {p["name"] for p in deps}
+bom = json.load(open(sys.argv[2]))
+comps = {c["name"]: c for c in bom["components"]}
+problems = []
+if missing: problems.append(f"not in Cargo.lock: {missing}")
+if not {"tokio", "rustls", "clap", "tokio-postgres"} <= names: problems.append(f"crates missing: {sorted(names)}")
+if bom["bomFormat"] != "CycloneDX" or bom["specVersion"] != "1.5": problems.append("not CycloneDX 1.5")
+if set(comps) != names - {"readygate"}: problems.append(f"components differ: {set(comps) ^ (names - {'readygate'})}")
+for c in comps.values():
+    if c.get("scope") == "excluded": continue
+    if not c.get("licenses") or not c.get("hashes") or len(c["hashes"][0]["content"]) != 64:
+        problems.append(f"{c['name']}: licence or checksum missing")
+if bom["metadata"]["component"]["hashes"][0]["content"] != __import__("hashlib").sha256(open(sys.argv[1], "rb").read()).hexdigest():
+    problems.append("the SBOM does not name this binary")
+print("; ".join(problems) or "ok")
+"#,
+            &[&bin, &sbom, &repo().join("dist")],
+        );
+        let size = std::fs::metadata(&bin).unwrap().len();
+        eprintln!("MEASURE {triple}: {size} bytes with its dependency list");
+    }
+}
+
+#[test]
+fn each_image_of_the_oci_archive_has_its_sbom_attached() {
+    if !prerequisites() {
+        return;
+    }
+    python_check(
+        r#"
+import json, sys, tarfile, hashlib
+tar = tarfile.open(sys.argv[1])
+files = {m.name.lstrip("./"): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+blob = lambda d: files["blobs/sha256/" + d[7:]]
+layout = json.loads(files["index.json"])
+index = [m for m in layout["manifests"] if m["mediaType"].endswith("index.v1+json")][0]
+images = {m["digest"]: m["platform"] for m in json.loads(blob(index["digest"]))["manifests"]}
+problems, seen = [], set()
+for ref in [m for m in layout["manifests"] if m.get("artifactType") == "application/vnd.cyclonedx+json"]:
+    data = blob(ref["digest"])
+    if hashlib.sha256(data).hexdigest() != ref["digest"][7:]: problems.append("a referrer's digest is wrong")
+    m = json.loads(data)
+    subject = m["subject"]["digest"]
+    if subject not in images: problems.append(f"subject {subject} is not an image of the index")
+    layer = m["layers"][0]
+    sbom = blob(layer["digest"])
+    if hashlib.sha256(sbom).hexdigest() != layer["digest"][7:]: problems.append("an SBOM blob's digest is wrong")
+    name = layer["annotations"]["org.opencontainers.image.title"]
+    if open(sys.argv[2] + "/" + name, "rb").read() != sbom: problems.append(f"{name} differs from the published one")
+    if json.loads(sbom)["bomFormat"] != "CycloneDX": problems.append("not CycloneDX")
+    seen.add(subject)
+if seen != set(images): problems.append(f"{len(images) - len(seen)} images without an SBOM")
+print("; ".join(problems) or "ok")
+"#,
+        &[&artifacts().join("readygate-oci.tar"), artifacts()],
+    );
+}
+
+/// Two `dist/build.sh` runs of one commit, in two directories, minutes apart, make byte-identical
+/// binaries, .deb files and SBOMs (one architecture: the others go through the same steps).
+#[test]
+fn two_builds_of_one_commit_are_byte_identical() {
+    if !prerequisites() {
+        return;
+    }
+    let triple = "x86_64-unknown-linux-musl";
+    let mut outputs = Vec::new();
+    let dirs: Vec<tempfile::TempDir> = (0..2)
+        .map(|i| {
+            tempfile::Builder::new()
+                .prefix(&format!("readygate-repro-{i}-"))
+                .tempdir()
+                .unwrap()
+        })
+        .collect();
+    for dir in &dirs {
+        let checkout = dir.path().join("src");
+        sh(Command::new("git")
+            .args(["clone", "--quiet", "--no-hardlinks"])
+            .arg(repo())
+            .arg(&checkout));
+        let out = dir.path().join("out");
+        sh(Command::new("bash")
+            .arg(checkout.join("dist/build.sh"))
+            .arg(&out)
+            .env("DIST_PARTS", "bin deb")
+            .env("DIST_TRIPLES", triple));
+        outputs.push(out);
+    }
+    let deb = |out: &Path| {
+        std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "deb"))
+            .expect("a .deb")
+    };
+    for (what, a, b) in [
+        (
+            "binary",
+            outputs[0].join(format!("readygate-{triple}")),
+            outputs[1].join(format!("readygate-{triple}")),
+        ),
+        (
+            "SBOM",
+            outputs[0].join(format!("readygate-{triple}.cdx.json")),
+            outputs[1].join(format!("readygate-{triple}.cdx.json")),
+        ),
+        (".deb", deb(&outputs[0]), deb(&outputs[1])),
+    ] {
+        let (x, y) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        assert!(
+            x == y,
+            "the two builds' {what} differ: {} vs {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
