@@ -87,6 +87,7 @@ build() { # triple
 }
 
 if has bin; then
+  mkdir -p "$root/target"
   cargo metadata --locked --format-version 1 >"$root/target/dist-metadata.json"
   for t in "${triples[@]}"; do
     echo "dist: building $t"
