@@ -374,15 +374,25 @@ print("; ".join(problems) or "ok")
 }
 
 /// Two `dist/build.sh` runs of one commit, in two directories, minutes apart, make byte-identical
-/// binaries, .deb files and SBOMs (one architecture: the others go through the same steps).
+/// binaries, .deb files and SBOMs (one architecture: the others go through the same steps). The
+/// first run is the one `artifacts()` made in this checkout when it is clean (CI); otherwise a
+/// second fresh clone.
 #[test]
 fn two_builds_of_one_commit_are_byte_identical() {
     if !prerequisites() {
         return;
     }
     let triple = "x86_64-unknown-linux-musl";
+    let clean = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(repo())
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.is_empty());
     let mut outputs = Vec::new();
-    let dirs: Vec<tempfile::TempDir> = (0..2)
+    if clean {
+        outputs.push(artifacts().to_path_buf());
+    }
+    let dirs: Vec<tempfile::TempDir> = (outputs.len()..2)
         .map(|i| {
             tempfile::Builder::new()
                 .prefix(&format!("readygate-repro-{i}-"))
@@ -408,19 +418,19 @@ fn two_builds_of_one_commit_are_byte_identical() {
         std::fs::read_dir(out)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.extension().is_some_and(|e| e == "deb"))
-            .expect("a .deb")
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().ends_with("_amd64.deb"))
+            })
+            .expect("the amd64 .deb")
     };
+    let file = |out: &Path, suffix: &str| out.join(format!("readygate-{triple}{suffix}"));
     for (what, a, b) in [
-        (
-            "binary",
-            outputs[0].join(format!("readygate-{triple}")),
-            outputs[1].join(format!("readygate-{triple}")),
-        ),
+        ("binary", file(&outputs[0], ""), file(&outputs[1], "")),
         (
             "SBOM",
-            outputs[0].join(format!("readygate-{triple}.cdx.json")),
-            outputs[1].join(format!("readygate-{triple}.cdx.json")),
+            file(&outputs[0], ".cdx.json"),
+            file(&outputs[1], ".cdx.json"),
         ),
         (".deb", deb(&outputs[0]), deb(&outputs[1])),
     ] {
