@@ -6,9 +6,11 @@ expect it: an OCI referrer.
 
 For every platform image of the archive's image index, DIR/readygate-TRIPLE.cdx.json becomes a
 blob, and an artifact manifest (artifactType application/vnd.cyclonedx+json, the empty config, the
-SBOM as its one layer) names that image as its `subject`; the artifact manifests are listed in the
-layout's index.json, where `oras discover --oci-layout`, `regctl` and registries (on push) find
-them. The archive is rewritten in place, with sorted members and fixed times, so it is the same
+SBOM as its one layer) names that image as its `subject` (an OCI 1.1 referrer). The artifact
+manifests go into the image index itself, beside the images, with the platform unknown/unknown
+and Docker's attestation annotations, as BuildKit stores its SBOM attestations: `skopeo copy
+--all` and registries carry them along, tools that choose an image by platform pass them by, and
+scanners find them by subject or annotation. The archive is rewritten in place, with sorted members and fixed times, so it is the same
 from one build to the next.
 """
 
@@ -44,7 +46,6 @@ def main(archive, sbom_dir):
     with tarfile.open(archive) as tar:
         files = {m.name.lstrip("./"): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
     layout = json.loads(files["index.json"])
-    # Referrers from an earlier run are replaced, not added again.
     layout["manifests"] = [m for m in layout["manifests"] if m.get("artifactType") != SBOM]
     stamp = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     created = __import__("time").strftime("%Y-%m-%dT%H:%M:%SZ", __import__("time").gmtime(stamp))
@@ -52,8 +53,11 @@ def main(archive, sbom_dir):
     files[empty_path] = empty
     attached = 0
     for top in [m for m in layout["manifests"] if m["mediaType"] == INDEX]:
-        images = json.loads(files[f"blobs/sha256/{top['digest'][7:]}"])
-        for image in images["manifests"]:
+        index_path = f"blobs/sha256/{top['digest'][7:]}"
+        index = json.loads(files.pop(index_path))
+        # Referrers from an earlier run are replaced, not added again.
+        index["manifests"] = [m for m in index["manifests"] if m.get("artifactType") != SBOM]
+        for image in list(index["manifests"]):
             platform = image.get("platform", {})
             triple = TRIPLES.get((platform.get("architecture"), platform.get("variant")))
             if triple is None:
@@ -78,14 +82,25 @@ def main(archive, sbom_dir):
             }
             digest, path, data = blob(canonical(manifest))
             files[path] = data
-            layout["manifests"].append({
+            # In the image index beside the image it describes, as an attestation manifest is
+            # stored there (platform unknown/unknown, so that tools choosing an image by platform
+            # pass it by), and found by its subject as an OCI 1.1 referrer.
+            index["manifests"].append({
                 "mediaType": MANIFEST,
                 "digest": digest,
                 "size": len(data),
                 "artifactType": SBOM,
-                "annotations": {"org.opencontainers.image.created": created},
+                "platform": {"architecture": "unknown", "os": "unknown"},
+                "annotations": {
+                    "org.opencontainers.image.created": created,
+                    "vnd.docker.reference.digest": image["digest"],
+                    "vnd.docker.reference.type": "attestation-manifest",
+                },
             })
             attached += 1
+        digest, path, data = blob(canonical(index))
+        files[path] = data
+        top["digest"], top["size"] = digest, len(data)
     if attached == 0:
         raise SystemExit(f"{archive}: no platform image to attach an SBOM to")
     files["index.json"] = canonical(layout)

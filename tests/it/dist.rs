@@ -351,14 +351,18 @@ files = {m.name.lstrip("./"): tar.extractfile(m).read() for m in tar.getmembers(
 blob = lambda d: files["blobs/sha256/" + d[7:]]
 layout = json.loads(files["index.json"])
 index = [m for m in layout["manifests"] if m["mediaType"].endswith("index.v1+json")][0]
-images = {m["digest"]: m["platform"] for m in json.loads(blob(index["digest"]))["manifests"]}
+entries = json.loads(blob(index["digest"]))["manifests"]
+images = {m["digest"]: m["platform"] for m in entries if m.get("artifactType") is None}
 problems, seen = [], set()
-for ref in [m for m in layout["manifests"] if m.get("artifactType") == "application/vnd.cyclonedx+json"]:
+if len(layout["manifests"]) != 1: problems.append("index.json must name one image index")
+for ref in [m for m in entries if m.get("artifactType") == "application/vnd.cyclonedx+json"]:
     data = blob(ref["digest"])
     if hashlib.sha256(data).hexdigest() != ref["digest"][7:]: problems.append("a referrer's digest is wrong")
+    if ref["platform"] != {"architecture": "unknown", "os": "unknown"}: problems.append("a referrer has a platform")
     m = json.loads(data)
     subject = m["subject"]["digest"]
-    if subject not in images: problems.append(f"subject {subject} is not an image of the index")
+    if subject not in images or ref["annotations"]["vnd.docker.reference.digest"] != subject:
+        problems.append(f"subject {subject} is not an image of the index")
     layer = m["layers"][0]
     sbom = blob(layer["digest"])
     if hashlib.sha256(sbom).hexdigest() != layer["digest"][7:]: problems.append("an SBOM blob's digest is wrong")

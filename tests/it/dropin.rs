@@ -125,6 +125,11 @@ fn wait_for_it_is_what_debians_script_is() {
         &["--bogus", "{open}"],
         &["-q", "--bogus"],
         &["{open}", "-t", "", "--bogus"],
+        // Its own test suite (test/wait-for-it.py), rewritten here.
+        &["--host=localhost"],
+        &["--port=80"],
+        &["localhost:{open_port}", "--timeout=1"],
+        &["{open}", "--", "ls", "not_real_file"],
     ];
     for case in cases {
         let args = words(case, open, closed);
