@@ -133,7 +133,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
     let limits = match startup::prepare() {
         Ok(limits) => {
-            crate::schedule::limit_attempts_to_descriptors(limits.descriptors, plan.targets.len());
+            let wanted = plan.targets.iter().map(|t| t.probe.slots() as usize).sum();
+            crate::schedule::limit_attempts_to_descriptors(limits.descriptors, wanted);
             limits
         }
         Err(e) => {
@@ -384,6 +385,10 @@ impl Attempts for Probes {
 
     fn optional(&self, index: usize) -> bool {
         self.rules[index].optional
+    }
+
+    fn slots(&self, index: usize) -> u32 {
+        self.probes[index].slots()
     }
 
     async fn attempt(&self, index: usize) -> Verdict {

@@ -26,17 +26,17 @@ use crate::verdict::{Cost, Verdict};
 
 /// How many attempts may be in flight at once, when the gate has fewer descriptors than targets.
 /// Unset (tests, or a limit large enough), every target's attempt runs when it is due.
-static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+static SLOTS: std::sync::OnceLock<(tokio::sync::Semaphore, u32)> = std::sync::OnceLock::new();
 
 /// Bounds the attempts in flight to what `descriptors` allow (each attempt needs a socket, a TLS
 /// or happy-eyeballs attempt briefly two; a reserve stays for the runtime, lookups and stderr).
 /// Waiting for a slot is fair (first come, first served) and is not charged to the attempt's
 /// timeout: 5,000 targets under `ulimit -n 1024` are probed in turns, never "not ready" for lack of
 /// a descriptor of the gate's own.
-pub fn limit_attempts_to_descriptors(descriptors: u64, targets: usize) {
+pub fn limit_attempts_to_descriptors(descriptors: u64, wanted: usize) {
     let slots = (descriptors.saturating_sub(64) / 2).max(8) as usize;
-    if slots < targets {
-        let _ = SLOTS.set(tokio::sync::Semaphore::new(slots));
+    if slots < wanted {
+        let _ = SLOTS.set((tokio::sync::Semaphore::new(slots), slots as u32));
     }
 }
 
@@ -52,6 +52,10 @@ pub trait Attempts {
     /// permanent failure is a warning too. It never holds the command back past the deadline.
     fn optional(&self, _index: usize) -> bool {
         false
+    }
+    /// How many slots (pairs of descriptors) an attempt holds at its peak.
+    fn slots(&self, _index: usize) -> u32 {
+        1
     }
 }
 
@@ -320,8 +324,8 @@ async fn target_loop<A: Attempts>(
         // for it ends at the deadline too.
         let slot = match SLOTS.get() {
             None => None,
-            Some(slots) => {
-                let wait = slots.acquire();
+            Some((slots, total)) => {
+                let wait = slots.acquire_many(attempts.slots(index).clamp(1, *total));
                 let slot = match deadline_at {
                     Some(at) => match tokio::time::timeout_at(at, wait).await {
                         Ok(slot) => slot,

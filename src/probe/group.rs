@@ -41,6 +41,11 @@ impl Group {
         self.retry_failed = true;
     }
 
+    /// The members' probes.
+    pub fn probes(&self) -> impl Iterator<Item = &Probe> {
+        self.members.iter().map(|(_, p)| p)
+    }
+
     /// The members' probes (for settings that apply to each).
     pub fn probes_mut(&mut self) -> impl Iterator<Item = &mut Probe> {
         self.members.iter_mut().map(|(_, p)| p)

@@ -305,6 +305,18 @@ impl Probe {
         matches!(self, Probe::Mysql(_))
     }
 
+    /// How many pairs of descriptors one attempt holds at its peak: a socket (and a second one
+    /// for a moment while connecting to two addresses) is one; starting a command takes three
+    /// pipes at once (its stdout, its stderr, and the exec-error pipe of the spawn); a group
+    /// holds each member's at once.
+    pub fn slots(&self) -> u32 {
+        match self {
+            Probe::Command(_) => 3,
+            Probe::AnyOf(g) => g.probes().map(Probe::slots).sum(),
+            _ => 1,
+        }
+    }
+
     /// A group keeps probing a member that failed (`--retry-permanent`, `#down`).
     pub fn retry_failed_members(&mut self) {
         if let Probe::AnyOf(g) = self {
