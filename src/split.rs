@@ -39,7 +39,7 @@ pub fn split(text: &str, is_sep: fn(char) -> bool) -> Result<Vec<&str>, String> 
         let before = &text[s..i];
         let after = &text[end..];
         if after.is_empty() || starts_like_a_target(after) {
-            if ends_inside_a_secret(before) && !after.is_empty() {
+            if !after.is_empty() && ends_inside_a_secret(before, after) {
                 return Err(ambiguous(before));
             }
             out.push(before);
@@ -66,14 +66,7 @@ fn ambiguous(before: &str) -> String {
 
 /// Whether `s` begins like a target: `scheme://`, or a bare `host:port` (`[v6]:port` too).
 pub fn starts_like_a_target(s: &str) -> bool {
-    let scheme_len = s
-        .char_indices()
-        .take_while(|(i, c)| {
-            c.is_ascii_alphanumeric() || (*i > 0 && "+-.".contains(*c)) && c.is_ascii()
-        })
-        .count();
-    if scheme_len > 0 && s.as_bytes()[0].is_ascii_alphabetic() && s[scheme_len..].starts_with("://")
-    {
+    if starts_with_scheme(s) {
         return true;
     }
     let (host_end, rest) = if let Some(inner) = s.strip_prefix('[') {
@@ -101,21 +94,26 @@ pub fn starts_like_a_target(s: &str) -> bool {
             .is_none_or(|c| matches!(c, '#' | '|' | '/') || c.is_whitespace())
 }
 
-/// Whether `word` (a target so far) ends where a secret is still being written: a userinfo with a
-/// password and no `@` yet, or the value of a sensitive query key, option or credential header.
-fn ends_inside_a_secret(word: &str) -> bool {
+/// Whether `word` (a target so far) ends where a secret may still be being written, given what
+/// follows the separator: a userinfo with a password and no `@` yet (only if an `@` comes later:
+/// without one, no host could follow), or the value of a sensitive query key, option or credential
+/// header (unless a whole new `scheme://` target follows, which no secret value holds).
+fn ends_inside_a_secret(word: &str, after: &str) -> bool {
     if let Some(i) = word.find("://") {
         let authority = &word[i + 3..];
         let authority = &authority[..authority.find(['/', '?', '#']).unwrap_or(authority.len())];
         // `scheme://user:pass` with the host still to come after an `@`, which a later piece
         // holds; `scheme://host:port` is a whole target.
-        if !authority.contains('@') {
+        if !authority.contains('@') && after.contains('@') {
             if let Some((_, after_colon)) = authority.split_once(':') {
                 if !after_colon.bytes().all(|b| b.is_ascii_digit()) {
                     return true;
                 }
             }
         }
+    }
+    if starts_with_scheme(after) {
+        return false;
     }
     match word.rfind(['?', '&', '#']) {
         Some(i) => match word[i + 1..].split_once('=') {
@@ -128,6 +126,15 @@ fn ends_inside_a_secret(word: &str) -> bool {
         },
         None => false,
     }
+}
+
+/// Whether `s` begins with `scheme://`.
+fn starts_with_scheme(s: &str) -> bool {
+    let n = s
+        .char_indices()
+        .take_while(|(i, c)| c.is_ascii_alphanumeric() || (*i > 0 && "+-.".contains(*c)))
+        .count();
+    n > 0 && s.as_bytes()[0].is_ascii_alphabetic() && s[n..].starts_with("://")
 }
 
 #[cfg(test)]
@@ -186,7 +193,7 @@ mod tests {
     fn an_ambiguous_separator_is_refused_without_quoting_the_secret() {
         for text in [
             "http://h/?token=abc|def:80",
-            "redis://u:pw|tcp://x:1",
+            "redis://u:pw|tcp://x:1@h:1",
             "http://h/#header=Authorization:%20Bearer%20abc|x:80",
         ] {
             let err = split(text, bar).unwrap_err();
@@ -194,6 +201,23 @@ mod tests {
                 assert!(!err.contains(piece), "{text}: {err}");
             }
         }
+    }
+
+    #[test]
+    fn a_secret_value_followed_by_a_whole_target_is_a_list() {
+        assert_eq!(
+            split("http://api/h?access_token=XYZ postgres://db/app", ws).unwrap(),
+            ["http://api/h?access_token=XYZ", "postgres://db/app"]
+        );
+        assert_eq!(
+            split("http://a/?token=x|http://b/", bar).unwrap(),
+            ["http://a/?token=x", "http://b/"]
+        );
+        // No '@' later: `redis://u:pw` can only be a host and a port (refused by the parser).
+        assert_eq!(
+            split("redis://u:pw|tcp://x:1", bar).unwrap(),
+            ["redis://u:pw", "tcp://x:1"]
+        );
     }
 
     #[test]
