@@ -39,6 +39,9 @@ Exit status:
   2 usage error   124 deadline reached   126 command not executable   127 command not found
   128+N ended by signal N (143 for SIGTERM)
 
+Drop-in: invoked as wait-for-it, wait-for, wait (docker-compose-wait) or dockerize, or as
+  readygate --compat=NAME ARGS…, readygate reads that tool's arguments and speaks its lines.
+
 Examples:
   readygate postgres://db:5432 redis://cache:6379 -- gunicorn app.wsgi
   readygate --timeout 2m http://api:8080/healthz#status=200-399
