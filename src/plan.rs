@@ -195,26 +195,35 @@ fn check_timing(
     }
 }
 
-/// Every `READYGATE_*` variable readygate reads.
-fn known_variables() -> Vec<String> {
-    use clap::CommandFactory;
-    Cli::command()
-        .get_arguments()
-        .filter_map(|a| a.get_env())
-        .map(|v| v.to_string_lossy().into_owned())
-        .chain(["READYGATE_TARGETS".to_string()])
-        .collect()
-}
+/// Every `READYGATE_*` variable readygate reads: the options' (a unit test holds this list to
+/// clap's definition) and the targets'. A list, not clap's definition built again: this check
+/// runs on every start, and building the definition is most of the start-up's work.
+const KNOWN_VARIABLES: &[&str] = &[
+    "READYGATE_TIMEOUT",
+    "READYGATE_ATTEMPT_TIMEOUT",
+    "READYGATE_INTERVAL",
+    "READYGATE_MAX_INTERVAL",
+    "READYGATE_RETRY_PERMANENT",
+    "READYGATE_CHECK",
+    "READYGATE_QUIET",
+    "READYGATE_VERBOSE",
+    "READYGATE_LOG_FORMAT",
+    "READYGATE_PROGRESS",
+    "READYGATE_STABLE",
+    "READYGATE_EXEC_CHECK",
+    "READYGATE_ALLOW_EMPTY",
+    "READYGATE_EXPLAIN",
+    "READYGATE_TARGETS",
+];
 
 /// One line for each `READYGATE_*` variable that is set but read by nobody (a misspelling keeps a
 /// setting from applying without a word otherwise), with the nearest known name.
 pub fn unknown_variables(env_names: &[String]) -> Vec<String> {
-    let known = known_variables();
     env_names
         .iter()
-        .filter(|n| !known.contains(n))
+        .filter(|n| !KNOWN_VARIABLES.contains(&n.as_str()))
         .map(|n| {
-            let hint = crate::suggest::nearest(n, known.iter().map(String::as_str))
+            let hint = crate::suggest::nearest(n, KNOWN_VARIABLES.iter().copied())
                 .map(|k| format!(" (did you mean {k}?)"))
                 .unwrap_or_default();
             format!("{n} is set, but readygate reads no such variable{hint}")
@@ -280,6 +289,21 @@ mod tests {
             build(&["db:1"], None).unwrap().settings.deadline,
             Some(Duration::from_secs(30))
         );
+    }
+
+    #[test]
+    fn the_known_variables_are_the_options_and_the_targets() {
+        use clap::CommandFactory;
+        let mut from_clap: Vec<String> = Cli::command()
+            .get_arguments()
+            .filter_map(|a| a.get_env())
+            .map(|v| v.to_string_lossy().into_owned())
+            .chain(["READYGATE_TARGETS".to_string()])
+            .collect();
+        from_clap.sort();
+        let mut listed: Vec<String> = KNOWN_VARIABLES.iter().map(|v| v.to_string()).collect();
+        listed.sort();
+        assert_eq!(listed, from_clap);
     }
 
     #[test]
