@@ -148,6 +148,15 @@ fn base64(input: &str) -> String {
     out
 }
 
+/// The pieces found in a run that a run of the same case with another password does not print:
+/// those came from the password, not from ordinary output.
+fn still_absent<'a>(found: &'a [String], again: &Run) -> Vec<&'a String> {
+    found
+        .iter()
+        .filter(|p| !again.stderr.contains(p.as_str()) && !again.stdout.contains(p.as_str()))
+        .collect()
+}
+
 /// The pieces of `pw` found in the run's output.
 fn leaks(r: &Run, pw: &str) -> Vec<String> {
     pieces(pw)
@@ -270,12 +279,7 @@ fn no_piece_of_a_password_is_ever_printed() {
                     &mut case(scheme, path, mode, &other, &echoes, silent),
                     ms(10_000),
                 );
-                let real: Vec<&String> = found
-                    .iter()
-                    .filter(|p| {
-                        !again.stderr.contains(p.as_str()) && !again.stdout.contains(p.as_str())
-                    })
-                    .collect();
+                let real = still_absent(&found, &again);
                 prop_assert!(
                     real.is_empty(),
                     "{scheme}, path {path}, mode {mode}: {real:?} of the password printed:\n{}{}",
@@ -380,12 +384,7 @@ fn no_piece_of_a_secret_holding_a_raw_separator_is_printed() {
                         continue;
                     }
                     let again = run(&mut make(&other), ms(10_000));
-                    let real: Vec<&String> = found
-                        .iter()
-                        .filter(|p| {
-                            !again.stderr.contains(p.as_str()) && !again.stdout.contains(p.as_str())
-                        })
-                        .collect();
+                    let real = still_absent(&found, &again);
                     prop_assert!(
                         real.is_empty(),
                         "position {position}, mode {mode}, {pw:?}: {real:?} printed:\n{}{}",
