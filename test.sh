@@ -18,7 +18,7 @@ packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount proc
           gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
           qemu-user-static buildah skopeo
           mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin nats-server mosquitto mosquitto-clients
-          wait-for-it)
+          wait-for-it python3-django python3-psycopg2 python3-mysqldb)
 # The release build (dist/build.sh) fetches the armhf musl with `apt-get download`.
 if [ "$(id -u)" = 0 ] && ! dpkg --print-foreign-architectures | grep -qx armhf; then
   dpkg --add-architecture armhf
@@ -67,6 +67,16 @@ if ! "$venv/bin/python" -c 'import grpc_health.v1.health' >/dev/null 2>&1; then
   echo "test.sh: installing grpcio and grpcio-health-checking into $venv"
   { /usr/bin/python3 -m venv "$venv" && "$venv/bin/pip" install --quiet grpcio grpcio-health-checking; } ||
     echo "test.sh: could not install the gRPC test server"
+fi
+
+# The `#migrated` differential tests: the current Django, SQLAlchemy and Alembic from PyPI (with
+# pure-Python database drivers) beside Debian's python3-django.
+venv=target/migrate-venv
+if ! "$venv/bin/python" -c 'import django, alembic, psycopg2, pymysql' >/dev/null 2>&1; then
+  echo "test.sh: installing Django, Alembic and their drivers into $venv"
+  { /usr/bin/python3 -m venv "$venv" &&
+    "$venv/bin/pip" install --quiet django sqlalchemy alembic psycopg2-binary pymysql; } ||
+    echo "test.sh: could not install Django and Alembic from PyPI"
 fi
 
 # The container tests need a running engine.

@@ -38,6 +38,7 @@ mod explain;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod gate;
+mod migrations;
 mod net;
 mod notify;
 mod offload;

@@ -20,6 +20,7 @@ mod dropin;
 mod exec;
 mod http;
 mod kubernetes;
+mod migrated;
 mod partition;
 mod postgres;
 mod protocols;

@@ -36,9 +36,11 @@ use crate::verdict::Verdict;
 use wire::ServerError;
 
 pub const DEFAULT_PORT: u16 = 3306;
-const OPTIONS: &[&str] = &["level", "query"];
+const OPTIONS: &[&str] = &["level", "query", "migrated"];
 /// Every byte one attempt may read (greeting, auth round trips, one row).
 const BUDGET: usize = 1024 * 1024;
+/// The same with `#migrated`, which reads the whole version table (thousands of short rows).
+const MIGRATED_BUDGET: usize = 16 * 1024 * 1024;
 /// The user the ping level logs in as: it need not exist; "access denied" proves the server up.
 const PING_USER: &str = "readygate";
 
@@ -64,6 +66,8 @@ pub struct MysqlProbe {
     password: Option<Secret>,
     db: Option<String>,
     query: Option<String>,
+    /// `#migrated`: the migrations the code ships, read at start.
+    migrated: Option<crate::migrations::Expected>,
     ssl: SslMode,
     tls: Option<Tls>,
     /// The server's certificate is checked (VERIFY_CA, VERIFY_IDENTITY): only then is a password
@@ -92,8 +96,15 @@ impl MysqlProbe {
         q.finish(scheme, &["password", "ssl-mode", "ssl-ca"])?;
         let mut opts = Params::fragment(&u.options);
         let query = opts.take("query").filter(|q| !q.trim().is_empty());
+        let migrated = opts
+            .take("migrated")
+            .map(|spec| crate::migrations::Expected::from_spec(&spec))
+            .transpose()?;
         let level = opts.take("level");
         opts.finish(scheme, OPTIONS)?;
+        if query.is_some() && migrated.is_some() {
+            return Err("#query and #migrated each decide readiness: give one of them".into());
+        }
 
         let (host, port) = crate::probe::tcp_endpoint(u)?;
         let db = match u.path.strip_prefix('/') {
@@ -110,8 +121,10 @@ impl MysqlProbe {
             password = environ::secret(env, "MYSQL_PWD")?;
         }
         let level = match level.as_deref() {
-            Some("ping") if query.is_some() => {
-                return Err("#level=ping cannot run a #query: that needs a login".into())
+            Some("ping") if query.is_some() || migrated.is_some() => {
+                return Err(
+                    "#level=ping cannot run a #query or read #migrated: that needs a login".into(),
+                )
             }
             Some("ping") => Level::Ping,
             Some("login") => Level::Login,
@@ -121,7 +134,7 @@ impl MysqlProbe {
                     crate::redact::quote_short(other)
                 ))
             }
-            None if u.user.is_some() || query.is_some() => Level::Login,
+            None if u.user.is_some() || query.is_some() || migrated.is_some() => Level::Login,
             None => Level::Ping,
         };
         if level == Level::Login && u.user.is_none() {
@@ -185,6 +198,7 @@ impl MysqlProbe {
             password,
             db,
             query,
+            migrated,
             ssl,
             tls,
             verified,
@@ -204,9 +218,10 @@ impl MysqlProbe {
                 self.user.as_deref().unwrap_or(""),
                 self.db.as_ref().map(|d| format!(" on {d}")).unwrap_or_default(),
                 if self.password.is_some() { "password given" } else { "no password" },
-                match &self.query {
-                    Some(q) => format!("#query {q} must return a row"),
-                    None => "SELECT 1".to_string(),
+                match (&self.query, &self.migrated) {
+                    (_, Some(m)) => m.describe(),
+                    (Some(q), None) => format!("#query {q} must return a row"),
+                    (None, None) => "SELECT 1".to_string(),
                 }
             ),
         }];
@@ -221,7 +236,11 @@ impl MysqlProbe {
                 Ok(s) => s,
                 Err(v) => return v,
             };
-            let mut s: Box<dyn Io> = Box::new(Limited::new(raw, BUDGET));
+            let budget = match self.migrated {
+                Some(_) => MIGRATED_BUDGET,
+                None => BUDGET,
+            };
+            let mut s: Box<dyn Io> = Box::new(Limited::new(raw, budget));
             match self.exchange(&mut s, use_tls).await {
                 Ok(Exchange::Done(v)) => return v,
                 Ok(Exchange::RetryPlain) if use_tls => use_tls = false,
@@ -414,6 +433,9 @@ impl MysqlProbe {
     }
 
     async fn query(&self, s: &mut Box<dyn Io>) -> std::io::Result<Verdict> {
+        if let Some(expected) = &self.migrated {
+            return self.migrated(s, expected).await;
+        }
         let sql = self.query.as_deref().unwrap_or("SELECT 1");
         let mut packet = vec![0x03];
         packet.extend_from_slice(sql.as_bytes());
@@ -460,6 +482,64 @@ impl MysqlProbe {
             }
             _ => Verdict::ready("logged in, SELECT 1".to_string()),
         })
+    }
+
+    /// `#migrated`: reads the version table and judges it against the code's migrations.
+    async fn migrated(
+        &self,
+        s: &mut Box<dyn Io>,
+        expected: &crate::migrations::Expected,
+    ) -> std::io::Result<Verdict> {
+        let mut packet = vec![0x03];
+        packet.extend_from_slice(expected.sql().as_bytes());
+        wire::write(s, 0, &packet).await?;
+        let (_, p) = wire::read(s).await?;
+        if let Some(e) = wire::error(&p) {
+            return Ok(match e.code {
+                // ER_NO_SUCH_TABLE: the first migration has not run yet.
+                1146 => expected.no_table(),
+                1820 => self.classify(&e, false),
+                _ => Verdict::costly(format!("cannot read {}: {e}", expected.table())),
+            });
+        }
+        let columns = wire::lenenc(&p).unwrap_or(0).min(4096);
+        for _ in 0..columns {
+            wire::read(s).await?;
+        }
+        let (_, eof) = wire::read(s).await?;
+        if eof.first() != Some(&0xFE) {
+            return Ok(Verdict::costly(
+                "unexpected packet after the column definitions",
+            ));
+        }
+        let mut rows = Vec::new();
+        loop {
+            let (_, p) = wire::read(s).await?;
+            match p.first() {
+                Some(0xFE) if p.len() < 9 => break,
+                Some(0xFF) => {
+                    let e = wire::error(&p).map(|e| e.to_string()).unwrap_or_default();
+                    return Ok(Verdict::costly(format!(
+                        "cannot read {}: {e}",
+                        expected.table()
+                    )));
+                }
+                _ => {}
+            }
+            if rows.len() == crate::migrations::MAX_ROWS {
+                return Ok(Verdict::failed(format!(
+                    "{} has more than {} rows: not a migration history ({})",
+                    expected.table(),
+                    crate::migrations::MAX_ROWS,
+                    self.who()
+                )));
+            }
+            match wire::text_row(&p) {
+                Some(row) => rows.push(row),
+                None => return Ok(Verdict::costly("a row the server sent could not be read")),
+            }
+        }
+        Ok(expected.judge(&rows))
     }
 
     fn classify(&self, e: &ServerError, in_auth: bool) -> Verdict {

@@ -185,6 +185,30 @@ pub fn lenenc(p: &[u8]) -> Option<u64> {
     }
 }
 
+/// The values of one row of a text result set: length-encoded strings, NULL (`0xFB`) as empty.
+/// `None` for a packet that is not such a row.
+pub fn text_row(mut p: &[u8]) -> Option<Vec<String>> {
+    let mut values = Vec::new();
+    while let Some(&first) = p.first() {
+        if first == 0xFB {
+            values.push(String::new());
+            p = &p[1..];
+            continue;
+        }
+        let len = usize::try_from(lenenc(p)?).ok()?;
+        let head: usize = match first {
+            0xfc => 3,
+            0xfd => 4,
+            0xfe => 9,
+            _ => 1,
+        };
+        let value = p.get(head..head.checked_add(len)?)?;
+        values.push(String::from_utf8_lossy(value).into_owned());
+        p = &p[head + len..];
+    }
+    Some(values)
+}
+
 /// A cursor over a packet.
 struct Reader<'a>(&'a [u8]);
 
@@ -207,6 +231,23 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_rows() {
+        assert_eq!(
+            super::text_row(b"\x04blog\x0c0001_initial").unwrap(),
+            vec!["blog".to_string(), "0001_initial".to_string()]
+        );
+        assert_eq!(
+            super::text_row(b"\xfb\x01a").unwrap(),
+            vec![String::new(), "a".into()]
+        );
+        let mut long = vec![0xfc, 0x2c, 0x01];
+        long.extend_from_slice(&[b'x'; 300]);
+        assert_eq!(super::text_row(&long).unwrap()[0].len(), 300);
+        // Cut short, or a length past the end: not a row.
+        assert!(super::text_row(b"\x05abc").is_none());
+        assert!(super::text_row(&[0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_none());
+    }
     use super::*;
 
     /// A MariaDB 10.11 greeting, as captured.

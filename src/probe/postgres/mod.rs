@@ -71,6 +71,8 @@ pub struct PgProbe {
     tls: Option<Tls>,
     pub level: Level,
     query: Option<String>,
+    /// `#migrated`: the migrations the code ships, read at start.
+    migrated: Option<crate::migrations::Expected>,
     /// The kind of server waited for (`#primary`, `target_session_attrs`), if any.
     role: Option<settings::Role>,
     /// "user app, database app, host db:5432", for failure messages.
@@ -237,6 +239,9 @@ impl PgProbe {
                 Err(e) => return self.classify(&e),
             }
         }
+        if let Some(expected) = &self.migrated {
+            return self.migrated(client, expected).await;
+        }
         let Some(query) = &self.query else {
             return match client.simple_query("SELECT 1").await {
                 Ok(_) => Verdict::ready("logged in, SELECT 1".to_string()),
@@ -259,6 +264,30 @@ impl PgProbe {
                     }
                     permanent => permanent,
                 },
+            },
+        }
+    }
+
+    /// `#migrated`: reads the version table and judges it against the code's migrations.
+    async fn migrated(
+        &self,
+        client: &tokio_postgres::Client,
+        expected: &crate::migrations::Expected,
+    ) -> Verdict {
+        match all_rows(client, expected.sql()).await {
+            Ok(Ok(rows)) => expected.judge(&rows),
+            Ok(Err(too_many)) => Verdict::failed(format!(
+                "{} has more than {too_many} rows: not a migration history ({})",
+                expected.table(),
+                self.context
+            )),
+            // 42P01 undefined_table: the first migration has not run yet.
+            Err(e) if e.code().map(|c| c.code()) == Some("42P01") => expected.no_table(),
+            Err(e) => match self.classify(&e) {
+                Verdict::NotReady { reason, .. } => {
+                    Verdict::costly(format!("cannot read {}: {reason}", expected.table()))
+                }
+                permanent => permanent,
             },
         }
     }
@@ -372,6 +401,31 @@ async fn first_value(
         }
     }
     Ok(None)
+}
+
+/// Every row a query returns, each as its text values (NULL as empty), at most
+/// [`crate::migrations::MAX_ROWS`]: `Ok(Err(limit))` past that, without reading the rest.
+async fn all_rows(
+    client: &tokio_postgres::Client,
+    query: &str,
+) -> Result<Result<Vec<Vec<String>>, usize>, tokio_postgres::Error> {
+    use futures_util::StreamExt;
+    let limit = crate::migrations::MAX_ROWS;
+    let mut rows = std::pin::pin!(client.simple_query_raw(query).await?);
+    let mut out = Vec::new();
+    while let Some(message) = rows.next().await {
+        if let SimpleQueryMessage::Row(r) = message? {
+            if out.len() == limit {
+                return Ok(Err(limit));
+            }
+            out.push(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or_default().to_string())
+                    .collect(),
+            );
+        }
+    }
+    Ok(Ok(out))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::uri::{self, Host, Secret, Uri};
 
 /// Where Debian and the official image put the socket.
 pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
-const OPTIONS: &[&str] = &["level", "query", "primary"];
+const OPTIONS: &[&str] = &["level", "query", "primary", "migrated"];
 const PARAMS: &[&str] = &[
     "host",
     "port",
@@ -136,7 +136,12 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         sources.push(format!("CA file {r} (from {root_from})"));
     }
     let tls = tls(sslmode, &endpoint, rootcert.as_deref())?;
-    let (level, query, role) = level(uri, url.session_attrs.as_deref(), user.is_some())?;
+    let Chosen {
+        level,
+        query,
+        role,
+        migrated,
+    } = level(uri, url.session_attrs.as_deref(), user.is_some())?;
 
     // Last in libpq's order: the password file, for a login that has no password yet.
     let mut warning = None;
@@ -159,9 +164,10 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         0,
         match level {
             Level::Ping => "level ping: the server accepts connections (no login)".to_string(),
-            Level::Login => match &query {
-                Some(_) => "level login: log in, then #query must return a row".to_string(),
-                None => "level login: log in, then SELECT 1".to_string(),
+            Level::Login => match (&query, &migrated) {
+                (_, Some(m)) => format!("level login: log in, then {}", m.describe()),
+                (Some(_), None) => "level login: log in, then #query must return a row".to_string(),
+                (None, None) => "level login: log in, then SELECT 1".to_string(),
             },
         },
     );
@@ -183,6 +189,7 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         tls,
         level,
         query,
+        migrated,
         role,
         context,
         warned: Default::default(),
@@ -316,14 +323,25 @@ impl Role {
     }
 }
 
-/// The level, the `#query` and the kind of server waited for, from the options.
-fn level(
-    uri: &Uri,
-    session_attrs: Option<&str>,
-    has_user: bool,
-) -> Result<(Level, Option<String>, Option<Role>), String> {
+/// What the options ask of the server once it answers.
+struct Chosen {
+    level: Level,
+    query: Option<String>,
+    role: Option<Role>,
+    migrated: Option<crate::migrations::Expected>,
+}
+
+/// The level, the `#query` or `#migrated` and the kind of server waited for, from the options.
+fn level(uri: &Uri, session_attrs: Option<&str>, has_user: bool) -> Result<Chosen, String> {
     let mut opts = Params::fragment(&uri.options);
     let query = opts.take("query").filter(|q| !q.trim().is_empty());
+    let migrated = opts
+        .take("migrated")
+        .map(|spec| crate::migrations::Expected::from_spec(&spec))
+        .transpose()?;
+    if query.is_some() && migrated.is_some() {
+        return Err("#query and #migrated each decide readiness: give one of them".into());
+    }
     let attrs = match session_attrs {
         // With one host, "prefer-standby" takes whatever answers, as "any" does.
         None | Some("any" | "prefer-standby") => None,
@@ -346,15 +364,17 @@ fn level(
         (false, r) => r,
     };
     let level = match opts.take("level").as_deref() {
-        Some("ping") if query.is_some() || role.is_some() => {
+        Some("ping") if query.is_some() || role.is_some() || migrated.is_some() => {
             return Err(
-                "#level=ping cannot run a #query or check the server's role (#primary, target_session_attrs): those need a login".into(),
+                "#level=ping cannot run a #query, read #migrated or check the server's role (#primary, target_session_attrs): those need a login".into(),
             )
         }
         Some("ping") => Level::Ping,
         Some("login") => Level::Login,
         Some(other) => return Err(format!("#level={other} is not one of ping, login")),
-        None if has_user || query.is_some() || role.is_some() => Level::Login,
+        None if has_user || query.is_some() || role.is_some() || migrated.is_some() => {
+            Level::Login
+        }
         None => Level::Ping,
     };
     opts.finish("postgres", OPTIONS)?;
@@ -364,7 +384,12 @@ fn level(
                 .into(),
         );
     }
-    Ok((level, query, role))
+    Ok(Chosen {
+        level,
+        query,
+        role,
+        migrated,
+    })
 }
 
 /// The host name the password file is searched for, as libpq picks it: a unix socket matches its
