@@ -521,6 +521,100 @@ def fig_postgres(s, res, rounds, delay):
 
 
 # ---------------------------------------------------------------------------------------------
+# #migrated: the cost of one check against a project of 500 migration files (10 apps of 50) and a
+# database that records all 500: start → exit of `readygate --check`, which reads every file,
+# logs in and reads django_migrations. Beside it, the login alone, and what users run today:
+# Django's own `manage.py migrate --check` (test.sh's target/migrate-venv, if present).
+
+MIGRATION_FILE = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("{app}", "{prev}"),
+    ]
+
+    operations = [
+        migrations.RunSQL("SELECT 1", reverse_sql="SELECT 1"),
+    ]
+"""
+
+
+def _migrated_project(root, apps=10, per_app=50):
+    rows = []
+    for a in range(apps):
+        app = f"app{a:02d}"
+        m = root / app / "migrations"
+        m.mkdir(parents=True)
+        (root / app / "__init__.py").write_text("")
+        (root / app / "models.py").write_text("")
+        (m / "__init__.py").write_text("")
+        prev = None
+        for n in range(per_app):
+            name = f"{n + 1:04d}_step"
+            text = MIGRATION_FILE.format(app=app, prev=prev) if prev else MIGRATION_FILE.replace(
+                '        ("{app}", "{prev}"),\n', "")
+            (m / f"{name}.py").write_text(text)
+            rows.append((app, name))
+            prev = name
+    (root / "settings.py").write_text(
+        "SECRET_KEY = 'bench'\nUSE_TZ = True\n"
+        f"INSTALLED_APPS = {[f'app{a:02d}' for a in range(apps)]!r}\n"
+        "import os\nDATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': 'postgres',"
+        " 'USER': 'app', 'PASSWORD': os.environ['PW'], 'HOST': '127.0.0.1', 'PORT': os.environ['PORT']}}\n")
+    (root / "manage.py").write_text(
+        "import os, sys\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'settings')\n"
+        "from django.core.management import execute_from_command_line\nexecute_from_command_line(sys.argv)\n")
+    return rows
+
+
+def fig_migrated(s, res, rounds):
+    if not s.pg_bin:
+        return
+    pg = Postgres(s.pg_bin)
+    root = Path(tempfile.mkdtemp(prefix="readygate-bench-migrated"))
+    rows = _migrated_project(root)
+    values = ",".join(f"('{a}','{n}',now())" for a, n in rows)
+    pg._as_pg("psql", "-h", str(pg.sock), "-p", str(pg.port), "-U", "postgres", "-d", "postgres", "-qc",
+              "CREATE TABLE django_migrations (id serial PRIMARY KEY, app varchar(255), name varchar(255), "
+              f"applied timestamptz); INSERT INTO django_migrations (app, name, applied) VALUES {values}; "
+              "GRANT SELECT ON django_migrations TO app")
+    rg = str(s.readygate)
+    url = f"postgres://app:{PASSWORD}@127.0.0.1:{pg.port}/postgres"
+    cases = {
+        "readygate --check #migrated (500 files, 500 rows)": [rg, "--check", f"{url}#migrated={root}"],
+        "readygate --check, login only (baseline)": [rg, "--check", url],
+    }
+    python = ROOT / "target" / "migrate-venv" / "bin" / "python"
+    if python.exists():
+        cases["manage.py migrate --check (Django)"] = [str(python), str(root / "manage.py"), "migrate", "--check",
+                                                       "--skip-checks"]
+    else:
+        log("migrated: no target/migrate-venv (./test.sh makes it): Django's own check not measured")
+    env = dict(os.environ, PW=PASSWORD, PORT=str(pg.port))
+    wall = {n: [] for n in cases}
+    rss = {n: [] for n in cases}
+    for _, name in interleave(rounds, list(cases)):
+        start = time.monotonic_ns()
+        proc = subprocess.Popen(cases[name], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=env, cwd=root)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = (time.monotonic_ns() - start) / 1e6
+        err = proc.stderr.read().decode(errors="replace")
+        proc.stderr.close()
+        ok = os.waitstatus_to_exitcode(status) == 0
+        if not ok:
+            log(f"migrated: {name} exited {os.waitstatus_to_exitcode(status)}: {err.strip()[:300]}")
+        wall[name].append(elapsed if ok else None)
+        rss[name].append(usage.ru_maxrss / 1024 if ok else None)
+    pg.close()
+    shutil.rmtree(root, ignore_errors=True)
+    res.add("#migrated: one check, 500 migration files and 500 recorded (start → exit)", "ms", wall,
+            note="The whole check: read every file, log in, read django_migrations, judge.")
+    res.add("#migrated: one check, peak RSS", "MiB", rss)
+
+
+# ---------------------------------------------------------------------------------------------
 # The other protocols: a real server started after the tool; "ready" is the moment the server's own
 # log says it serves (the line's appearance, watched every millisecond from here), or for a server
 # that says nothing (memcached), the moment its port first accepts.
@@ -876,7 +970,8 @@ def main():
     ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
                     help="also measure this peer, built by hand outside the repository; known NAMEs: "
                          + ", ".join(PEERS))
-    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale"], help="run just this figure")
+    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale", "migrated"],
+                    help="run just this figure")
     args = ap.parse_args()
 
     def binaries(specs, option, known=None):
@@ -914,6 +1009,8 @@ def main():
         fig_late_name(s, res, rounds=1 if q else 11, delay=(0.5, 1.0) if q else (1.0, 3.0))
     elif args.only == "scale":
         fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
+    elif args.only == "migrated":
+        fig_migrated(s, res, rounds=1 if q else 11)
     if args.only:
         print(res.markdown())
         write(args, res)
@@ -923,6 +1020,7 @@ def main():
     log("waiting");    fig_waiting(s, res, rounds=1 if q else 5, seconds=1 if q else 3)
     log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=0.5 if q else 5)
     log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
+    log("migrated");   fig_migrated(s, res, rounds=1 if q else 11)
     log("protocols");  fig_protocols(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
     log("late name");  fig_late_name(s, res, rounds=1 if q else 11, delay=(0.5, 1.0) if q else (1.0, 3.0))
     log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)

@@ -93,8 +93,16 @@ impl Project {
             .apps
             .keys()
             .map(|label| {
-                let n = self.migrations.iter().filter(|(a, _)| a == label).count();
-                format!("{label} ({n})")
+                let names: Vec<&String> = self
+                    .migrations
+                    .iter()
+                    .filter(|(a, _)| a == label)
+                    .map(|(_, n)| n)
+                    .collect();
+                match names.last() {
+                    Some(last) => format!("{label} ({}, last {last})", names.len()),
+                    None => format!("{label} (none)"),
+                }
             })
             .collect();
         format!(

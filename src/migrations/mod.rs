@@ -20,6 +20,9 @@ use crate::verdict::Verdict;
 /// Rows read from the version table, at most: a bound on what one attempt may hold (a project has
 /// hundreds of migrations, a large one a few thousand).
 pub const MAX_ROWS: usize = 100_000;
+/// Bytes of row values read from the version table, at most (a row of `django_migrations` is
+/// tens of bytes; the MySQL probe's byte budget for `#migrated` is the same).
+pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// What the code expects of the database.
 #[derive(Debug, Clone)]

@@ -43,4 +43,17 @@ fn the_kubernetes_manifests_are_valid() {
         );
         assert!(text.contains("PGPASSWORD_FILE"), "{}", m.display());
     }
+    // Ready means migrated: the Job's gate is the login only (waiting for its own migrations
+    // would never end); the Deployment's pods wait for #migrated and run no migrate.
+    let text =
+        std::fs::read_to_string(repo().join("docker/examples/kubernetes/migrated.yaml")).unwrap();
+    let (job, deployment) = text.split_once("\n---\n").unwrap();
+    assert!(
+        job.contains("kind: Job") && job.contains("\"migrate\""),
+        "{job}"
+    );
+    assert!(!job.contains("#migrated="), "{job}");
+    assert!(deployment.contains("kind: Deployment"), "{deployment}");
+    assert!(deployment.contains("#migrated=/app"), "{deployment}");
+    assert!(!deployment.contains("\"migrate\""), "{deployment}");
 }

@@ -496,3 +496,183 @@ fn alembic_verdict_equals_current_against_heads() {
         }
     }
 }
+
+/// Files the reader cannot take, and options that cannot work together: a usage error at start
+/// (exit 2, at once) naming the file and line, never a silent skip and never a wait.
+#[test]
+fn what_cannot_be_read_is_a_usage_error_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let app = |name: &str, files: &[(&str, &str)]| {
+        let migrations = root.join(name).join("migrations");
+        write(&migrations.join("__init__.py"), "");
+        for (file, text) in files {
+            write(&migrations.join(file), text);
+        }
+        root.join(name).display().to_string()
+    };
+    let ok =
+        "from django.db import migrations\n\nclass Migration(migrations.Migration):\n    pass\n";
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            app(
+                "a",
+                &[(
+                    "0001_x.py",
+                    "class Migration:\n    replaces = [('a', name)]\n",
+                )],
+            ),
+            vec!["0001_x.py line 2", "replaces"],
+        ),
+        (
+            app("b", &[("0001_x.py", "from django.db import migrations\n")]),
+            vec!["0001_x.py", "no `class Migration`"],
+        ),
+        (
+            app(
+                "c",
+                &[("0001_x.py", "class Migration:\n\n    x = 'never closed\n")],
+            ),
+            vec!["0001_x.py line 3", "never closed"],
+        ),
+        (
+            app(
+                "d",
+                &[("0001_x.py", "class Migration:\n    replaces = (\n")],
+            ),
+            vec!["0001_x.py line 2", "never closed"],
+        ),
+        (
+            {
+                let path = app("e", &[("0001_x.py", ok)]);
+                write(
+                    &root.join("e/apps.py"),
+                    "class EConfig(AppConfig):\n    name = 'e'\n    label = LABEL\n",
+                );
+                path
+            },
+            vec!["apps.py line 3", "label"],
+        ),
+        (
+            root.join("nothing-here").display().to_string(),
+            vec!["nothing-here"],
+        ),
+        (
+            {
+                let empty = root.join("empty");
+                std::fs::create_dir_all(&empty).unwrap();
+                empty.display().to_string()
+            },
+            vec!["no Django migrations there"],
+        ),
+    ];
+    let versions = root.join("versions");
+    write(
+        &versions.join("a1.py"),
+        "revision = 'a1'\ndown_revision = 'zz'\n",
+    );
+    let alembic_unknown = format!("alembic:{}", versions.display());
+    let versions2 = root.join("versions2");
+    write(&versions2.join("a1.py"), "down_revision = None\n");
+    let alembic_no_id = format!("alembic:{}", versions2.display());
+    let mut cases = cases;
+    cases.push((alembic_unknown, vec!["down_revision zz", "a1.py"]));
+    cases.push((alembic_no_id, vec!["a1.py", "no `revision"]));
+    for (spec, says) in &cases {
+        for scheme in ["postgres", "mysql"] {
+            let target = format!(
+                "{scheme}://app:{}@127.0.0.1:9/appdb#migrated={spec}",
+                servers::password_in_url()
+            );
+            let r = run(gate().args([target.as_str(), "--", "true"]), ms(5000));
+            assert_eq!(r.code(), 2, "{spec}: {}", r.stderr);
+            for word in says {
+                assert!(
+                    r.stderr.contains(word),
+                    "{spec}: no {word:?} in {}",
+                    r.stderr
+                );
+            }
+            assert!(r.elapsed < ms(2000), "{:?}", r.elapsed);
+            assert_no_canary(&r.stderr);
+        }
+    }
+    // Options that contradict #migrated.
+    let good = app("g", &[("0001_x.py", ok)]);
+    for (target, says) in [
+        (
+            format!("postgres://app@db/x#migrated={good}&level=ping"),
+            "#level=ping",
+        ),
+        (
+            format!("postgres://app@db/x#migrated={good}&query=SELECT%201"),
+            "give one of them",
+        ),
+        (format!("postgres://db/x#migrated={good}"), "needs a user"),
+        (
+            format!("mysql://app@db/x#migrated={good}&level=ping"),
+            "#level=ping",
+        ),
+        (format!("mysql://db/x#migrated={good}"), "needs a user"),
+    ] {
+        let r = run(gate().args([target.as_str(), "--", "true"]), ms(5000));
+        assert_eq!(r.code(), 2, "{target}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{target}: {}", r.stderr);
+    }
+    // And what --explain says the code ships: each app, its count and its last migration.
+    let r = run(
+        gate().args(["--explain", &format!("postgres://app@db/x#migrated={good}")]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "django_migrations must record 1 Django migration(s) in 1 app(s): g (1, last 0001_x)"
+        ),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A version table no migration history looks like — endless rows, huge values — is read within
+/// bounds (rows, bytes) and ends the wait as a permanent failure naming the table.
+#[test]
+fn a_version_table_without_end_is_read_within_bounds() {
+    if !servers::postgres_available() {
+        return;
+    }
+    let pg = Pg::new("");
+    pg.start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("blog/migrations");
+    write(&app.join("__init__.py"), "");
+    write(
+        &app.join("0001_initial.py"),
+        "from django.db import migrations\n\nclass Migration(migrations.Migration):\n    pass\n",
+    );
+    let target = format!(
+        "{}#migrated={}",
+        pg.url(&Pg::app(), "appdb"),
+        dir.path().display()
+    );
+    for (view, says) in [
+        (
+            "SELECT 'blog'::text AS app, g::text AS name FROM generate_series(1, 300000) g",
+            "more than 100000 rows",
+        ),
+        (
+            "SELECT 'blog'::text AS app, repeat('x', 1000000) AS name FROM generate_series(1, 100) g",
+            "more than 16 MiB",
+        ),
+    ] {
+        pg.psql_in("appdb", "DROP VIEW IF EXISTS django_migrations");
+        pg.psql_in(
+            "appdb",
+            &format!("CREATE VIEW django_migrations AS {view}; GRANT SELECT ON django_migrations TO app"),
+        );
+        let r = run(gate().args(["-t", "20s", &target, "--", "true"]), ms(20_000));
+        assert_eq!(r.code(), 1, "{}", r.stderr);
+        assert!(r.stderr.contains(says) && r.stderr.contains("django_migrations"), "{}", r.stderr);
+        assert!(r.elapsed < ms(10_000), "{:?}", r.elapsed);
+    }
+}

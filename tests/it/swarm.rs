@@ -181,8 +181,22 @@ fn the_gated_stack_on_a_swarm() {
         "--detach",
         &format!("{}=1", svc("postgres")),
     ]));
-    wait_for(&svc("migrate"), "Applying catalog.0002", ms(180_000));
+    let migrate_logs = wait_for(&svc("migrate"), "Applying catalog.0002", ms(180_000));
     let logs = wait_for(&svc("django"), "Listening at", ms(180_000));
+    // Gated on #migrated, the app starts after the last migration (the last `Applying … OK`
+    // line), never before.
+    let stamp = |logs: &str, what: &str| {
+        let line = logs
+            .lines()
+            .rev()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} in:\n{logs}"));
+        crate::harness::unix_ms(line.split_whitespace().next().unwrap())
+    };
+    assert!(
+        stamp(&logs, "Listening at") > stamp(&migrate_logs, "Applying "),
+        "the app started before its migrations:\n{migrate_logs}\n{logs}"
+    );
     eprintln!(
         "MEASURE swarm: database task scheduled -> app listening: {} ms",
         scaled.elapsed().as_millis()

@@ -40,7 +40,7 @@ const OPTIONS: &[&str] = &["level", "query", "migrated"];
 /// Every byte one attempt may read (greeting, auth round trips, one row).
 const BUDGET: usize = 1024 * 1024;
 /// The same with `#migrated`, which reads the whole version table (thousands of short rows).
-const MIGRATED_BUDGET: usize = 16 * 1024 * 1024;
+const MIGRATED_BUDGET: usize = crate::migrations::MAX_BYTES + BUDGET;
 /// The user the ping level logs in as: it need not exist; "access denied" proves the server up.
 const PING_USER: &str = "readygate";
 

@@ -31,6 +31,8 @@ pub const AUTH_MD5: u8 = 5;
 pub struct Guarded<S> {
     inner: S,
     total: usize,
+    /// What `total` may reach: [`MAX_TOTAL`], more for a probe that reads a whole table.
+    limit: usize,
     header: [u8; 5],
     header_len: usize,
     /// Body bytes of the current message still to pass.
@@ -52,9 +54,15 @@ impl<S> std::fmt::Debug for Guarded<S> {
 impl<S> Guarded<S> {
     /// Wraps `inner`; `method` receives the authentication method the server asks for.
     pub fn new(inner: S, method: Arc<AtomicU8>) -> Self {
+        Self::with_limit(inner, method, MAX_TOTAL)
+    }
+
+    /// Like [`Guarded::new`], with another bound on everything read.
+    pub fn with_limit(inner: S, method: Arc<AtomicU8>, limit: usize) -> Self {
         Guarded {
             inner,
             total: 0,
+            limit,
             header: [0; 5],
             header_len: 0,
             body_left: 0,
@@ -66,7 +74,7 @@ impl<S> Guarded<S> {
     /// Follows the framing over newly read bytes.
     fn observe(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         self.total += bytes.len();
-        if self.total > MAX_TOTAL {
+        if self.total > self.limit {
             return Err(too_large());
         }
         while !bytes.is_empty() {

@@ -187,7 +187,15 @@ impl PgProbe {
             config.options(format!("-c statement_timeout={}", t.as_millis().max(1)));
         }
         let method = Arc::new(AtomicU8::new(0));
-        let stream = guard::Guarded::new(stream, method.clone());
+        // `#migrated` reads a whole table: its own bounds (rows, bytes of values) come first,
+        // with room here for the framing of every row.
+        let limit = match self.migrated {
+            Some(_) => {
+                guard::MAX_TOTAL + crate::migrations::MAX_BYTES + 32 * crate::migrations::MAX_ROWS
+            }
+            None => guard::MAX_TOTAL,
+        };
+        let stream = guard::Guarded::with_limit(stream, method.clone(), limit);
         let connected = config.connect_raw(stream, tokio_postgres::NoTls).await;
         self.warn_if_exposed(&method, encrypted);
         let (client, connection) = match connected {
@@ -277,7 +285,7 @@ impl PgProbe {
         match all_rows(client, expected.sql()).await {
             Ok(Ok(rows)) => expected.judge(&rows),
             Ok(Err(too_many)) => Verdict::failed(format!(
-                "{} has more than {too_many} rows: not a migration history ({})",
+                "{} holds {too_many}: not a migration history ({})",
                 expected.table(),
                 self.context
             )),
@@ -404,25 +412,30 @@ async fn first_value(
 }
 
 /// Every row a query returns, each as its text values (NULL as empty), at most
-/// [`crate::migrations::MAX_ROWS`]: `Ok(Err(limit))` past that, without reading the rest.
+/// [`crate::migrations::MAX_ROWS`] rows and [`crate::migrations::MAX_BYTES`] of values:
+/// `Ok(Err(what))` past either, without reading the rest.
 async fn all_rows(
     client: &tokio_postgres::Client,
     query: &str,
-) -> Result<Result<Vec<Vec<String>>, usize>, tokio_postgres::Error> {
+) -> Result<Result<Vec<Vec<String>>, String>, tokio_postgres::Error> {
+    use crate::migrations::{MAX_BYTES, MAX_ROWS};
     use futures_util::StreamExt;
-    let limit = crate::migrations::MAX_ROWS;
     let mut rows = std::pin::pin!(client.simple_query_raw(query).await?);
     let mut out = Vec::new();
+    let mut bytes = 0usize;
     while let Some(message) = rows.next().await {
         if let SimpleQueryMessage::Row(r) = message? {
-            if out.len() == limit {
-                return Ok(Err(limit));
+            if out.len() == MAX_ROWS {
+                return Ok(Err(format!("more than {MAX_ROWS} rows")));
             }
-            out.push(
-                (0..r.len())
-                    .map(|i| r.get(i).unwrap_or_default().to_string())
-                    .collect(),
-            );
+            let row: Vec<String> = (0..r.len())
+                .map(|i| r.get(i).unwrap_or_default().to_string())
+                .collect();
+            bytes += row.iter().map(String::len).sum::<usize>();
+            if bytes > MAX_BYTES {
+                return Ok(Err(format!("more than {} MiB", MAX_BYTES >> 20)));
+            }
+            out.push(row);
         }
     }
     Ok(Ok(out))
