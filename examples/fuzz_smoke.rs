@@ -5,7 +5,7 @@
 //!
 //!     cargo run --release --example fuzz_smoke -- TARGET SECONDS
 //!
-//! TARGET: target, command_line, server_reply.
+//! TARGET: target, command_line, server_reply, migration_file.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -120,6 +120,10 @@ fn main() {
             true
         },
         "server_reply" => readygate::fuzz::server_reply,
+        "migration_file" => |d| {
+            readygate::fuzz::migration_file(d);
+            true
+        },
         other => {
             eprintln!("unknown target {other}");
             std::process::exit(2);

@@ -5,6 +5,8 @@
 //! - [`target`]: one target string through the URL parser and every probe's option checks.
 //! - [`command_line`]: NUL-separated words as argv (and `KEY=VALUE` words after a lone `--env`
 //!   as the environment's `READYGATE_TARGETS`) through the parser and the plan.
+//! - [`migration_file`]: a Python source file through the reader `#migrated` uses (the tokenizer,
+//!   the literal reader, and the Django, `apps.py` and Alembic readers over it).
 //! - [`server_reply`]: the first byte picks a kind of target, the rest is what a server on a
 //!   loopback port sends to each connection; one attempt of the real probe runs against it, so
 //!   every protocol decoder (and TLS, HTTP/2, tokio-postgres under the framing guard) reads it.
@@ -23,6 +25,11 @@ pub fn target(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = crate::target::Target::parse(text);
     }
+}
+
+/// A Python source file through every reader `#migrated` has.
+pub fn migration_file(data: &[u8]) {
+    crate::migrations::fuzz_file(&String::from_utf8_lossy(data));
 }
 
 /// NUL-separated argv words through the command-line parser and the plan.

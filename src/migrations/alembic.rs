@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::pysource::{self, Value};
-use super::walk;
+use super::{walk, Problem};
 
 #[derive(Debug, Clone)]
 pub struct History {
@@ -219,31 +219,28 @@ fn versions_dirs(path: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// One revision file: (revision, down revisions).
 fn revision(file: &Path) -> Result<(String, Vec<String>), String> {
-    let shown = file.display();
-    let text = walk::read_source(file)?.ok_or_else(|| format!("{shown}: cannot be read"))?;
-    let statements =
-        pysource::statements(&text).map_err(|(line, e)| format!("{shown} line {line}: {e}"))?;
+    let text =
+        walk::read_source(file)?.ok_or_else(|| format!("{}: cannot be read", file.display()))?;
+    read_revision(&text).map_err(|p| super::in_file(file, p))
+}
+
+/// A revision file's `revision` and `down_revision` (top-level assignments of literals).
+pub(super) fn read_revision(text: &str) -> Result<(String, Vec<String>), Problem> {
+    let statements = pysource::statements(text).map_err(|(line, e)| (Some(line), e))?;
     let (mut id, mut down) = (None, None);
     for s in statements.iter().filter(|s| s.indent == 0) {
-        let read = |key: &str| {
-            pysource::assignment(s, key).map_err(|(line, e)| format!("{shown} line {line}: {e}"))
-        };
+        let read = |key: &str| pysource::assignment(s, key).map_err(|(l, e)| (Some(l), e));
         if let Some(v) = read("revision")? {
             match v {
                 Value::Str(r) if !r.is_empty() => id = Some(r),
-                _ => {
-                    return Err(format!(
-                        "{shown} line {}: `revision` is not a string",
-                        s.line
-                    ))
-                }
+                _ => return Err((Some(s.line), "`revision` is not a string".to_string())),
             }
         }
         if let Some(v) = read("down_revision")? {
             let bad = || {
-                format!(
-                    "{shown} line {}: `down_revision` is not None, a string or a tuple of strings",
-                    s.line
+                (
+                    Some(s.line),
+                    "`down_revision` is not None, a string or a tuple of strings".to_string(),
                 )
             };
             down = Some(match v {
@@ -260,8 +257,8 @@ fn revision(file: &Path) -> Result<(String, Vec<String>), String> {
             });
         }
     }
-    let id = id.ok_or_else(|| format!("{shown}: no `revision = \"…\"`"))?;
-    let down = down.ok_or_else(|| format!("{shown}: no `down_revision = …`"))?;
+    let id = id.ok_or_else(|| (None, "no `revision = \"…\"`".to_string()))?;
+    let down = down.ok_or_else(|| (None, "no `down_revision = …`".to_string()))?;
     Ok((id, down))
 }
 

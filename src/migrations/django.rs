@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::pysource::{self, Value};
-use super::walk;
+use super::{walk, Problem};
 
 /// (app label, migration name), as `django_migrations` holds them.
 pub type Key = (String, String);
@@ -149,22 +149,28 @@ impl Project {
 }
 
 /// The app's label: `label` in `apps.py`, else the last part of `name` there, else the directory's
-/// name (Django's `AppConfig` rules). Several configurations that disagree are an error: which one
-/// the project installs is in its settings, which readygate does not read.
+/// name (Django's `AppConfig` rules).
 fn label(dir: &Path) -> Result<String, String> {
-    let fallback = || {
-        dir.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| format!("{}: not an app directory", dir.display()))
-    };
     let apps_py = dir.join("apps.py");
-    let Some(text) = walk::read_source(&apps_py)? else {
-        return fallback();
+    let from_file = match walk::read_source(&apps_py)? {
+        Some(text) => read_label(&text).map_err(|p| super::in_file(&apps_py, p))?,
+        None => None,
     };
-    let shown = apps_py.display();
-    let statements =
-        pysource::statements(&text).map_err(|(line, e)| format!("{shown} line {line}: {e}"))?;
-    // (label, is default) per configuration class: a top-level class that sets `name` or `label`.
+    match from_file {
+        Some(label) => Ok(label),
+        None => dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| format!("{}: not an app directory", dir.display())),
+    }
+}
+
+/// The label an `apps.py` sets, if any. Several configurations that disagree are an error: which
+/// one the project installs is in its settings, which readygate does not read.
+pub(super) fn read_label(text: &str) -> Result<Option<String>, Problem> {
+    let statements = pysource::statements(text).map_err(|(line, e)| (Some(line), e))?;
+    // (label, is default, line) per configuration class: a top-level class that sets `name` or
+    // `label`.
     let mut configs: Vec<(Option<String>, Option<bool>, usize)> = Vec::new();
     for (i, header) in statements.iter().enumerate() {
         if header.indent != 0 || pysource::class_name(header).is_none() {
@@ -172,13 +178,10 @@ fn label(dir: &Path) -> Result<String, String> {
         }
         let (mut label, mut name, mut default) = (None, None, None);
         for s in pysource::class_body(&statements, i) {
-            let read = |key: &str| {
-                pysource::assignment(s, key)
-                    .map_err(|(line, e)| format!("{shown} line {line}: {e}"))
-            };
+            let read = |key: &str| pysource::assignment(s, key).map_err(|(l, e)| (Some(l), e));
             match read("label")? {
                 Some(Value::Str(v)) => label = Some(v),
-                Some(_) => return Err(format!("{shown} line {}: `label` is not a string", s.line)),
+                Some(_) => return Err((Some(s.line), "`label` is not a string".to_string())),
                 None => {}
             }
             if let Some(Value::Str(v)) = read("name")? {
@@ -199,40 +202,50 @@ fn label(dir: &Path) -> Result<String, String> {
     };
     let labels: BTreeSet<&String> = chosen.iter().filter_map(|c| c.0.as_ref()).collect();
     match labels.len() {
-        0 => fallback(),
-        1 => Ok(labels.into_iter().next().cloned().unwrap_or_default()),
-        _ => Err(format!(
-            "{shown}: several app configurations with different labels (lines {}); mark the installed one `default = True`",
-            chosen
-                .iter()
-                .map(|c| c.2.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+        0 => Ok(None),
+        1 => Ok(labels.into_iter().next().cloned()),
+        _ => Err((
+            None,
+            format!(
+                "several app configurations with different labels (lines {}); mark the installed one `default = True`",
+                chosen
+                    .iter()
+                    .map(|c| c.2.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         )),
     }
 }
 
 /// Reads one migration file: what it replaces (empty for an ordinary migration).
 fn migration(file: &Path) -> Result<Vec<Key>, String> {
-    let shown = file.display();
-    let text = walk::read_source(file)?.ok_or_else(|| format!("{shown}: cannot be read"))?;
-    let statements =
-        pysource::statements(&text).map_err(|(line, e)| format!("{shown} line {line}: {e}"))?;
+    let text =
+        walk::read_source(file)?.ok_or_else(|| format!("{}: cannot be read", file.display()))?;
+    read_migration(&text).map_err(|p| super::in_file(file, p))
+}
+
+/// What a migration's text replaces; an error for a file Django would not load either.
+pub(super) fn read_migration(text: &str) -> Result<Vec<Key>, Problem> {
+    let statements = pysource::statements(text).map_err(|(line, e)| (Some(line), e))?;
     let header = statements
         .iter()
         .position(|s| s.indent == 0 && pysource::class_name(s) == Some("Migration"))
         .ok_or_else(|| {
-            format!("{shown}: no `class Migration` (Django refuses such a file in a migrations package too)")
+            (
+                None,
+                "no `class Migration` (Django refuses such a file in a migrations package too)"
+                    .to_string(),
+            )
         })?;
     let mut replaces = Vec::new();
     for s in pysource::class_body(&statements, header) {
-        let value = pysource::assignment(s, "replaces")
-            .map_err(|(line, e)| format!("{shown} line {line}: {e}"))?;
+        let value = pysource::assignment(s, "replaces").map_err(|(l, e)| (Some(l), e))?;
         let Some(value) = value else { continue };
         let bad = || {
-            format!(
-                "{shown} line {}: `replaces` is not a list of (\"app\", \"migration\") pairs",
-                s.line
+            (
+                Some(s.line),
+                "`replaces` is not a list of (\"app\", \"migration\") pairs".to_string(),
             )
         };
         let Value::Seq(items) = value else {

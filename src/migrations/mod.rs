@@ -24,6 +24,17 @@ pub const MAX_ROWS: usize = 100_000;
 /// tens of bytes; the MySQL probe's byte budget for `#migrated` is the same).
 pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 
+/// Why a file cannot be read: the line, when there is one, and the reason.
+type Problem = (Option<usize>, String);
+
+/// "FILE line N: reason" or "FILE: reason".
+fn in_file(file: &std::path::Path, (line, reason): Problem) -> String {
+    match line {
+        Some(line) => format!("{} line {line}: {reason}", file.display()),
+        None => format!("{}: {reason}", file.display()),
+    }
+}
+
 /// What the code expects of the database.
 #[derive(Debug, Clone)]
 pub enum Expected {
@@ -147,6 +158,13 @@ impl Expected {
             }
         }
     }
+}
+
+/// For the fuzzers (`crate::fuzz::migration_file`): one file's text through each reader.
+pub fn fuzz_file(text: &str) {
+    let _ = django::read_migration(text);
+    let _ = django::read_label(text);
+    let _ = alembic::read_revision(text);
 }
 
 /// "a, b, c and 7 more": at most `n` items by name.
