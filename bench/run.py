@@ -591,22 +591,20 @@ def fig_migrated(s, res, rounds):
                                                        "--skip-checks"]
     else:
         log("migrated: no target/migrate-venv (./test.sh makes it): Django's own check not measured")
-    env = dict(os.environ, PW=PASSWORD, PORT=str(pg.port))
     wall = {n: [] for n in cases}
     rss = {n: [] for n in cases}
-    for _, name in interleave(rounds, list(cases)):
-        start = time.monotonic_ns()
-        proc = subprocess.Popen(cases[name], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, env=env, cwd=root)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = (time.monotonic_ns() - start) / 1e6
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        ok = os.waitstatus_to_exitcode(status) == 0
-        if not ok:
-            log(f"migrated: {name} exited {os.waitstatus_to_exitcode(status)}: {err.strip()[:300]}")
-        wall[name].append(elapsed if ok else None)
-        rss[name].append(usage.ru_maxrss / 1024 if ok else None)
+    here = os.getcwd()
+    os.chdir(root)  # manage.py's settings module is found from the working directory
+    try:
+        for _, name in interleave(rounds, list(cases)):
+            r = Launch(s, cases[name], env={"PW": PASSWORD, "PORT": str(pg.port)}).wait(limit=60)
+            ok = r["status"] == 0
+            if not ok:
+                log(f"migrated: {name} exited {r['status']}")
+            wall[name].append((r["end_ns"] - r["start_ns"]) / 1e6 if ok else None)
+            rss[name].append(r["maxrss_kb"] / 1024 if ok else None)
+    finally:
+        os.chdir(here)
     pg.close()
     shutil.rmtree(root, ignore_errors=True)
     res.add("#migrated: one check, 500 migration files and 500 recorded (start → exit)", "ms", wall,
