@@ -127,6 +127,41 @@ pub struct Cli {
     #[arg(long, env = "READYGATE_EXPLAIN", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
     pub explain: bool,
 
+    /// After the start, stay as the command's supervisor (PID 1's duties, signals forwarded) and
+    /// keep watching the targets; with no command, watch and serve until signalled
+    #[arg(long, env = "READYGATE_WATCH", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
+    pub watch: bool,
+
+    /// With --watch: how often each target is probed after the start
+    #[arg(long, env = "READYGATE_WATCH_INTERVAL", default_value = "2s", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub watch_interval: Duration,
+
+    /// With --watch: how long a target must stay not ready before it counts as lost
+    #[arg(long, env = "READYGATE_LOST_AFTER", default_value = "10s", value_name = "DURATION", value_parser = crate::duration::parse)]
+    pub lost_after: Duration,
+
+    /// With --watch: the signal sent to the command when a target's name resolves to new
+    /// addresses (HUP reloads nginx, USR2 HAProxy)
+    #[arg(long, env = "READYGATE_ON_CHANGE", value_name = "SIGNAL")]
+    pub on_change: Option<String>,
+
+    /// With --watch: what a lost target does: report, exit, restart, or signal:SIG
+    #[arg(
+        long,
+        env = "READYGATE_ON_LOST",
+        default_value = "report",
+        value_name = "ACTION"
+    )]
+    pub on_lost: String,
+
+    /// With --watch: serve /readyz, /livez and /metrics over HTTP on this address (:9090)
+    #[arg(long, env = "READYGATE_SERVE", value_name = "ADDR")]
+    pub serve: Option<String>,
+
+    /// With --watch: forward signals to the command's whole process group
+    #[arg(long, env = "READYGATE_SIGNAL_GROUP", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
+    pub signal_group: bool,
+
     /// (docker-compose-wait's WAIT_BEFORE) a pause before the first attempt
     #[arg(long, hide = true, value_parser = crate::duration::parse)]
     pub pause_before: Option<Duration>,
@@ -143,6 +178,10 @@ pub struct Cli {
     /// The exec checks came from READYGATE_EXEC_CHECK (an error about one names the variable).
     #[arg(skip)]
     pub exec_checks_from_env: bool,
+
+    /// The `--watch` options given (a flag or a variable), by flag: they mean nothing without it.
+    #[arg(skip)]
+    pub watch_options: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -213,6 +252,21 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
     }
     cli.exec_checks_from_env =
         matches.value_source("exec_checks") == Some(clap::parser::ValueSource::EnvVariable);
+    for (id, flag) in [
+        ("watch_interval", "--watch-interval"),
+        ("lost_after", "--lost-after"),
+        ("on_change", "--on-change"),
+        ("on_lost", "--on-lost"),
+        ("serve", "--serve"),
+        ("signal_group", "--signal-group"),
+    ] {
+        if matches!(
+            matches.value_source(id),
+            Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+        ) {
+            cli.watch_options.push(flag);
+        }
+    }
     // `--interval 5s` alone: the default cap (2 s) follows it up rather than refusing it.
     if cli.interval > cli.max_interval
         && matches.value_source("max_interval") == Some(clap::parser::ValueSource::DefaultValue)

@@ -128,6 +128,18 @@ pub fn exec(command: &[OsString]) -> ExecError {
     }
 }
 
+/// Why `--watch` could not start the command as a child (the spawn's error, said as an exec's).
+pub fn spawn_error(command: &[OsString], err: &io::Error) -> ExecError {
+    let program = raw_program(command);
+    match err.kind() {
+        io::ErrorKind::NotFound => ExecError::NotFound { program },
+        _ => ExecError::NotExecutable {
+            program,
+            reason: crate::net::connect::io_reason(err),
+        },
+    }
+}
+
 /// Checks, before any waiting, that the command can be started: found (in PATH, as execvp would
 /// search) and executable. A missing program is then reported at once, not after the wait; a
 /// script whose interpreter is missing is still found out only by the exec itself.

@@ -144,6 +144,11 @@ pub fn run(args: Vec<OsString>) -> i32 {
     };
     // A stderr that nobody reads must not freeze the wait; given back below on every path.
     report::stderr::nonblocking();
+    if let Some(watching) = plan.watch.take() {
+        let status = crate::watch::run(prepare(plan), watching, command, &inherited, &limits);
+        report::stderr::restore();
+        return status;
+    }
     let ending = wait(
         plan,
         command.as_deref(),
@@ -167,7 +172,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     status
 }
 
-fn exec_ending(err: &exec::ExecError) -> Ending {
+pub(crate) fn exec_ending(err: &exec::ExecError) -> Ending {
     match err {
         exec::ExecError::NotFound { .. } => Ending::NotFound,
         exec::ExecError::NotExecutable { .. } => Ending::NotExecutable,
@@ -209,24 +214,20 @@ fn parse(args: &[OsString]) -> Result<Plan, i32> {
     .map_err(|e| usage(&e.to_string()))
 }
 
-/// Waits for every target (or a signal), reporting as it goes, then tears the runtime down.
-fn wait(
-    plan: Plan,
-    command: Option<&[OsString]>,
-    inherited: &signal::Inherited,
-    voice: Option<Box<dyn compat::Voice>>,
-) -> Ending {
-    // One thread: name lookups run on threads of their own (see resolve.rs), nothing else blocks.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let runtime = match runtime {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return Ending::Internal;
-        }
-    };
+/// The plan as the waiting needs it: the probes with their rules, the timing, the names.
+pub(crate) struct Prepared {
+    pub probes: Probes,
+    pub settings: schedule::Settings,
+    pub names: Vec<String>,
+    /// Each target's host names (for `--watch`'s address changes).
+    pub hosts: Vec<Vec<String>>,
+    pub output: report::OutputOptions,
+    /// Printed once at start.
+    pub warnings: Vec<String>,
+    pub pauses: Pauses,
+}
+
+pub(crate) fn prepare(plan: Plan) -> Prepared {
     let Plan {
         targets,
         settings,
@@ -237,6 +238,7 @@ fn wait(
         ..
     } = plan;
     let names = targets.iter().map(|t| t.name.clone()).collect();
+    let hosts = targets.iter().map(|t| t.hosts.clone()).collect();
     let warnings: Vec<String> = targets
         .iter()
         .flat_map(|t| {
@@ -255,19 +257,71 @@ fn wait(
         stable,
         retry_permanent,
     };
-    let reporter = Reporter::new(names, output, voice);
+    Prepared {
+        probes,
+        settings,
+        names,
+        hosts,
+        output,
+        warnings,
+        pauses,
+    }
+}
+
+/// Waits for every target (or a signal), reporting as it goes, then tears the runtime down.
+fn wait(
+    plan: Plan,
+    command: Option<&[OsString]>,
+    inherited: &signal::Inherited,
+    voice: Option<Box<dyn compat::Voice>>,
+) -> Ending {
+    // One thread: name lookups run on threads of their own (see resolve.rs), nothing else blocks.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return Ending::Internal;
+        }
+    };
+    let p = prepare(plan);
+    let reporter = Reporter::new(p.names.clone(), p.output, voice);
     let program = command.map(exec::program_name);
     let ending = runtime.block_on(watch_and_wait(
-        &probes,
-        settings,
+        &p.probes,
+        p.settings,
         reporter,
-        (&warnings, program.as_deref(), pauses),
+        (&p.warnings, program.as_deref(), p.pauses),
         inherited,
+        &|_| {},
     ));
     // Tear the runtime down before exec: abort every task and close every socket now. Lookups still
     // blocked in getaddrinfo are abandoned, not waited for (execve or exit ends those threads).
     runtime.shutdown_background();
     ending
+}
+
+/// One wait for every target, inside a runtime that goes on (`--watch` gates again after a loss);
+/// `tap` sees every report too.
+pub(crate) async fn gate_once(
+    p: &Prepared,
+    warnings: &[String],
+    program: Option<&str>,
+    inherited: &signal::Inherited,
+    tap: &dyn Fn(&schedule::Report),
+) -> Ending {
+    let reporter = Reporter::new(p.names.clone(), p.output, None);
+    watch_and_wait(
+        &p.probes,
+        p.settings,
+        reporter,
+        (warnings, program, p.pauses),
+        inherited,
+        tap,
+    )
+    .await
 }
 
 /// Inside the runtime: the signal watcher first, then the wait, raced against any signal.
@@ -280,6 +334,7 @@ async fn watch_and_wait(
     mut reporter: Reporter,
     (warnings, program, (before, after)): (&[String], Option<&str>, Pauses),
     inherited: &signal::Inherited,
+    tap: &dyn Fn(&schedule::Report),
 ) -> Ending {
     let mut watch = match signal::Watch::install(inherited) {
         Ok(w) => w,
@@ -311,7 +366,10 @@ async fn watch_and_wait(
     let reporter = RefCell::new(reporter);
     // The RefCell is borrowed only inside synchronous callbacks of this one task, never across
     // an await, so the borrows cannot overlap.
-    let wait = schedule::run(probes, settings, |r| reporter.borrow_mut().on_report(r));
+    let wait = schedule::run(probes, settings, |r| {
+        tap(r);
+        reporter.borrow_mut().on_report(r)
+    });
     let ticker = async {
         if !progress {
             return std::future::pending().await;
@@ -363,12 +421,12 @@ async fn watch_and_wait(
 }
 
 /// Pauses before the first attempt and after every target is ready.
-type Pauses = (Option<Duration>, Option<Duration>);
+pub(crate) type Pauses = (Option<Duration>, Option<Duration>);
 
 /// The probes as the scheduler sees them: attempts by index.
-struct Probes {
+pub(crate) struct Probes {
     probes: Vec<Probe>,
-    rules: Vec<Rules>,
+    pub rules: Vec<Rules>,
     /// For targets without their own `#stable`.
     stable: Stability,
     retry_permanent: bool,

@@ -55,4 +55,5 @@ mod suggest;
 pub mod target;
 mod uri;
 mod verdict;
+mod watch;
 mod words;

@@ -40,6 +40,8 @@ pub struct Plan {
     pub sources: Vec<(String, String)>,
     /// Warnings about the configuration, printed once at start (a variable nobody reads).
     pub notes: Vec<String>,
+    /// `--watch`: supervise the command and keep watching after the start.
+    pub watch: Option<crate::watch::WatchPlan>,
 }
 
 /// A usage or configuration error (exit 2, or 1 in `--check` mode).
@@ -65,12 +67,13 @@ impl Plan {
     /// means "no dependencies here"); `env_names` the names of the `READYGATE_*` variables set,
     /// so that a misspelled one can be named when there is nothing to wait for.
     pub fn build(
-        cli: Cli,
+        mut cli: Cli,
         env_targets: Option<&str>,
         env_names: &[String],
         stderr_is_terminal: bool,
     ) -> Result<Plan, PlanError> {
-        let mut inputs: Vec<String> = cli.targets;
+        let watch = crate::watch::WatchPlan::from_cli(&cli).map_err(PlanError::Invalid)?;
+        let mut inputs: Vec<String> = std::mem::take(&mut cli.targets);
         if let Some(env) = env_targets {
             let words = crate::split::split(env, char::is_whitespace)
                 .map_err(|problem| PlanError::Invalid(format!("READYGATE_TARGETS: {problem}")))?;
@@ -118,6 +121,9 @@ impl Plan {
         }
         let mode = mode(cli.check, cli.command, targets.is_empty()).map_err(PlanError::Invalid)?;
         let check = mode == Mode::Check;
+        if let Some(w) = &watch {
+            w.fits(&mode).map_err(PlanError::Invalid)?;
+        }
         let level = if cli.quiet {
             Level::Quiet
         } else if cli.verbose {
@@ -149,6 +155,7 @@ impl Plan {
             pauses: (cli.pause_before, cli.pause_after),
             sources: cli.sources,
             notes: unknown_variables(env_names),
+            watch,
             output: OutputOptions {
                 format: cli.log_format,
                 level,
@@ -213,6 +220,13 @@ const KNOWN_VARIABLES: &[&str] = &[
     "READYGATE_EXEC_CHECK",
     "READYGATE_ALLOW_EMPTY",
     "READYGATE_EXPLAIN",
+    "READYGATE_WATCH",
+    "READYGATE_WATCH_INTERVAL",
+    "READYGATE_LOST_AFTER",
+    "READYGATE_ON_CHANGE",
+    "READYGATE_ON_LOST",
+    "READYGATE_SERVE",
+    "READYGATE_SIGNAL_GROUP",
     "READYGATE_TARGETS",
 ];
 

@@ -33,15 +33,75 @@ pub const WATCHED: [(c_int, &str); 4] = [
     (libc::SIGQUIT, "SIGQUIT"),
 ];
 
+/// The signals a supervisor (`--watch`) forwards to its command: every one a process can catch
+/// but SIGCHLD (the supervisor's own), SIGPIPE (Rust's runtime ignores it in the supervisor, and
+/// a pipe of the supervisor's is none of the command's business) and the synchronous ones the
+/// kernel raises on a fault.
+pub const FORWARDED: [(c_int, &str); 18] = [
+    (libc::SIGHUP, "SIGHUP"),
+    (libc::SIGINT, "SIGINT"),
+    (libc::SIGQUIT, "SIGQUIT"),
+    (libc::SIGUSR1, "SIGUSR1"),
+    (libc::SIGUSR2, "SIGUSR2"),
+    (libc::SIGALRM, "SIGALRM"),
+    (libc::SIGTERM, "SIGTERM"),
+    (libc::SIGCONT, "SIGCONT"),
+    (libc::SIGTSTP, "SIGTSTP"),
+    (libc::SIGTTIN, "SIGTTIN"),
+    (libc::SIGTTOU, "SIGTTOU"),
+    (libc::SIGURG, "SIGURG"),
+    (libc::SIGXCPU, "SIGXCPU"),
+    (libc::SIGXFSZ, "SIGXFSZ"),
+    (libc::SIGVTALRM, "SIGVTALRM"),
+    (libc::SIGPROF, "SIGPROF"),
+    (libc::SIGWINCH, "SIGWINCH"),
+    (libc::SIGPWR, "SIGPWR"),
+];
+
+/// A signal as people write it: `HUP`, `SIGHUP`, `hup` or its number; only those a process can be
+/// sent and catch (see [`FORWARDED`]), so `KILL` and `STOP` are refused with the reason.
+pub fn parse(text: &str) -> Result<c_int, String> {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    let named = if upper.starts_with("SIG") {
+        upper.clone()
+    } else {
+        format!("SIG{upper}")
+    };
+    let found = match t.parse::<c_int>() {
+        Ok(n) => FORWARDED.iter().find(|(s, _)| *s == n),
+        Err(_) => FORWARDED.iter().find(|(_, n)| *n == named),
+    };
+    if let Some((sig, _)) = found {
+        return Ok(*sig);
+    }
+    let why = match named.as_str() {
+        "SIGKILL" | "SIGSTOP" => " (it cannot be caught, so it would not reload anything)",
+        _ => "",
+    };
+    Err(format!(
+        "'{}' is not a signal readygate sends{why}; one of HUP, INT, QUIT, USR1, USR2, TERM, WINCH, … (example: HUP)",
+        crate::redact::quote_short(t)
+    ))
+}
+
 /// The dispositions found at start-up, before any handler was installed.
 #[derive(Debug, Clone)]
 pub struct Inherited {
     ignored: Vec<c_int>,
 }
 
-/// Records which watched signals the parent left ignored. Call before [`Watch::install`].
+impl Inherited {
+    /// Whether the parent left this signal ignored (it stays ignored, for the command too).
+    pub fn ignores(&self, sig: c_int) -> bool {
+        self.ignored.contains(&sig)
+    }
+}
+
+/// Records which signals the parent left ignored (every one [`FORWARDED`] names). Call before
+/// [`Watch::install`].
 pub fn record() -> Inherited {
-    let ignored = WATCHED
+    let ignored = FORWARDED
         .iter()
         .map(|(sig, _)| *sig)
         .filter(|sig| {
@@ -130,9 +190,9 @@ impl Watch {
     }
 }
 
-/// The conventional name of a watched signal.
+/// The conventional name of a signal readygate handles.
 pub fn name(sig: c_int) -> &'static str {
-    WATCHED
+    FORWARDED
         .iter()
         .find(|(s, _)| *s == sig)
         .map_or("a signal", |(_, n)| n)

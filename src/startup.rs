@@ -50,6 +50,15 @@ pub struct Limits {
     pub descriptors: u64,
 }
 
+/// The descriptor limit as it was found at start (async-signal-safe: a child of `--watch` calls it
+/// between fork and exec).
+pub fn restore_limit(limits: &Limits) {
+    if let Some(lim) = limits.nofile {
+        // SAFETY: restores the limit read at start.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    }
+}
+
 /// The fewest descriptors the gate needs to wait at all: the runtime's epoll, waker and signal
 /// pipe, and a socket or two per attempt.
 const MIN_FDS: usize = 8;
@@ -106,10 +115,7 @@ pub fn prepare() -> Result<Limits, String> {
 /// Gives back what the command must inherit unchanged: the descriptor limit and closed standard
 /// descriptors.
 pub fn restore_for_exec(limits: &Limits) {
-    if let Some(lim) = limits.nofile {
-        // SAFETY: restores the limit read at start.
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
-    }
+    restore_limit(limits);
     let placeholders = PLACEHOLDERS.load(Ordering::Relaxed);
     for fd in 0..3 {
         if placeholders & (1 << fd) != 0 {

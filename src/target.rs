@@ -23,6 +23,8 @@ pub struct Target {
     pub rules: Rules,
     /// Warnings about the input itself, printed once at start (a weak password).
     pub notes: Vec<String>,
+    /// The host names it resolves (every member's, for a group): `--watch` follows their addresses.
+    pub hosts: Vec<String>,
 }
 
 /// The options every kind of target takes (`#stable=`, `#optional`, `#down`), read before the
@@ -112,6 +114,7 @@ impl Target {
             probe: Probe::Command(probe),
             rules: Rules::default(),
             notes: Vec::new(),
+            hosts: Vec::new(),
         })
     }
 
@@ -144,6 +147,7 @@ impl Target {
         }
         let mut members = Vec::new();
         let mut notes = Vec::new();
+        let mut hosts = Vec::new();
         let mut rules: Option<Rules> = None;
         for part in parts {
             let t = Self::parse_one(part)?;
@@ -156,6 +160,7 @@ impl Target {
                 _ => Some(t.rules),
             };
             notes.extend(t.notes);
+            hosts.extend(t.hosts);
             members.push((t.name, t.probe));
         }
         let rules = rules.unwrap_or_default();
@@ -169,6 +174,7 @@ impl Target {
             probe: Probe::AnyOf(crate::probe::group::Group::new(members)),
             rules,
             notes,
+            hosts,
         })
     }
 
@@ -219,11 +225,16 @@ impl Target {
         let rules = take_rules(&mut parsed.options).map_err(|p| fail(&parsed.scheme, p))?;
         let probe = kind.build(&parsed).map_err(|p| fail(&parsed.scheme, p))?;
         let name = display_name(&parsed, kind.default_port);
+        let hosts = match &parsed.host {
+            Some(uri::Host::Name(h)) => vec![h.clone()],
+            _ => Vec::new(),
+        };
         Ok(Target {
             notes: weak_password(&parsed, &name).into_iter().collect(),
             name,
             probe,
             rules,
+            hosts,
         })
     }
 }

@@ -69,6 +69,9 @@ impl Verdict {
             gone,
         }
     }
+    pub fn is_ready(&self) -> bool {
+        matches!(self, Verdict::Ready { .. })
+    }
     pub fn failed(reason: impl Into<String>) -> Self {
         Verdict::Failed {
             reason: reason.into(),

@@ -23,6 +23,15 @@ const KEEP: usize = 4096;
 /// Children killed by a cancelled attempt and perhaps not reaped yet.
 static KILLED: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
+/// Children an attempt still waits for (by PID, through tokio): a supervisor that reaps orphans
+/// (`--watch`) leaves these to their attempt.
+static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Whether `pid` is a check's child that its attempt still waits for.
+pub fn is_running(pid: i32) -> bool {
+    RUNNING.lock().is_ok_and(|l| l.contains(&pid))
+}
+
 #[derive(Debug)]
 pub struct CommandProbe {
     argv: Vec<String>,
@@ -79,7 +88,7 @@ impl CommandProbe {
             }
         };
         let pid = child.id().map(|p| p as i32);
-        let guard = Guard(pid);
+        let guard = Guard::new(pid);
         let mut out = child.stdout.take();
         let mut err = child.stderr.take();
         let drains = async { tokio::join!(drain(out.as_mut()), drain(err.as_mut())) };
@@ -173,12 +182,21 @@ fn shown_tail(out: &[u8], out_cut: bool, err: &[u8], err_cut: bool) -> String {
 }
 
 /// Kills the child's process group: when the attempt is dropped before the child ended, and after
-/// it ended, for whatever it left running in its group.
+/// it ended, for whatever it left running in its group. While it lives, the child is in
+/// [`RUNNING`].
 struct Guard(Option<i32>);
 
 impl Guard {
+    fn new(pid: Option<i32>) -> Guard {
+        if let (Some(pid), Ok(mut list)) = (pid, RUNNING.lock()) {
+            list.push(pid);
+        }
+        Guard(pid)
+    }
+
     fn kill(mut self) {
         if let Some(pid) = self.0.take() {
+            unregister(pid);
             kill_group(pid);
         }
     }
@@ -187,8 +205,15 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(pid) = self.0 {
+            unregister(pid);
             kill_group(pid);
         }
+    }
+}
+
+fn unregister(pid: i32) {
+    if let Ok(mut list) = RUNNING.lock() {
+        list.retain(|p| *p != pid);
     }
 }
 

@@ -11,12 +11,12 @@ use std::time::Instant;
 use crate::harness::{finish, have, is_root, loopback_dns_socket, ms, require, run_during};
 use crate::signals::{child_of, signal_gate};
 
-struct Names {
+pub(crate) struct Names {
     dir: tempfile::TempDir,
 }
 
 impl Names {
-    fn new(hosts: &str, resolv: &str) -> Option<Names> {
+    pub(crate) fn new(hosts: &str, resolv: &str) -> Option<Names> {
         if !require(
             is_root() && have("unshare") && have("mount"),
             "root, unshare(1) and mount(8) for DNS tests",
@@ -29,12 +29,12 @@ impl Names {
         Some(Names { dir })
     }
 
-    fn hosts(&self) -> std::path::PathBuf {
+    pub(crate) fn hosts(&self) -> std::path::PathBuf {
         self.dir.path().join("hosts")
     }
 
     /// The gate in a new mount namespace seeing our files; PID 1 of a new PID namespace too.
-    fn gate(&self, args: &[String]) -> Command {
+    pub(crate) fn gate(&self, args: &[String]) -> Command {
         let mut cmd = Command::new("unshare");
         cmd.args(["--mount", "--pid", "--fork", "--mount-proc", "--", "sh", "-c"])
             .arg(r#"mount --bind "$0/hosts" /etc/hosts && mount --bind "$0/resolv.conf" /etc/resolv.conf && exec "$@""#)
@@ -64,13 +64,13 @@ fn silent_resolver() -> Option<(std::net::UdpSocket, std::net::Ipv4Addr)> {
 }
 
 /// Rewrites a file in place (same inode), so a bind mount of it sees the change.
-fn rewrite(path: &Path, content: &str) {
+pub(crate) fn rewrite(path: &Path, content: &str) {
     std::fs::write(path, content).unwrap();
 }
 
 // An unreachable resolver answers at once (ICMP port unreachable on loopback), so "name not found"
 // comes fast, as from Docker's embedded DNS.
-const FAST_RESOLV: &str = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
+pub(crate) const FAST_RESOLV: &str = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n";
 
 #[test]
 fn a_name_that_appears_late_is_found() {

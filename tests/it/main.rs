@@ -35,3 +35,4 @@ mod swarm;
 mod swarm_nodes;
 mod tcp;
 mod usage;
+mod watch;

@@ -1,0 +1,617 @@
+//! `--watch`: after the start. Instead of exec'ing the command in its place, readygate starts it
+//! as a child and stays as its supervisor:
+//! - **a correct PID 1** (or, when it is not PID 1, a child subreaper): every catchable signal is
+//!   forwarded to the command (`--signal-group`: to its process group), every zombie is reaped —
+//!   orphaned grandchildren too — and the command's exit status becomes readygate's (128+N when
+//!   signal N killed it);
+//! - **the targets keep being probed** every `--watch-interval`; one that stays not ready for
+//!   `--lost-after` is *lost*: `--on-lost` reports it (and `/readyz` turns 503), stops the command
+//!   and exits 1 (`exit`, so that the orchestrator restarts the container and the gate gates
+//!   again), stops it, gates again and starts it again in place (`restart`), or sends it a signal
+//!   (`signal:SIG`);
+//! - **a dependency's new address** (its name resolves to another set of addresses: a recreated
+//!   container) sends `--on-change` to the command — HUP makes nginx resolve its upstreams again;
+//! - `--serve ADDR`: `/readyz`, `/livez`, `/metrics` ([`serve`]).
+//!
+//! Without a command it only watches and serves, until a signal ends it (a sidecar).
+//!
+//! Nothing here changes the default: without `--watch`, readygate execs the command in place.
+
+mod child;
+mod serve;
+mod state;
+
+use std::ffi::OsString;
+use std::future::poll_fn;
+use std::net::{IpAddr, SocketAddr};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use libc::c_int;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::exit::{self, Ending};
+use crate::gate::Prepared;
+use crate::plan::Mode;
+use crate::schedule::Attempts;
+use crate::verdict::Verdict;
+use child::Child;
+use state::{Phase, Shared, State};
+
+/// What a lost target does (`--on-lost`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnLost {
+    Report,
+    Exit,
+    Restart,
+    Signal(c_int),
+}
+
+/// `--watch` and its options, validated.
+#[derive(Debug, Clone)]
+pub struct WatchPlan {
+    pub interval: Duration,
+    pub lost_after: Duration,
+    pub on_change: Option<c_int>,
+    pub on_lost: OnLost,
+    pub serve: Option<SocketAddr>,
+    pub signal_group: bool,
+}
+
+/// How long a command stopped for a restart may take before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Attempts of the watch loops in flight at once, whatever the number of targets.
+const WATCH_ATTEMPTS: usize = 64;
+
+impl WatchPlan {
+    /// `None` without `--watch` (then none of its options may be given).
+    pub fn from_cli(cli: &crate::cli::Cli) -> Result<Option<WatchPlan>, String> {
+        if !cli.watch {
+            if let Some(flag) = cli.watch_options.first() {
+                return Err(format!(
+                    "{flag} acts after the start, which only --watch watches: add --watch (example: readygate --watch --serve :9090 postgres://db:5432 -- gunicorn app.wsgi)"
+                ));
+            }
+            return Ok(None);
+        }
+        if cli.watch_interval.is_zero() {
+            return Err(
+                "--watch-interval must be more than 0 (example: --watch-interval 2s)".into(),
+            );
+        }
+        if cli.lost_after.is_zero() {
+            return Err("--lost-after must be more than 0 (example: --lost-after 10s)".into());
+        }
+        let on_change = cli
+            .on_change
+            .as_deref()
+            .map(|s| crate::signal::parse(s).map_err(|e| format!("--on-change: {e}")))
+            .transpose()?;
+        let on_lost = match cli.on_lost.trim() {
+            "report" => OnLost::Report,
+            "exit" => OnLost::Exit,
+            "restart" => OnLost::Restart,
+            other => match other.strip_prefix("signal:") {
+                Some(sig) => OnLost::Signal(
+                    crate::signal::parse(sig).map_err(|e| format!("--on-lost signal:…: {e}"))?,
+                ),
+                None => {
+                    return Err(format!(
+                        "--on-lost '{}' is not one of report, exit, restart, signal:SIG (example: --on-lost restart)",
+                        crate::redact::quote_short(other)
+                    ))
+                }
+            },
+        };
+        let serve = cli.serve.as_deref().map(serve::parse_addr).transpose()?;
+        Ok(Some(WatchPlan {
+            interval: cli.watch_interval,
+            lost_after: cli.lost_after,
+            on_change,
+            on_lost,
+            serve,
+            signal_group: cli.signal_group,
+        }))
+    }
+
+    /// Whether the rest of the plan allows it.
+    pub fn fits(&self, mode: &Mode) -> Result<(), String> {
+        match mode {
+            Mode::Check => Err(
+                "--watch and --check: a healthcheck makes one attempt and exits; give one of them"
+                    .into(),
+            ),
+            Mode::Wait { command: None } => {
+                let needs = match self.on_lost {
+                    OnLost::Restart => Some("--on-lost restart"),
+                    OnLost::Signal(_) => Some("--on-lost signal:…"),
+                    _ => None,
+                }
+                .or(self.on_change.map(|_| "--on-change"))
+                .or(self.signal_group.then_some("--signal-group"));
+                match needs {
+                    Some(what) => Err(format!(
+                        "{what} acts on the command, and there is none: give it after `--`"
+                    )),
+                    None => Ok(()),
+                }
+            }
+            Mode::Wait { command: Some(_) } => Ok(()),
+        }
+    }
+}
+
+/// Runs the supervisor; returns the exit status.
+pub fn run(
+    prepared: Prepared,
+    plan: WatchPlan,
+    command: Option<Vec<OsString>>,
+    inherited: &crate::signal::Inherited,
+    limits: &crate::startup::Limits,
+) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(event = "internal", "cannot start the runtime: {e}");
+            return exit::code(Ending::Internal, false);
+        }
+    };
+    let status = runtime.block_on(supervise(
+        &prepared,
+        &plan,
+        command.as_deref(),
+        inherited,
+        limits,
+    ));
+    runtime.shutdown_background();
+    status
+}
+
+/// Every signal the supervisor forwards, and SIGCHLD.
+struct Signals {
+    streams: Vec<(c_int, Signal)>,
+}
+
+impl Signals {
+    /// Installed first: a forwarded signal's default action (SIGUSR1 ends a process) must never
+    /// hit the supervisor. Signals the parent left ignored stay ignored.
+    fn install(inherited: &crate::signal::Inherited) -> std::io::Result<Signals> {
+        let mut streams = Vec::new();
+        for (sig, _) in crate::signal::FORWARDED {
+            if !inherited.ignores(sig) {
+                streams.push((sig, signal(SignalKind::from_raw(sig))?));
+            }
+        }
+        streams.push((libc::SIGCHLD, signal(SignalKind::child())?));
+        Ok(Signals { streams })
+    }
+
+    async fn recv(&mut self) -> c_int {
+        poll_fn(|cx| {
+            for (sig, stream) in &mut self.streams {
+                if stream.poll_recv(cx).is_ready() {
+                    return Poll::Ready(*sig);
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Forgets what arrived while the gate waited (the gate's own handlers acted on it).
+    fn drain(&mut self) {
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        for (_, stream) in &mut self.streams {
+            while stream.poll_recv(&mut cx).is_ready() {}
+        }
+    }
+}
+
+/// What the watch loops tell the supervisor.
+#[derive(Debug)]
+enum Event {
+    Lost(usize, String),
+    Back(usize),
+    Moved {
+        index: usize,
+        name: String,
+        addrs: Vec<IpAddr>,
+    },
+}
+
+/// How a run of the command ended.
+enum Next {
+    Exit(i32),
+    Restart,
+}
+
+async fn supervise(
+    p: &Prepared,
+    plan: &WatchPlan,
+    command: Option<&[OsString]>,
+    inherited: &crate::signal::Inherited,
+    limits: &crate::startup::Limits,
+) -> i32 {
+    let mut signals = match Signals::install(inherited) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(event = "internal", "cannot install signal handlers: {e}");
+            return exit::code(Ending::Internal, false);
+        }
+    };
+    child::become_subreaper();
+    let state = State::new(
+        p.names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), p.probes.rules[i].optional))
+            .collect(),
+    );
+    if let Some(addr) = plan.serve {
+        match serve::bind(addr).await {
+            Ok(listener) => {
+                tokio::spawn(serve::serve(listener, state.clone()));
+            }
+            Err(e) => {
+                crate::report::usage_error(
+                    &e,
+                    false,
+                    p.output.format == crate::cli::LogFormat::Json,
+                );
+                return exit::code(Ending::Usage, false);
+            }
+        }
+    }
+    let program = command.map(crate::exec::program_name);
+    let mut first = true;
+    loop {
+        set_phase(&state, Phase::Gating);
+        let warnings = if first {
+            p.warnings.clone()
+        } else {
+            Vec::new()
+        };
+        first = false;
+        let ending = crate::gate::gate_once(p, &warnings, program.as_deref(), inherited, &|r| {
+            if let Ok(mut s) = state.lock() {
+                let reason = match &r.verdict {
+                    Verdict::Ready { detail } => detail.clone().unwrap_or_else(|| "ready".into()),
+                    Verdict::NotReady { reason, .. } | Verdict::Failed { reason } => reason.clone(),
+                };
+                s.record(r.index, r.verdict.is_ready(), reason);
+            }
+        })
+        .await;
+        if ending != Ending::Ready {
+            return exit::code(ending, false);
+        }
+        signals.drain();
+        let Some(command) = command else {
+            set_phase(&state, Phase::Sidecar);
+            tracing::info!(
+                event = "watching",
+                "watching {} target(s) every {}",
+                p.names.len(),
+                crate::duration::show(plan.interval)
+            );
+            return sidecar(p, plan, &state, &mut signals).await;
+        };
+        // The command shares stderr: it gets it back as it was (blocking).
+        crate::report::stderr::restore();
+        let child = match Child::spawn(command, plan.signal_group, limits) {
+            Ok(c) => c,
+            Err(e) => {
+                let err = crate::exec::spawn_error(command, &e);
+                tracing::error!(event = "exec_failed", "{err}");
+                return exit::code(crate::gate::exec_ending(&err), false);
+            }
+        };
+        set_phase(&state, Phase::Running);
+        tracing::info!(
+            event = "started",
+            pid = child.pid,
+            "{} runs as pid {}; watching {} target(s) every {}",
+            program.as_deref().unwrap_or("the command"),
+            child.pid,
+            p.names.len(),
+            crate::duration::show(plan.interval)
+        );
+        match run_child(p, plan, &state, &mut signals, child).await {
+            Next::Exit(code) => return code,
+            Next::Restart => {
+                if let Ok(mut s) = state.lock() {
+                    s.restarts += 1;
+                }
+            }
+        }
+    }
+}
+
+fn set_phase(state: &Shared, phase: Phase) {
+    if let Ok(mut s) = state.lock() {
+        s.phase = phase;
+    }
+}
+
+/// The command runs: forward signals, reap, act on the watch loops' events.
+async fn run_child(
+    p: &Prepared,
+    plan: &WatchPlan,
+    state: &Shared,
+    signals: &mut Signals,
+    child: Child,
+) -> Next {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let watching = watch_all(p, plan, state, &tx);
+    tokio::pin!(watching);
+    let mut sweep = tokio::time::interval(Duration::from_secs(1));
+    // Why the command is being stopped, if the supervisor stops it.
+    let mut stopping: Option<OnLost> = None;
+    let mut terminating = false;
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    loop {
+        let kill_timer = async {
+            match kill_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            sig = signals.recv() => {
+                if sig != libc::SIGCHLD {
+                    // Forwarded as it came; the command decides (Docker's grace period decides
+                    // for one that ignores SIGTERM).
+                    tracing::debug!(event = "signal", "forwarding {} to pid {}", crate::signal::name(sig), child.pid);
+                    child.signal(sig);
+                    if matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) {
+                        terminating = true;
+                        set_phase(state, Phase::Stopping);
+                    }
+                    continue;
+                }
+            }
+            _ = sweep.tick() => {}
+            () = kill_timer => {
+                tracing::warn!(event = "kill", "pid {} did not stop within {}; SIGKILL", child.pid, crate::duration::show(STOP_GRACE));
+                child.signal(libc::SIGKILL);
+                kill_at = None;
+                continue;
+            }
+            Some(event) = events.recv() => {
+                if let Some(action) = on_event(p, plan, state, &child, event, stopping.is_some() || terminating) {
+                    stopping = Some(action);
+                    if action == OnLost::Restart {
+                        kill_at = Some(tokio::time::Instant::now() + STOP_GRACE);
+                    }
+                }
+                continue;
+            }
+            () = &mut watching => continue,
+        }
+        // A child ended (SIGCHLD, or the sweep): reap; was it the command?
+        let Some(status) = child::reap(Some(child.pid)) else {
+            continue;
+        };
+        let code = child::status_code(status);
+        return match stopping {
+            Some(OnLost::Restart) if !terminating => {
+                tracing::info!(
+                    event = "restarting",
+                    "the command stopped ({code}); gating again before it starts again"
+                );
+                Next::Restart
+            }
+            Some(OnLost::Exit) if !terminating => {
+                tracing::error!(event = "exit_lost", "the command stopped ({code}); exiting 1 so that the container is restarted and gated again");
+                Next::Exit(1)
+            }
+            _ => {
+                tracing::info!(
+                    event = "exited",
+                    status = code,
+                    "the command exited with status {code}"
+                );
+                Next::Exit(code)
+            }
+        };
+    }
+}
+
+/// Handles one event; returns the action that stops the command, if one starts now.
+fn on_event(
+    p: &Prepared,
+    plan: &WatchPlan,
+    state: &Shared,
+    child: &Child,
+    event: Event,
+    stopping: bool,
+) -> Option<OnLost> {
+    match event {
+        Event::Back(i) => {
+            tracing::info!(event = "back", target = %p.names[i], "{} is ready again", p.names[i]);
+            None
+        }
+        Event::Moved { index, name, addrs } => {
+            if let Ok(mut s) = state.lock() {
+                if let Some(t) = s.targets.get_mut(index) {
+                    t.address_changes += 1;
+                }
+            }
+            let shown: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
+            match plan.on_change {
+                Some(sig) if !stopping => {
+                    tracing::info!(event = "address_changed", target = %p.names[index], "'{name}' now resolves to {}; sending {} to pid {}", shown.join(", "), crate::signal::name(sig), child.pid);
+                    child.signal(sig);
+                }
+                _ => {
+                    tracing::info!(event = "address_changed", target = %p.names[index], "'{name}' now resolves to {}", shown.join(", "))
+                }
+            }
+            None
+        }
+        Event::Lost(i, reason) => {
+            let name = &p.names[i];
+            let optional = p.probes.rules[i].optional;
+            tracing::warn!(event = "lost", target = %name, reason = %reason, "{name} is lost: not ready for {} ({reason})", crate::duration::show(plan.lost_after));
+            if stopping || optional {
+                return None;
+            }
+            match plan.on_lost {
+                OnLost::Report => None,
+                OnLost::Signal(sig) => {
+                    tracing::info!(
+                        event = "signal",
+                        "sending {} to pid {}",
+                        crate::signal::name(sig),
+                        child.pid
+                    );
+                    child.signal(sig);
+                    None
+                }
+                action @ (OnLost::Exit | OnLost::Restart) => {
+                    tracing::warn!(
+                        event = "stopping",
+                        "stopping pid {} (SIGTERM) because {name} is lost",
+                        child.pid
+                    );
+                    set_phase(state, Phase::Stopping);
+                    child.signal(libc::SIGTERM);
+                    Some(action)
+                }
+            }
+        }
+    }
+}
+
+/// No command: watch and serve until a signal ends it (or a loss, with `--on-lost exit`).
+async fn sidecar(p: &Prepared, plan: &WatchPlan, state: &Shared, signals: &mut Signals) -> i32 {
+    let (tx, mut events) = mpsc::unbounded_channel();
+    let watching = watch_all(p, plan, state, &tx);
+    tokio::pin!(watching);
+    loop {
+        tokio::select! {
+            sig = signals.recv() => {
+                if matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT | libc::SIGHUP) {
+                    tracing::info!(event = "interrupted", "{}: stopping", crate::signal::name(sig));
+                    return 128 + sig;
+                }
+                if sig == libc::SIGCHLD {
+                    child::reap(None);
+                }
+            }
+            Some(event) = events.recv() => match event {
+                Event::Lost(i, reason) => {
+                    let name = &p.names[i];
+                    tracing::warn!(event = "lost", target = %name, reason = %reason, "{name} is lost: not ready for {} ({reason})", crate::duration::show(plan.lost_after));
+                    if plan.on_lost == OnLost::Exit && !p.probes.rules[i].optional {
+                        return 1;
+                    }
+                }
+                Event::Back(i) => tracing::info!(event = "back", target = %p.names[i], "{} is ready again", p.names[i]),
+                Event::Moved { index, name, addrs } => {
+                    if let Ok(mut s) = state.lock() {
+                        if let Some(t) = s.targets.get_mut(index) {
+                            t.address_changes += 1;
+                        }
+                    }
+                    let shown: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
+                    tracing::info!(event = "address_changed", target = %p.names[index], "'{name}' now resolves to {}", shown.join(", "));
+                }
+            },
+            () = &mut watching => {}
+        }
+    }
+}
+
+/// Every target's watch loop, together (never ends).
+async fn watch_all(
+    p: &Prepared,
+    plan: &WatchPlan,
+    state: &Shared,
+    tx: &mpsc::UnboundedSender<Event>,
+) {
+    let limit = tokio::sync::Semaphore::new(WATCH_ATTEMPTS);
+    let loops = (0..p.names.len()).map(|i| watch_one(i, p, plan, state, tx, &limit));
+    futures_util::future::join_all(loops).await;
+}
+
+/// One target: its names' addresses and an attempt, every `--watch-interval`.
+async fn watch_one(
+    i: usize,
+    p: &Prepared,
+    plan: &WatchPlan,
+    state: &Shared,
+    tx: &mpsc::UnboundedSender<Event>,
+    limit: &tokio::sync::Semaphore,
+) {
+    let names = &p.hosts[i];
+    let mut known: Vec<Option<Vec<IpAddr>>> = vec![None; names.len()];
+    let mut down_since: Option<Instant> = None;
+    let mut lost = false;
+    loop {
+        // The addresses first, so that the first look right after the start is the baseline.
+        for (k, name) in names.iter().enumerate() {
+            let Ok(mut addrs) = crate::net::resolve::lookup(name).await else {
+                // Gone from DNS (the container is being recreated): no change until it is back.
+                continue;
+            };
+            addrs.sort();
+            addrs.dedup();
+            match &known[k] {
+                Some(old) if *old != addrs => {
+                    known[k] = Some(addrs.clone());
+                    let _ = tx.send(Event::Moved {
+                        index: i,
+                        name: name.clone(),
+                        addrs,
+                    });
+                }
+                Some(_) => {}
+                None => known[k] = Some(addrs),
+            }
+        }
+        let verdict = {
+            let _permit = limit.acquire().await;
+            match tokio::time::timeout(p.settings.attempt_timeout, p.probes.attempt(i)).await {
+                Ok(v) => v,
+                Err(_) => Verdict::costly(format!(
+                    "no answer within {}",
+                    crate::duration::show(p.settings.attempt_timeout)
+                )),
+            }
+        };
+        let ready = verdict.is_ready();
+        let reason = match verdict {
+            Verdict::Ready { detail } => detail.unwrap_or_else(|| "ready".into()),
+            Verdict::NotReady { reason, .. } | Verdict::Failed { reason } => reason,
+        };
+        if let Ok(mut s) = state.lock() {
+            s.record(i, ready, reason.clone());
+        }
+        if ready {
+            down_since = None;
+            if lost {
+                lost = false;
+                let _ = tx.send(Event::Back(i));
+            }
+        } else {
+            let since = *down_since.get_or_insert_with(Instant::now);
+            if !lost && since.elapsed() >= plan.lost_after {
+                lost = true;
+                if let Ok(mut s) = state.lock() {
+                    if let Some(t) = s.targets.get_mut(i) {
+                        t.lost = true;
+                        t.losses += 1;
+                    }
+                }
+                let _ = tx.send(Event::Lost(i, reason));
+            }
+        }
+        tokio::time::sleep(plan.interval).await;
+    }
+}
