@@ -613,6 +613,90 @@ def fig_migrated(s, res, rounds):
 
 
 # ---------------------------------------------------------------------------------------------
+# --watch: what watching costs after the start. CPU of the supervisor while it watches 10 TCP
+# targets at the default pace (2 s) for `minutes`; and a soak: RSS sampled every 10 s for
+# `soak_minutes` while one of 10 targets flaps (down 6 s, up 6 s: lost and back every 12 s with
+# --lost-after 3s), --serve answering a /readyz and a /metrics each second.
+
+def _proc_cpu_ms(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def fig_watch(s, res, minutes, soak_minutes):
+    rg = str(s.readygate)
+    listeners = Listeners(count=10)
+    targets = [f"127.0.0.1:{p}" for p in listeners.ports]
+    proc = subprocess.Popen([rg, "-q", "--watch", *targets, "--", "sleep", "100000"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    start = _proc_cpu_ms(proc.pid)
+    time.sleep(minutes * 60)
+    used = _proc_cpu_ms(proc.pid) - start
+    proc.terminate()
+    proc.wait()
+    listeners.close()
+    res.add(f"--watch: CPU of the supervisor watching 10 TCP targets every 2 s for {minutes:g} min", "ms",
+            {"readygate --watch": [used]},
+            note=f"{used / (minutes * 60):.2f} ms of CPU a second; {used / (minutes * 30 * 10):.3f} ms per attempt.")
+
+    flapping_port = free_port()
+    steady = Listeners(count=9)
+    port = free_port()
+    targets = [f"127.0.0.1:{p}" for p in steady.ports] + [f"127.0.0.1:{flapping_port}"]
+    flap = Listeners(count=1, ports=[flapping_port])
+    proc = subprocess.Popen([rg, "-q", "--watch", "--lost-after", "3s", "--watch-interval", "500ms",
+                             "--serve", f"127.0.0.1:{port}", *targets, "--", "sleep", "100000"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    samples = []
+    end = time.time() + soak_minutes * 60
+    next_flip = time.time() + 6
+    next_sample = time.time()
+    while time.time() < end:
+        now = time.time()
+        if now >= next_flip:
+            if flap:
+                flap.close()
+                flap = None
+            else:
+                flap = Listeners(count=1, ports=[flapping_port])
+            next_flip = now + 6
+        if now >= next_sample:
+            samples.append(_proc_rss_kib(proc.pid) / 1024)
+            next_sample = now + 10
+        for path in ("/readyz", "/metrics"):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2) as c:
+                    c.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+                    while c.recv(65536):
+                        pass
+            except OSError:
+                pass
+        time.sleep(1)
+    proc.terminate()
+    proc.wait()
+    steady.close()
+    if flap:
+        flap.close()
+    third = max(1, len(samples) // 3)
+    first, last = samples[:third], samples[-third:]
+    res.add(f"--watch soak: RSS over {soak_minutes:g} min, one of 10 targets flapping, /readyz and /metrics each second",
+            "MiB", {"first third": first, "last third": last},
+            note=f"{len(samples)} samples every 10 s; max {max(samples):.2f} MiB, last {samples[-1]:.2f} MiB.")
+
+
+# ---------------------------------------------------------------------------------------------
 # The other protocols: a real server started after the tool; "ready" is the moment the server's own
 # log says it serves (the line's appearance, watched every millisecond from here), or for a server
 # that says nothing (memcached), the moment its port first accepts.
@@ -968,7 +1052,9 @@ def main():
     ap.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
                     help="also measure this peer, built by hand outside the repository; known NAMEs: "
                          + ", ".join(PEERS))
-    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale", "migrated"],
+    ap.add_argument("--watch-minutes", type=float, default=10, help="the --watch CPU figure's length (default 10)")
+    ap.add_argument("--soak-minutes", type=float, default=30, help="the --watch soak's length (default 30)")
+    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale", "migrated", "watch"],
                     help="run just this figure")
     args = ap.parse_args()
 
@@ -1009,6 +1095,8 @@ def main():
         fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
     elif args.only == "migrated":
         fig_migrated(s, res, rounds=1 if q else 11)
+    elif args.only == "watch":
+        fig_watch(s, res, minutes=0.1 if q else args.watch_minutes, soak_minutes=0.5 if q else args.soak_minutes)
     if args.only:
         print(res.markdown())
         write(args, res)
@@ -1019,6 +1107,7 @@ def main():
     log("SIGTERM");    fig_sigterm(s, res, rounds=1 if q else 5, cap=0.5 if q else 5)
     log("PostgreSQL"); fig_postgres(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
     log("migrated");   fig_migrated(s, res, rounds=1 if q else 11)
+    log("watch");      fig_watch(s, res, minutes=0.1 if q else args.watch_minutes, soak_minutes=0.5 if q else args.soak_minutes)
     log("protocols");  fig_protocols(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
     log("late name");  fig_late_name(s, res, rounds=1 if q else 11, delay=(0.5, 1.0) if q else (1.0, 3.0))
     log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)

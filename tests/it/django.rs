@@ -3,7 +3,8 @@
 //! registry) and passed through the Makefile's variables. It shows, in order:
 //! 1. the page through nginx: rows from PostgreSQL, a counter from Redis, the webpack bundle;
 //!    gunicorn is PID 1 where readygate was;
-//! 2. nginx follows the django container to a new address without a restart;
+//! 2. nginx (the classic literal proxy_pass, under `readygate --watch --on-change HUP`) follows the
+//!    django container to a new address; without --on-change it still answers 502 a minute later;
 //! 3. gunicorn stops gracefully; a gate still waiting stops at once with 143;
 //! 4. started before PostgreSQL (which runs its init) and Redis, the app and the migrations wait,
 //!    then run — the migrations only once PostgreSQL accepted the login;
@@ -127,7 +128,7 @@ impl Drop for Stack {
                 .stderr(Stdio::null())
                 .status();
         }
-        for image in ["django", "postgres", "redis"] {
+        for image in ["django", "postgres", "redis", "nginx"] {
             let _ = Command::new("docker")
                 .args(["rmi", "-f", &format!("{}-{image}", self.project)])
                 .stdout(Stdio::null())
@@ -243,8 +244,38 @@ fn the_django_example_runs_end_to_end() {
         "the entrypoint that became gunicorn"
     );
 
-    // 2. The django container gets a new address; nginx follows it without a restart.
+    // 2. The django container gets a new address; nginx, with the classic literal proxy_pass,
+    // follows it without a restart: readygate --watch --on-change HUP reloads it. The control: the
+    // same nginx under readygate --watch without --on-change keeps the dead address.
     let net = format!("{}_default", stack.project);
+    let control_port = free_port();
+    let control = docker(&[
+        "run",
+        "-d",
+        "--network",
+        &net,
+        "-p",
+        &format!("127.0.0.1:{control_port}:80"),
+        "-v",
+        &format!(
+            "{}:/etc/nginx/conf.d/default.conf:ro",
+            stack.path().join("nginx/default.conf").display()
+        ),
+        "--entrypoint",
+        "readygate",
+        &format!("{}-nginx", stack.project),
+        "--watch",
+        "django:8000",
+        "--",
+        "nginx",
+        "-g",
+        "daemon off;",
+    ])
+    .trim()
+    .to_string();
+    until(control_port, "/", ms(60_000), |status, body| {
+        status == 200 && body.contains("Teapot")
+    });
     let ip_of = |id: &str| {
         docker(&[
             "inspect",
@@ -287,10 +318,30 @@ fn the_django_example_runs_end_to_end() {
         status == 200 && body.contains("Teapot")
     });
     eprintln!(
-        "MEASURE django moved to a new address -> 200 through nginx: {} ms",
+        "MEASURE django moved to a new address -> 200 through nginx (literal proxy_pass, --on-change HUP): {} ms",
         took.as_millis()
     );
-    let _ = Command::new("docker").args(["rm", "-f", &filler]).output();
+    let nginx_logs = stack.logs(&stack.id("nginx"));
+    assert!(
+        nginx_logs.contains("now resolves to") && nginx_logs.contains("sending SIGHUP"),
+        "{nginx_logs}"
+    );
+    // The control still answers with an error a minute after the move.
+    let moved_at = Instant::now();
+    while moved_at.elapsed() < ms(60_000) {
+        if let Some((status, _)) = get(control_port, "/") {
+            assert_ne!(
+                status, 200,
+                "the control nginx found the new address by itself"
+            );
+        }
+        std::thread::sleep(ms(5000));
+    }
+    let (status, _) = get(control_port, "/").expect("the control nginx answers");
+    assert!(status == 502 || status == 504, "{status}");
+    let _ = Command::new("docker")
+        .args(["rm", "-f", &filler, &control])
+        .output();
 
     // 3. A graceful stop of gunicorn, and a waiting gate stopped at once.
     let start = Instant::now();

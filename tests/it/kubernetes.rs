@@ -56,4 +56,18 @@ fn the_kubernetes_manifests_are_valid() {
     assert!(deployment.contains("kind: Deployment"), "{deployment}");
     assert!(deployment.contains("#migrated=/app"), "{deployment}");
     assert!(!deployment.contains("\"migrate\""), "{deployment}");
+    // The native sidecar: an init container that keeps running (restartPolicy: Always), watching
+    // and serving, probed on /readyz before the app starts.
+    let text =
+        std::fs::read_to_string(repo().join("docker/examples/kubernetes/native-sidecar.yaml"))
+            .unwrap();
+    for needed in [
+        "restartPolicy: Always",
+        "\"--watch\"",
+        "\"--serve\"",
+        "startupProbe",
+        "/readyz",
+    ] {
+        assert!(text.contains(needed), "native-sidecar.yaml: no {needed}");
+    }
 }

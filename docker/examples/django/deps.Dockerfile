@@ -1,5 +1,6 @@
-# PostgreSQL and Redis images with readygate added, so `readygate --check` can be their
-# healthcheck (the official images define none). Built from compose.yaml with BASE set.
+# PostgreSQL, Redis and nginx images with readygate added: `readygate --check` is the databases'
+# healthcheck (the official images define none), and nginx runs under `readygate --watch`.
+# Built from compose.yaml with BASE set.
 ARG READYGATE_IMAGE=readygate:latest
 ARG BASE=postgres:16
 FROM ${READYGATE_IMAGE} AS readygate
