@@ -25,6 +25,11 @@ pub enum Ending {
     NotFound,
     /// The gate itself could not work (e.g. no runtime); rare.
     Internal,
+    /// `--watch`: the command ended with this wait status (its exit status, or 128+N when signal
+    /// N killed it).
+    CommandEnded(i32),
+    /// `--watch --on-lost exit`: a lost target made the supervisor stop the command.
+    Lost,
 }
 
 /// The exit status for an ending.
@@ -34,12 +39,21 @@ pub fn code(ending: Ending, check: bool) -> i32 {
     }
     match ending {
         Ending::Ready => 0,
-        Ending::Failed | Ending::NotReady | Ending::Internal => 1,
+        Ending::Failed | Ending::NotReady | Ending::Internal | Ending::Lost => 1,
         Ending::Usage => 2,
         Ending::TimedOut => 124,
         Ending::NotExecutable => 126,
         Ending::NotFound => 127,
         Ending::Signal(n) => 128 + n,
+        Ending::CommandEnded(status) => {
+            if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else if libc::WIFSIGNALED(status) {
+                128 + libc::WTERMSIG(status)
+            } else {
+                1
+            }
+        }
     }
 }
 
@@ -58,6 +72,12 @@ mod tests {
             (Ending::NotFound, 127),
             (Ending::Signal(15), 143),
             (Ending::Signal(2), 130),
+            (Ending::Lost, 1),
+            (Ending::CommandEnded(0), 0),
+            (Ending::CommandEnded(3 << 8), 3),
+            (Ending::CommandEnded(255 << 8), 255),
+            (Ending::CommandEnded(libc::SIGTERM), 143),
+            (Ending::CommandEnded(libc::SIGKILL), 137),
         ];
         for (ending, want) in table {
             assert_eq!(code(ending, false), want, "{ending:?}");

@@ -11,17 +11,6 @@ use std::io;
 
 use libc::c_int;
 
-/// How the command ended, as a shell reports it: the exit status, or 128 + the signal.
-pub fn status_code(status: c_int) -> i32 {
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        1
-    }
-}
-
 /// The command, started.
 #[derive(Debug, Clone, Copy)]
 pub struct Child {
@@ -117,16 +106,3 @@ pub fn reap(main: Option<i32>) -> Option<c_int> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statuses_as_a_shell_reports_them() {
-        assert_eq!(status_code(0), 0);
-        assert_eq!(status_code(3 << 8), 3);
-        assert_eq!(status_code(255 << 8), 255);
-        assert_eq!(status_code(libc::SIGTERM), 143);
-        assert_eq!(status_code(libc::SIGKILL), 137);
-    }
-}

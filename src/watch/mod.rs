@@ -397,7 +397,7 @@ async fn run_child(
         let Some(status) = child::reap(Some(child.pid)) else {
             continue;
         };
-        let code = child::status_code(status);
+        let code = exit::code(Ending::CommandEnded(status), false);
         return match stopping {
             Some(OnLost::Restart) if !terminating => {
                 tracing::info!(
@@ -408,7 +408,7 @@ async fn run_child(
             }
             Some(OnLost::Exit) if !terminating => {
                 tracing::error!(event = "exit_lost", "the command stopped ({code}); exiting 1 so that the container is restarted and gated again");
-                Next::Exit(1)
+                Next::Exit(exit::code(Ending::Lost, false))
             }
             _ => {
                 tracing::info!(
@@ -498,7 +498,7 @@ async fn sidecar(p: &Prepared, plan: &WatchPlan, state: &Shared, signals: &mut S
             sig = signals.recv() => {
                 if matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT | libc::SIGHUP) {
                     tracing::info!(event = "interrupted", "{}: stopping", crate::signal::name(sig));
-                    return 128 + sig;
+                    return exit::code(Ending::Signal(sig), false);
                 }
                 if sig == libc::SIGCHLD {
                     child::reap(None);
@@ -509,7 +509,7 @@ async fn sidecar(p: &Prepared, plan: &WatchPlan, state: &Shared, signals: &mut S
                     let name = &p.names[i];
                     tracing::warn!(event = "lost", target = %name, reason = %reason, "{name} is lost: not ready for {} ({reason})", crate::duration::show(plan.lost_after));
                     if plan.on_lost == OnLost::Exit && !p.probes.rules[i].optional {
-                        return 1;
+                        return exit::code(Ending::Lost, false);
                     }
                 }
                 Event::Back(i) => tracing::info!(event = "back", target = %p.names[i], "{} is ready again", p.names[i]),

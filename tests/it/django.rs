@@ -10,6 +10,8 @@
 //!    then run — the migrations only once PostgreSQL accepted the login;
 //! 5. the development override: runserver reloads a changed view, webpack --watch rebuilds;
 //! 6. no password in any log, `docker inspect` or the app's environment.
+//! 8. under `--watch --on-lost exit` and a restart policy, a lost database ends the container,
+//!    the engine restarts it, and it waits and runs again;
 //! 7. three replicas gated on `#migrated` start only after the one-shot migrations commit; a
 //!    replica gated on the login only starts before the schema exists and serves errors.
 
@@ -442,6 +444,11 @@ fn the_django_example_runs_end_to_end() {
     );
     stack.run(&["rm", "-sf", "django"]);
 
+    // 8. A lost database under `--watch --on-lost exit` and Docker's `--restart on-failure`: the
+    // container exits 1, is restarted, waits in its gate, and runs again once the database is back.
+    let runs = lost_exits_and_the_engine_restarts(&stack);
+    eprintln!("MEASURE --on-lost exit under --restart on-failure: ran {runs} times");
+
     // 5. Development: runserver reloads a changed view; webpack --watch rebuilds the bundle.
     let dev = port(&stack, "DEV_PORT");
     let up = stack
@@ -578,4 +585,64 @@ fn replicas_wait_for_the_migrations(stack: &Stack) -> i64 {
         "{worst} ms from the last commit to a replica's start"
     );
     worst
+}
+
+/// Phase 8 of the end-to-end test; returns how many times the command ran.
+fn lost_exits_and_the_engine_restarts(stack: &Stack) -> usize {
+    let net = format!("{}_default", stack.project);
+    let secret = stack.path().join("secrets/db_password");
+    let id = docker(&[
+        "run",
+        "-d",
+        "--restart",
+        "on-failure",
+        "--network",
+        &net,
+        "-e",
+        "PGUSER=shop",
+        "-e",
+        "PGPASSWORD_FILE=/run/secrets/db_password",
+        "-v",
+        &format!("{}:/run/secrets/db_password:ro", secret.display()),
+        "--entrypoint",
+        "readygate",
+        &format!("{}-django", stack.project),
+        "--watch",
+        "--watch-interval",
+        "500ms",
+        "--lost-after",
+        "2s",
+        "--on-lost",
+        "exit",
+        "--timeout",
+        "0",
+        "postgres://postgres:5432/shop",
+        "--",
+        "sleep",
+        "1000",
+    ])
+    .trim()
+    .to_string();
+    let count = |logs: &str| logs.matches("runs as pid").count();
+    stack.wait_logs(&id, "runs as pid", ms(60_000));
+    stack.run(&["stop", "-t", "1", "postgres"]);
+    wait_until(ms(60_000), ms(500), || {
+        let restarts = docker(&["inspect", "-f", "{{.RestartCount}}", &id]);
+        match restarts.trim() != "0" {
+            true => Ok(()),
+            false => Err(format!("never restarted:\n{}", stack.logs(&id))),
+        }
+    });
+    let logs = stack.logs(&id);
+    assert!(logs.contains("is lost") && logs.contains("exiting 1"), "{logs}");
+    stack.run(&["start", "postgres"]);
+    let logs = wait_until(ms(120_000), ms(500), || {
+        let logs = stack.logs(&id);
+        match count(&logs) >= 2 {
+            true => Ok(logs),
+            false => Err(format!("never ran again:\n{logs}")),
+        }
+    });
+    docker(&["rm", "-f", &id]);
+    count(&logs)
 }

@@ -436,7 +436,7 @@ fn the_server_shrugs_off_slow_and_huge_clients_and_shows_no_secret() {
         took.as_millis()
     );
     assert_eq!(answer.map(|(s, _)| s), Some(200));
-    assert!(took < ms(1000), "{took:?}");
+    assert!(took < ms(300), "{took:?}");
     drop(slow);
     // A request head of 1 MiB: refused, never read whole.
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
