@@ -178,16 +178,21 @@ impl Watch {
 
     /// Resolves with the number of the first signal received.
     pub async fn recv(&mut self) -> c_int {
-        poll_fn(|cx| {
-            for (sig, stream) in &mut self.streams {
-                if stream.poll_recv(cx).is_ready() {
-                    return Poll::Ready(*sig);
-                }
-            }
-            Poll::Pending
-        })
-        .await
+        first_of(&mut self.streams).await
     }
+}
+
+/// The number of the first signal any of `streams` receives.
+pub async fn first_of(streams: &mut [(c_int, Signal)]) -> c_int {
+    poll_fn(|cx| {
+        for (sig, stream) in streams.iter_mut() {
+            if stream.poll_recv(cx).is_ready() {
+                return Poll::Ready(*sig);
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// The conventional name of a signal readygate handles.

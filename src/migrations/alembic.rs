@@ -39,13 +39,7 @@ impl History {
         let mut revisions: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
         for dir in &dirs {
-            let entries = std::fs::read_dir(dir).map_err(|e| {
-                format!(
-                    "#migrated: {}: {}",
-                    dir.display(),
-                    crate::net::connect::io_reason(&e)
-                )
-            })?;
+            let entries = std::fs::read_dir(dir).map_err(|e| walk::unreadable(dir, &e))?;
             let mut names: Vec<PathBuf> = entries
                 .flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))

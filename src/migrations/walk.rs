@@ -13,6 +13,15 @@ const MAX_ENTRIES: usize = 200_000;
 /// One source file (a large squashed migration is a few hundred KiB).
 pub const MAX_FILE: u64 = 4 * 1024 * 1024;
 
+/// "#migrated: PATH: reason" for a path that cannot be read.
+pub fn unreadable(path: &Path, e: &std::io::Error) -> String {
+    format!(
+        "#migrated: {}: {}",
+        path.display(),
+        crate::net::connect::io_reason(e)
+    )
+}
+
 /// Directories a walk does not enter.
 fn skipped(name: &str) -> bool {
     name.starts_with('.')
@@ -24,13 +33,7 @@ fn skipped(name: &str) -> bool {
 
 /// The app directories at or under `root`: those with a `migrations` package.
 pub fn apps(root: &Path) -> Result<Vec<PathBuf>, String> {
-    let meta = std::fs::metadata(root).map_err(|e| {
-        format!(
-            "#migrated: {}: {}",
-            root.display(),
-            crate::net::connect::io_reason(&e)
-        )
-    })?;
+    let meta = std::fs::metadata(root).map_err(|e| unreadable(root, &e))?;
     if !meta.is_dir() {
         return Err(format!("#migrated: {} is not a directory", root.display()));
     }
@@ -52,13 +55,7 @@ pub fn apps(root: &Path) -> Result<Vec<PathBuf>, String> {
             Ok(e) => e,
             // The given path must be readable; below it, an unreadable directory (a data volume
             // owned by another user) holds no app of ours.
-            Err(e) if depth == 0 => {
-                return Err(format!(
-                    "#migrated: {}: {}",
-                    dir.display(),
-                    crate::net::connect::io_reason(&e)
-                ))
-            }
+            Err(e) if depth == 0 => return Err(unreadable(&dir, &e)),
             Err(_) => continue,
         };
         for entry in entries.flatten() {
@@ -88,13 +85,7 @@ fn is_package(dir: &Path) -> bool {
 
 /// The migration modules in a `migrations` package: (name, file), sorted by name.
 pub fn modules(dir: &Path) -> Result<Vec<(String, PathBuf)>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "#migrated: {}: {}",
-            dir.display(),
-            crate::net::connect::io_reason(&e)
-        )
-    })?;
+    let entries = std::fs::read_dir(dir).map_err(|e| unreadable(dir, &e))?;
     let mut out = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();

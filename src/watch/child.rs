@@ -105,4 +105,3 @@ pub fn reap(main: Option<i32>) -> Option<c_int> {
         }
     }
 }
-

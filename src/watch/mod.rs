@@ -22,9 +22,7 @@ mod serve;
 mod state;
 
 use std::ffi::OsString;
-use std::future::poll_fn;
 use std::net::{IpAddr, SocketAddr};
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use libc::c_int;
@@ -191,15 +189,7 @@ impl Signals {
     }
 
     async fn recv(&mut self) -> c_int {
-        poll_fn(|cx| {
-            for (sig, stream) in &mut self.streams {
-                if stream.poll_recv(cx).is_ready() {
-                    return Poll::Ready(*sig);
-                }
-            }
-            Poll::Pending
-        })
-        .await
+        crate::signal::first_of(&mut self.streams).await
     }
 
     /// Forgets what arrived while the gate waited (the gate's own handlers acted on it).

@@ -634,7 +634,10 @@ fn lost_exits_and_the_engine_restarts(stack: &Stack) -> usize {
         }
     });
     let logs = stack.logs(&id);
-    assert!(logs.contains("is lost") && logs.contains("exiting 1"), "{logs}");
+    assert!(
+        logs.contains("is lost") && logs.contains("exiting 1"),
+        "{logs}"
+    );
     stack.run(&["start", "postgres"]);
     let logs = wait_until(ms(120_000), ms(500), || {
         let logs = stack.logs(&id);

@@ -60,7 +60,7 @@ pub fn signal_gate(child: Child, gate_pid: u32, sig: i32) -> (Run, Duration) {
     (r, start.elapsed())
 }
 
-fn spawn(cmd: &mut Command) -> Child {
+pub fn spawn(cmd: &mut Command) -> Child {
     // A shell's background job starts with SIGINT and SIGQUIT ignored, and the gate leaves a signal
     // its parent ignored alone: give the gate the defaults a container runtime gives it.
     // SAFETY: signal(2) in the child between fork and exec.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{assert_no_canary, finish, free_port, gate, have, is_root, ms, require, run};
 use crate::servers::{self, Pg};
-use crate::signals::{child_of, wait_for_handler};
+use crate::signals::{child_of, spawn, wait_for_handler};
 
 /// A TCP target that is up: it accepts (and closes) every connection, so that hundreds of
 /// attempts never fill its backlog. Dropped, it closes its port.
@@ -53,23 +53,6 @@ fn up() -> (Up, String) {
     (listen_on(l), target)
 }
 
-/// Spawns the gate with piped output and the default dispositions a container runtime gives it.
-fn spawn(cmd: &mut Command) -> Child {
-    // SAFETY: signal(2) in the child between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(cmd, || {
-            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-            Ok(())
-        });
-    }
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
 /// A GET on the gate's server: (status, body); `None` when nothing answers.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), ms(1000)).ok()?;
@@ -91,6 +74,15 @@ fn until_readyz(port: u16, want: u16, limit: Duration) -> Duration {
         assert!(start.elapsed() < limit, "/readyz never answered {want}");
         std::thread::sleep(ms(20));
     }
+}
+
+/// Stops the supervisor with SIGTERM (forwarded to its command): the run, which must end 143.
+fn stop(child: Child, pid: u32) -> crate::harness::Run {
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let r = finish(child, Instant::now(), ms(10_000));
+    assert_eq!(r.code(), 143, "{}", r.stderr);
+    r
 }
 
 /// The PID of the command the supervisor started.
@@ -317,15 +309,31 @@ fn a_lost_postgresql_turns_readyz_503_and_back() {
     assert_no_canary(&metrics);
     pg.start();
     until_readyz(port, 200, ms(20_000));
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    let r = finish(child, Instant::now(), ms(10_000));
-    assert_eq!(r.code(), 143, "{}", r.stderr);
+    let r = stop(child, pid);
     assert!(
         r.stderr.contains("is lost") && r.stderr.contains("is ready again"),
         "{}",
         r.stderr
     );
+}
+
+/// A supervisor that watches `target` every 100 ms, takes it for lost after 500 ms and does
+/// `action`, running `script` in sh.
+fn lost_quickly(action: &str, target: &str, script: &str) -> Vec<String> {
+    let words = [
+        "--watch",
+        "--watch-interval",
+        "100ms",
+        "--lost-after",
+        "500ms",
+        "--on-lost",
+    ];
+    words
+        .iter()
+        .copied()
+        .chain([action, target, "--", "sh", "-c", script])
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -337,20 +345,8 @@ fn on_lost_exit_stops_the_command_and_exits_1() {
         "trap 'echo stopped > {}; exit 0' TERM; while :; do sleep 0.02; done",
         marker.display()
     );
-    let args = [
-        "--watch",
-        "--watch-interval",
-        "100ms",
-        "--lost-after",
-        "500ms",
-        "--on-lost",
-        "exit",
-        &target,
-        "--",
-        "sh",
-        "-c",
-        &script,
-    ];
+    let args = lost_quickly("exit", &target, &script);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (child, _) = supervised(&args, false);
     drop(l);
     let r = finish(child, Instant::now(), ms(10_000));
@@ -366,20 +362,8 @@ fn on_lost_restart_gates_again_and_starts_the_command_again() {
     let dir = tempfile::tempdir().unwrap();
     let starts = dir.path().join("starts");
     let script = format!("echo start >> {}; exec sleep 60", starts.display());
-    let args = [
-        "--watch",
-        "--watch-interval",
-        "100ms",
-        "--lost-after",
-        "500ms",
-        "--on-lost",
-        "restart",
-        &target,
-        "--",
-        "sh",
-        "-c",
-        &script,
-    ];
+    let args = lost_quickly("restart", &target, &script);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (child, pid) = supervised(&args, false);
     drop(l);
     // Stopped, and waiting in the gate: started once so far.
@@ -391,10 +375,7 @@ fn on_lost_restart_gates_again_and_starts_the_command_again() {
         assert!(start.elapsed() < ms(10_000), "never started again");
         std::thread::sleep(ms(20));
     }
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    let r = finish(child, Instant::now(), ms(10_000));
-    assert_eq!(r.code(), 143, "{}", r.stderr);
+    let r = stop(child, pid);
     assert!(r.stderr.contains("gating again"), "{}", r.stderr);
 }
 
@@ -455,10 +436,7 @@ fn the_server_shrugs_off_slow_and_huge_clients_and_shows_no_secret() {
         reply.is_empty() || reply.starts_with("HTTP/1.1 431"),
         "{reply}"
     );
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    let r = finish(child, Instant::now(), ms(10_000));
-    assert_eq!(r.code(), 143, "{}", r.stderr);
+    stop(child, pid);
 }
 
 #[test]
@@ -538,10 +516,7 @@ fn a_sidecar_without_a_command_watches_until_signalled() {
     until_readyz(port, 200, ms(10_000));
     wait_for_handler(child.id(), libc::SIGTERM);
     let pid = child.id();
-    // SAFETY: kill(2) on our own child.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    let r = finish(child, Instant::now(), ms(10_000));
-    assert_eq!(r.code(), 143, "{}", r.stderr);
+    stop(child, pid);
 }
 
 /// The nginx lesson in small: a dependency's name moves to a new address (its container was

@@ -459,16 +459,8 @@ impl MysqlProbe {
                 "the query returned no row (it returns no result set)",
             ));
         }
-        // A result set: column count, that many column definitions, an EOF, then rows.
-        let columns = wire::lenenc(&p).unwrap_or(0).min(4096);
-        for _ in 0..columns {
-            wire::read(s).await?;
-        }
-        let (_, eof) = wire::read(s).await?;
-        if eof.first() != Some(&0xFE) {
-            return Ok(Verdict::costly(
-                "unexpected packet after the column definitions",
-            ));
+        if let Some(v) = skip_columns(s, &p).await? {
+            return Ok(v);
         }
         let (_, row) = wire::read(s).await?;
         Ok(match row.first() {
@@ -502,15 +494,8 @@ impl MysqlProbe {
                 _ => Verdict::costly(format!("cannot read {}: {e}", expected.table())),
             });
         }
-        let columns = wire::lenenc(&p).unwrap_or(0).min(4096);
-        for _ in 0..columns {
-            wire::read(s).await?;
-        }
-        let (_, eof) = wire::read(s).await?;
-        if eof.first() != Some(&0xFE) {
-            return Ok(Verdict::costly(
-                "unexpected packet after the column definitions",
-            ));
+        if let Some(v) = skip_columns(s, &p).await? {
+            return Ok(v);
         }
         let mut rows = Vec::new();
         loop {
@@ -555,6 +540,18 @@ impl MysqlProbe {
             _ => Verdict::costly(reason),
         }
     }
+}
+
+/// The head of a result set after its first packet `p` (the column count): that many column
+/// definitions and an EOF, read past; `Some` verdict when the server sent something else.
+async fn skip_columns(s: &mut Box<dyn Io>, p: &[u8]) -> std::io::Result<Option<Verdict>> {
+    let columns = wire::lenenc(p).unwrap_or(0).min(4096);
+    for _ in 0..columns {
+        wire::read(s).await?;
+    }
+    let (_, eof) = wire::read(s).await?;
+    Ok((eof.first() != Some(&0xFE))
+        .then(|| Verdict::costly("unexpected packet after the column definitions")))
 }
 
 #[cfg(test)]
