@@ -15,13 +15,17 @@
 //! back ([`restore`]) before exec and exit, because the file description is shared with the
 //! command and with whoever else holds the pipe.
 
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 static STATUS: Mutex<Option<String>> = Mutex::new(None);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 /// fd 2's flags before [`nonblocking`] changed them; -1 when unchanged.
 static SAVED_FLAGS: AtomicI32 = AtomicI32::new(-1);
+/// Where lines go: fd 2, or (a supervisor's, see [`detach_for_child`]) a description of its own.
+static OWN_FD: AtomicI32 = AtomicI32::new(2);
+/// stderr is a socket: lines are sent with `MSG_DONTWAIT` instead.
+static SEND_DONTWAIT: AtomicBool = AtomicBool::new(false);
 
 /// The longest line written, in bytes: under the 4,096 bytes that a pipe writes atomically and
 /// that Docker keeps of a healthcheck's output.
@@ -61,8 +65,26 @@ fn cut(line: &str) -> &str {
 /// closed stderr must not stop the gate either.
 fn write_stderr(mut bytes: &[u8]) -> bool {
     while !bytes.is_empty() {
-        // SAFETY: writes from a valid buffer of the given length to fd 2.
-        let n = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+        let n = if SEND_DONTWAIT.load(Ordering::Relaxed) {
+            // SAFETY: sends from a valid buffer of the given length on fd 2, a socket.
+            unsafe {
+                libc::send(
+                    2,
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            }
+        } else {
+            // SAFETY: writes from a valid buffer of the given length to our stderr descriptor.
+            unsafe {
+                libc::write(
+                    OWN_FD.load(Ordering::Relaxed),
+                    bytes.as_ptr().cast(),
+                    bytes.len(),
+                )
+            }
+        };
         if n < 0 {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
@@ -96,6 +118,34 @@ pub fn nonblocking() {
             SAVED_FLAGS.store(flags, Ordering::Relaxed);
         }
     }
+}
+
+/// For `--watch`, before the command starts: fd 2 goes back to its own mode for the command (the
+/// description is shared), while the supervisor goes on writing without ever blocking — a pipe
+/// is opened again through `/proc/self/fd/2` as a description of its own in non-blocking mode; on
+/// a socket every line is sent with `MSG_DONTWAIT`. A supervisor stuck in `write(2)` on a full
+/// pipe would stop forwarding signals and reaping.
+pub fn detach_for_child() {
+    // SAFETY: fstat on fd 2 with a zeroed buffer; open(2) of a NUL-terminated path.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(2, &mut st) == 0 {
+            match st.st_mode & libc::S_IFMT {
+                libc::S_IFIFO => {
+                    let fd = libc::open(
+                        c"/proc/self/fd/2".as_ptr(),
+                        libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+                    );
+                    if fd >= 0 {
+                        OWN_FD.store(fd, Ordering::Relaxed);
+                    }
+                }
+                libc::S_IFSOCK => SEND_DONTWAIT.store(true, Ordering::Relaxed),
+                _ => {}
+            }
+        }
+    }
+    restore();
 }
 
 /// Puts stderr's mode back as it was found; reports dropped lines if there were any (best effort).

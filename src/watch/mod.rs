@@ -291,8 +291,9 @@ async fn supervise(
             );
             return sidecar(p, plan, &state, &mut signals).await;
         };
-        // The command shares stderr: it gets it back as it was (blocking).
-        crate::report::stderr::restore();
+        // The command shares stderr: it gets it back as it was; the supervisor keeps a
+        // non-blocking way of its own to it.
+        crate::report::stderr::detach_for_child();
         let child = match Child::spawn(command, plan.signal_group, limits) {
             Ok(c) => c,
             Err(e) => {

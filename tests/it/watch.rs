@@ -583,3 +583,65 @@ fn a_new_address_sends_the_on_change_signal_once() {
         );
     }
 }
+
+/// A stderr nobody reads (a full pipe) must not stop the supervisor from forwarding a signal: it
+/// writes on a non-blocking description of its own, while the command keeps fd 2 as it was.
+#[test]
+fn a_full_stderr_does_not_stop_the_supervisor() {
+    let (_l, target) = up();
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) into a two-element array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let (read_end, write_end) = (fds[0], fds[1]);
+    // Fill it: nothing will ever read it.
+    // SAFETY: fcntl/write on the pipe we just made.
+    unsafe {
+        let flags = libc::fcntl(write_end, libc::F_GETFL);
+        libc::fcntl(write_end, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        let chunk = [b'x'; 4096];
+        while libc::write(write_end, chunk.as_ptr().cast(), chunk.len()) > 0 {}
+        libc::fcntl(write_end, libc::F_SETFL, flags);
+    }
+    // SAFETY: the write end becomes the child's stderr; it is closed here after the spawn.
+    let stderr = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(write_end) };
+    let mut cmd = gate();
+    cmd.args([
+        "--watch",
+        "-v",
+        "--watch-interval",
+        "20ms",
+        &target,
+        "--",
+        "sleep",
+        "30",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::from(stderr));
+    // SAFETY: signal(2) in the child between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let _ = child_of(pid);
+    std::thread::sleep(ms(500));
+    let start = Instant::now();
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > ms(5000) {
+            let _ = child.kill();
+            panic!("the supervisor is stuck on its full stderr");
+        }
+        std::thread::sleep(ms(10));
+    };
+    assert_eq!(status.code(), Some(143));
+    // SAFETY: closing the read end we own.
+    unsafe { libc::close(read_end) };
+}
