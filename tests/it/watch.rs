@@ -645,3 +645,39 @@ fn a_full_stderr_does_not_stop_the_supervisor() {
     // SAFETY: closing the read end we own.
     unsafe { libc::close(read_end) };
 }
+
+/// The compose pattern of the README: the app's healthcheck is `readygate --check` on the gate's
+/// own `/readyz` — healthy while the dependencies are, unhealthy once one is lost.
+#[test]
+fn a_healthcheck_on_the_gates_readyz_follows_the_dependencies() {
+    let (l, target) = up();
+    let port = free_port();
+    let serve = format!("127.0.0.1:{port}");
+    let args = [
+        "--watch",
+        "--serve",
+        &serve,
+        "--watch-interval",
+        "100ms",
+        "--lost-after",
+        "500ms",
+        &target,
+        "--",
+        "sleep",
+        "60",
+    ];
+    let (child, pid) = supervised(&args, false);
+    let check = || {
+        run(
+            gate().args(["--check", &format!("http://127.0.0.1:{port}/readyz")]),
+            ms(10_000),
+        )
+        .code()
+    };
+    until_readyz(port, 200, ms(10_000));
+    assert_eq!(check(), 0);
+    drop(l);
+    until_readyz(port, 503, ms(10_000));
+    assert_eq!(check(), 1);
+    stop(child, pid);
+}
