@@ -74,6 +74,18 @@ impl Plan {
     ) -> Result<Plan, PlanError> {
         let watch = crate::watch::WatchPlan::from_cli(&cli).map_err(PlanError::Invalid)?;
         let mut inputs: Vec<String> = std::mem::take(&mut cli.targets);
+        // Targets on the command line replace READYGATE_TARGETS, as every flag beats its
+        // variable: `readygate --check http://localhost:8000/health` in an image whose environment
+        // names the databases checks the app alone (a database outage must not mark every app
+        // container unhealthy).
+        let mut notes = unknown_variables(env_names);
+        let replaced = !inputs.is_empty() && env_targets.is_some_and(|e| !e.trim().is_empty());
+        if replaced && !cli.check {
+            notes.push(
+                "READYGATE_TARGETS is set, but the targets on the command line replace it".into(),
+            );
+        }
+        let env_targets = env_targets.filter(|_| inputs.is_empty());
         if let Some(env) = env_targets {
             let words = crate::split::split(env, char::is_whitespace)
                 .map_err(|problem| PlanError::Invalid(format!("READYGATE_TARGETS: {problem}")))?;
@@ -154,7 +166,7 @@ impl Plan {
             explain: cli.explain,
             pauses: (cli.pause_before, cli.pause_after),
             sources: cli.sources,
-            notes: unknown_variables(env_names),
+            notes,
             watch,
             output: OutputOptions {
                 format: cli.log_format,

@@ -56,3 +56,42 @@ fn check_makes_one_attempt_bounded_by_the_attempt_timeout() {
     assert!(r.elapsed < ms(900), "{:?}", r.elapsed);
     assert!(r.stderr.contains("no answer within 500ms"), "{}", r.stderr);
 }
+
+/// Targets on the command line replace READYGATE_TARGETS (the command line wins, as for every
+/// option): an app's healthcheck on its own URL does not probe the databases its environment
+/// names, so a database outage does not mark it unhealthy.
+#[test]
+fn command_line_targets_replace_readygate_targets() {
+    let app = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = format!("127.0.0.1:{}", app.local_addr().unwrap().port());
+    let down = format!("postgres://127.0.0.1:{}/db", crate::harness::free_port());
+    // --check: only the argument is probed, and nothing is said about the variable.
+    let r = run(
+        gate()
+            .env("READYGATE_TARGETS", &down)
+            .args(["--check", &app]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("READYGATE_TARGETS"), "{}", r.stderr);
+    // Wait mode: the same, with one warning that says so.
+    let r = run(
+        gate()
+            .env("READYGATE_TARGETS", &down)
+            .args(["-t", "2s", &app, "--", "true"]),
+        ms(5000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("READYGATE_TARGETS is set, but the targets on the command line replace it"),
+        "{}",
+        r.stderr
+    );
+    // Without arguments, the variable is the targets.
+    let r = run(
+        gate().env("READYGATE_TARGETS", &down).args(["--check"]),
+        ms(10_000),
+    );
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+}
