@@ -123,7 +123,8 @@ fn deadline_wins_over_a_longer_attempt_timeout() {
         ms(5000),
     );
     assert_eq!(r.code(), 124, "{}", r.stderr);
-    assert!(r.elapsed < ms(1300), "{:?}", r.elapsed);
+    // Twice the deadline: a loaded machine's slack, still far from the 30 s attempt timeout.
+    assert!(r.elapsed < ms(2000), "{:?}", r.elapsed);
 }
 
 #[test]
