@@ -299,10 +299,18 @@ mod tests {
     }
 
     #[test]
-    fn env_targets_are_added() {
+    fn env_targets_are_the_targets_unless_arguments_replace_them() {
+        let plan = build(&[], Some(" cache:6379\n http://api/h ")).unwrap();
+        let names: Vec<_> = plan.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["tcp://cache:6379", "http://api/h"]);
         let plan = build(&["db:5432"], Some(" cache:6379\n http://api/h ")).unwrap();
         let names: Vec<_> = plan.targets.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["tcp://db:5432", "tcp://cache:6379", "http://api/h"]);
+        assert_eq!(names, ["tcp://db:5432"]);
+        assert!(
+            plan.notes.iter().any(|n| n.contains("replace it")),
+            "{:?}",
+            plan.notes
+        );
     }
 
     #[test]
