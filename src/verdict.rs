@@ -72,6 +72,13 @@ impl Verdict {
     pub fn is_ready(&self) -> bool {
         matches!(self, Verdict::Ready { .. })
     }
+    /// What the attempt found, in words: the detail of a success, the reason of anything else.
+    pub fn words(&self) -> String {
+        match self {
+            Verdict::Ready { detail } => detail.clone().unwrap_or_else(|| "ready".into()),
+            Verdict::NotReady { reason, .. } | Verdict::Failed { reason } => reason.clone(),
+        }
+    }
     pub fn failed(reason: impl Into<String>) -> Self {
         Verdict::Failed {
             reason: reason.into(),

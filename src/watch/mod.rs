@@ -269,11 +269,7 @@ async fn supervise(
         first = false;
         let ending = crate::gate::gate_once(p, &warnings, program.as_deref(), inherited, &|r| {
             if let Ok(mut s) = state.lock() {
-                let reason = match &r.verdict {
-                    Verdict::Ready { detail } => detail.clone().unwrap_or_else(|| "ready".into()),
-                    Verdict::NotReady { reason, .. } | Verdict::Failed { reason } => reason.clone(),
-                };
-                s.record(r.index, r.verdict.is_ready(), reason);
+                s.record(r.index, &r.verdict);
             }
         })
         .await;
@@ -374,7 +370,7 @@ async fn run_child(
                 continue;
             }
             Some(event) = events.recv() => {
-                if let Some(action) = on_event(p, plan, state, &child, event, stopping.is_some() || terminating) {
+                if let Some(action) = on_event(p, plan, state, Some(&child), event, stopping.is_some() || terminating) {
                     stopping = Some(action);
                     if action == OnLost::Restart {
                         kill_at = Some(tokio::time::Instant::now() + STOP_GRACE);
@@ -413,12 +409,13 @@ async fn run_child(
     }
 }
 
-/// Handles one event; returns the action that stops the command, if one starts now.
+/// Handles one event (`child`: the command, if there is one); returns the action that stops the
+/// command — or, with no command, ends the sidecar — if one starts now.
 fn on_event(
     p: &Prepared,
     plan: &WatchPlan,
     state: &Shared,
-    child: &Child,
+    child: Option<&Child>,
     event: Event,
     stopping: bool,
 ) -> Option<OnLost> {
@@ -429,13 +426,11 @@ fn on_event(
         }
         Event::Moved { index, name, addrs } => {
             if let Ok(mut s) = state.lock() {
-                if let Some(t) = s.targets.get_mut(index) {
-                    t.address_changes += 1;
-                }
+                s.moved(index);
             }
             let shown: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
-            match plan.on_change {
-                Some(sig) if !stopping => {
+            match (plan.on_change, child) {
+                (Some(sig), Some(child)) if !stopping => {
                     tracing::info!(event = "address_changed", target = %p.names[index], "'{name}' now resolves to {}; sending {} to pid {}", shown.join(", "), crate::signal::name(sig), child.pid);
                     child.signal(sig);
                 }
@@ -452,6 +447,10 @@ fn on_event(
             if stopping || optional {
                 return None;
             }
+            // Without a command only `exit` acts (the plan refuses the others there).
+            let Some(child) = child else {
+                return (plan.on_lost == OnLost::Exit).then_some(OnLost::Exit);
+            };
             match plan.on_lost {
                 OnLost::Report => None,
                 OnLost::Signal(sig) => {
@@ -495,25 +494,11 @@ async fn sidecar(p: &Prepared, plan: &WatchPlan, state: &Shared, signals: &mut S
                     child::reap(None);
                 }
             }
-            Some(event) = events.recv() => match event {
-                Event::Lost(i, reason) => {
-                    let name = &p.names[i];
-                    tracing::warn!(event = "lost", target = %name, reason = %reason, "{name} is lost: not ready for {} ({reason})", crate::duration::show(plan.lost_after));
-                    if plan.on_lost == OnLost::Exit && !p.probes.rules[i].optional {
-                        return exit::code(Ending::Lost, false);
-                    }
+            Some(event) = events.recv() => {
+                if on_event(p, plan, state, None, event, false).is_some() {
+                    return exit::code(Ending::Lost, false);
                 }
-                Event::Back(i) => tracing::info!(event = "back", target = %p.names[i], "{} is ready again", p.names[i]),
-                Event::Moved { index, name, addrs } => {
-                    if let Ok(mut s) = state.lock() {
-                        if let Some(t) = s.targets.get_mut(index) {
-                            t.address_changes += 1;
-                        }
-                    }
-                    let shown: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
-                    tracing::info!(event = "address_changed", target = %p.names[index], "'{name}' now resolves to {}", shown.join(", "));
-                }
-            },
+            }
             () = &mut watching => {}
         }
     }
@@ -577,12 +562,8 @@ async fn watch_one(
             }
         };
         let ready = verdict.is_ready();
-        let reason = match verdict {
-            Verdict::Ready { detail } => detail.unwrap_or_else(|| "ready".into()),
-            Verdict::NotReady { reason, .. } | Verdict::Failed { reason } => reason,
-        };
         if let Ok(mut s) = state.lock() {
-            s.record(i, ready, reason.clone());
+            s.record(i, &verdict);
         }
         if ready {
             down_since = None;
@@ -595,12 +576,9 @@ async fn watch_one(
             if !lost && since.elapsed() >= plan.lost_after {
                 lost = true;
                 if let Ok(mut s) = state.lock() {
-                    if let Some(t) = s.targets.get_mut(i) {
-                        t.lost = true;
-                        t.losses += 1;
-                    }
+                    s.lose(i);
                 }
-                let _ = tx.send(Event::Lost(i, reason));
+                let _ = tx.send(Event::Lost(i, verdict.words()));
             }
         }
         tokio::time::sleep(plan.interval).await;

@@ -219,7 +219,7 @@ mod tests {
         {
             let mut s = state.lock().unwrap();
             s.phase = Phase::Running;
-            s.record(0, true, "ok".into());
+            s.record(0, &crate::verdict::Verdict::ready(None));
         }
         let (status, kind, body, _) = get("/readyz?verbose");
         assert_eq!((status, kind), (200, "application/json"));

@@ -68,17 +68,32 @@ impl State {
         }))
     }
 
-    /// Records an attempt's verdict (`ready`, its words).
-    pub fn record(&mut self, index: usize, ready: bool, reason: String) {
+    /// Records an attempt's verdict.
+    pub fn record(&mut self, index: usize, verdict: &crate::verdict::Verdict) {
         let since = self.started.elapsed();
         if let Some(t) = self.targets.get_mut(index) {
             t.attempts += 1;
-            t.ready = ready;
-            t.reason = reason;
-            if ready {
+            t.ready = verdict.is_ready();
+            t.reason = verdict.words();
+            if t.ready {
                 t.lost = false;
                 t.time_to_ready.get_or_insert(since);
             }
+        }
+    }
+
+    /// A target stayed not ready for `--lost-after`.
+    pub fn lose(&mut self, index: usize) {
+        if let Some(t) = self.targets.get_mut(index) {
+            t.lost = true;
+            t.losses += 1;
+        }
+    }
+
+    /// A target's name resolved to a new set of addresses.
+    pub fn moved(&mut self, index: usize) {
+        if let Some(t) = self.targets.get_mut(index) {
+            t.address_changes += 1;
         }
     }
 
@@ -203,18 +218,20 @@ fn label(value: &str) -> String {
 mod tests {
     use super::*;
 
+    use crate::verdict::Verdict;
+
     #[test]
     fn readiness_needs_every_required_target_and_a_running_command() {
         let shared = State::new(vec![("db".into(), false), ("cache \"x\"".into(), true)]);
         let mut s = shared.lock().unwrap();
         assert!(!s.ready());
-        s.record(0, true, "ok".into());
+        s.record(0, &Verdict::ready(None));
         assert!(!s.ready(), "still gating");
         s.phase = Phase::Running;
         assert!(s.ready(), "the optional target does not count");
-        s.record(0, false, "refused".into());
+        s.record(0, &Verdict::cheap("refused"));
         assert!(s.ready(), "one failed attempt is not a loss");
-        s.targets[0].lost = true;
+        s.lose(0);
         assert!(!s.ready());
         assert!(s
             .readyz_json()

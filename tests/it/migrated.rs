@@ -126,62 +126,64 @@ DATABASES = {"default": {
         &root.join("shop/apps.py"),
         "from django.apps import AppConfig\n\n\nclass ShopConfig(AppConfig):\n    default_auto_field = 'django.db.models.BigAutoField'\n    name = \"shop\"\n    label = \"store\"\n",
     );
-    let m = root.join("blog/migrations");
-    write(
-        &m.join("0001_initial.py"),
-        &migration(
+    // (file, dependencies, replaces, forward SQL, backward SQL)
+    type Step<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        &'a [(&'a str, &'a str)],
+        &'a str,
+        &'a str,
+    );
+    let files: [Step; 6] = [
+        (
+            "blog/migrations/0001_initial.py",
             &[],
             &[],
             "CREATE TABLE blog_post (id integer)",
             "DROP TABLE blog_post",
         ),
-    );
-    write(
-        &m.join("0002_post_title.py"),
-        &migration(
+        (
+            "blog/migrations/0002_post_title.py",
             &[("blog", "0001_initial")],
             &[],
             "ALTER TABLE blog_post ADD COLUMN title varchar(20)",
             "ALTER TABLE blog_post DROP COLUMN title",
         ),
-    );
-    write(
-        &m.join("0001_squashed_0002_post_title.py"),
-        &migration(
+        (
+            "blog/migrations/0001_squashed_0002_post_title.py",
             &[],
             &[("blog", "0001_initial"), ("blog", "0002_post_title")],
             "CREATE TABLE blog_post (id integer, title varchar(20))",
             "DROP TABLE blog_post",
         ),
-    );
-    write(
-        &m.join("0003_post_body.py"),
-        &migration(
+        (
+            "blog/migrations/0003_post_body.py",
             &[("blog", "0002_post_title")],
             &[],
             "ALTER TABLE blog_post ADD COLUMN body text",
             "ALTER TABLE blog_post DROP COLUMN body",
         ),
-    );
-    let m = root.join("shop/migrations");
-    write(
-        &m.join("0001_initial.py"),
-        &migration(
+        (
+            "shop/migrations/0001_initial.py",
             &[("blog", "0002_post_title")],
             &[],
             "CREATE TABLE store_item (id integer)",
             "DROP TABLE store_item",
         ),
-    );
-    write(
-        &m.join("0002_item_price.py"),
-        &migration(
+        (
+            "shop/migrations/0002_item_price.py",
             &[("store", "0001_initial")],
             &[],
             "ALTER TABLE store_item ADD COLUMN price integer",
             "ALTER TABLE store_item DROP COLUMN price",
         ),
-    );
+    ];
+    for (file, deps, replaces, forward, backward) in files {
+        write(
+            &root.join(file),
+            &migration(deps, replaces, forward, backward),
+        );
+    }
 }
 
 /// The directory of a Python's Django package.
@@ -251,7 +253,6 @@ fn django_differential(python: &Path, db: &str, port: u16, url: &str, reset: &dy
         )
     };
     reset();
-    let mut agreed = 0;
     let squash = root.join("blog/migrations/0001_squashed_0002_post_title.py");
     let squash_text = std::fs::read_to_string(&squash).unwrap();
     for (squash_on_disk, step) in DJANGO_STEPS {
@@ -301,9 +302,7 @@ fn django_differential(python: &Path, db: &str, port: u16, url: &str, reset: &dy
                 r.stderr
             ),
         }
-        agreed += 1;
     }
-    assert_eq!(agreed, DJANGO_STEPS.len());
 }
 
 /// The migrations `manage.py migrate --plan` lists (one `app.name` line each, unindented).
