@@ -341,6 +341,12 @@ fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
                     .map_or(shown_arg.clone(), str::to_string),
                 _ => shown_arg.split(' ').next().unwrap_or_default().to_string(),
             };
+            if value.is_empty() && e.kind() == ErrorKind::InvalidValue {
+                let example = arg.map_or("", example_value);
+                return crate::redact::redact_text(&format!(
+                    "{name} needs a value (example: {name} {example})"
+                ));
+            }
             let reason = std::error::Error::source(e)
                 .map(|s| s.to_string())
                 .unwrap_or_else(|| {
@@ -350,12 +356,39 @@ fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
                         crate::redact::quote_short(&value)
                     )
                 });
+            // `--timeout db:5432 …`: the flag's value was forgotten and it took the target.
+            let took_target = typed_arg(arg, args)
+                && (value.contains("://")
+                    || value
+                        .rsplit_once(':')
+                        .is_some_and(|(_, p)| p.parse::<u16>().is_ok()));
+            if took_target {
+                let example = arg.map_or("", example_value);
+                return crate::redact::redact_text(&format!(
+                    "{name} needs a value, and took the target '{}' as its value (example: {name} {example} {})",
+                    crate::redact::quote_short(&crate::redact::redact_input(&value)),
+                    crate::redact::quote_short(&crate::redact::redact_input(&value)),
+                ));
+            }
             format!("{name}: {reason}")
         }
         ErrorKind::UnknownArgument => {
             let word = context(ContextKind::InvalidArg).unwrap_or_default();
+            let command = Cli::command();
+            let longs: Vec<String> = command
+                .get_arguments()
+                .filter(|a| !a.is_hide_set())
+                .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+                .collect();
+            let typed = word.split('=').next().unwrap_or_default();
+            let hint = typed
+                .starts_with("--")
+                .then(|| crate::suggest::nearest(typed, longs.iter().map(String::as_str)))
+                .flatten()
+                .map(|l| format!(" (did you mean {l}?)"))
+                .unwrap_or_default();
             format!(
-                "unexpected argument '{}': not an option of readygate (see readygate --help); a command and its options go after `--`\n  example: readygate db:5432 -- gunicorn --workers 2 app.wsgi",
+                "unexpected argument '{}': not an option of readygate{hint}; a command and its options go after `--`\n  example: readygate db:5432 -- gunicorn --workers 2 app.wsgi",
                 crate::redact::quote_short(&word)
             )
         }
@@ -373,6 +406,30 @@ fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
         }
     };
     crate::redact::redact_text(&message)
+}
+
+/// A value to show in the example of an option given without one, by the kind of value it takes.
+fn example_value(arg: &clap::Arg) -> &'static str {
+    match arg
+        .get_value_names()
+        .and_then(|v| v.first())
+        .map(|n| n.as_str())
+    {
+        Some("DURATION") => "30s",
+        Some("FORMAT") => "json",
+        Some("WHEN") => "auto",
+        Some("N|DURATION") => "3",
+        Some("COMMAND") => "'pg_isready -h db'",
+        Some("SIGNAL") => "HUP",
+        Some("ACTION") => "restart",
+        Some("ADDR") => ":9090",
+        _ => "VALUE",
+    }
+}
+
+/// Whether `arg` (if known) was typed on the command line.
+fn typed_arg(arg: Option<&clap::Arg>, args: &[OsString]) -> bool {
+    arg.is_some_and(|a| typed(a, args))
 }
 
 /// Whether a flag was typed on the command line (before the command), in any spelling.

@@ -38,6 +38,52 @@ pub struct Rules {
     pub down: bool,
 }
 
+/// The slips that make a target unreadable but whose intent is plain, named before the parser
+/// would name a symptom: a comma list (`db:5432,cache:6379` reads as an IPv6 address without
+/// brackets), a scheme without its `:` or a slash (`redis//cache:6379`, `redis:/cache:6379`).
+/// Returns the scheme for the example, and the problem.
+fn slip(input: &str) -> Option<(String, String)> {
+    let known = |scheme: &str| probe::kind(&scheme.to_ascii_lowercase()).is_some();
+    if !input.contains("://") || input.matches("://").count() > 1 {
+        let pieces: Vec<&str> = input.split(',').map(str::trim).collect();
+        if pieces.len() > 1
+            && pieces.iter().all(|p| {
+                !p.is_empty() && uri::parse(p).is_ok_and(|u| u.port.is_some() || p.contains("://"))
+            })
+        {
+            return Some((
+                "tcp".into(),
+                format!(
+                    "targets are separated by spaces, not commas: give each its own argument (in READYGATE_TARGETS too), like {}",
+                    redact::quote_short(
+                        &pieces
+                            .iter()
+                            .map(|p| redact::redact_input(p))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                ),
+            ));
+        }
+    }
+    if input.contains("://") {
+        return None;
+    }
+    let (scheme, rest) = input.split_once("//").or_else(|| input.split_once(":/"))?;
+    let scheme = scheme.trim_end_matches(':');
+    if scheme.is_empty() || !known(scheme) {
+        return None;
+    }
+    let fixed = redact::quote_short(&redact::redact_input(&format!(
+        "{scheme}://{}",
+        rest.trim_start_matches('/')
+    )));
+    Some((
+        scheme.to_ascii_lowercase(),
+        format!("a URL's scheme is followed by '://': did you mean {fixed}?"),
+    ))
+}
+
 /// Parses a stability: `N` successes in a row, or a duration to stay up (`#stable=2s`).
 pub fn parse_stability(value: &str) -> Result<Stability, String> {
     let bad = || {
@@ -188,6 +234,9 @@ impl Target {
         if let Some(hint) = unexpanded_variable(input) {
             return Err(fail("tcp", hint));
         }
+        if let Some((scheme, hint)) = slip(input) {
+            return Err(fail(&scheme, hint));
+        }
         let scheme_hint = input.split("://").next().filter(|_| input.contains("://"));
         let mut parsed = uri::parse(input).map_err(|e| {
             let mut problem = e.to_string();
@@ -210,8 +259,14 @@ impl Target {
             fail(
                 "tcp",
                 format!(
-                    "unknown scheme '{}' (known: {})",
+                    "unknown scheme '{}' ({}known: {})",
                     parsed.scheme,
+                    crate::suggest::nearest(
+                        &parsed.scheme,
+                        probe::KINDS.iter().flat_map(|k| k.schemes.iter().copied())
+                    )
+                    .map(|s| format!("did you mean {s}://? "))
+                    .unwrap_or_default(),
                     probe::schemes()
                 ),
             )

@@ -6,6 +6,7 @@
 pub mod connect;
 pub mod limit;
 pub mod resolve;
+pub mod sniff;
 pub mod tls;
 
 use std::path::PathBuf;

@@ -3,7 +3,8 @@
 //!
 //! Options (URL fragment, never sent to the server):
 //! - `#status=200-399,418` or `#status=2xx,3xx`: accepted statuses (default `2xx`). Redirects are not
-//!   followed: a 3xx is "not ready" unless accepted here.
+//!   followed: a 3xx names its `Location` and is "not ready" unless accepted here; a 301 or 308
+//!   (moved for good) ends the wait at once.
 //! - `#contains=TEXT`: the body must contain TEXT (searched in the first 1 MiB).
 //! - `#header=Name:%20value`: an extra request header (repeatable). Values of credential headers
 //!   (`Authorization`, `Cookie`, …) are never printed.
@@ -180,6 +181,9 @@ impl HttpProbe {
             Err(e) => return Verdict::costly(describe_hyper(&e)),
         };
         let status = response.status();
+        if status.is_redirection() && !self.accepts(status) {
+            return redirect(status, response.headers().get(hyper::header::LOCATION));
+        }
         if !self.accepts(status) {
             let retry_after = response
                 .headers()
@@ -249,6 +253,45 @@ impl HttpProbe {
             .collect();
         parts.join(",")
     }
+}
+
+/// A redirect, named as one: the probe does not follow it (a health check that redirects is a
+/// URL that is not the final one, as Django's `APPEND_SLASH` turns `/health` into `/health/`).
+/// 301 and 308 say the move is permanent, so the wait ends at once; the others may be a server
+/// still starting, and are waited on.
+fn redirect(status: StatusCode, location: Option<&hyper::header::HeaderValue>) -> Verdict {
+    let to = location
+        .and_then(|v| v.to_str().ok())
+        .map(|l| format!(" to {}", shown_location(l)))
+        .unwrap_or_default();
+    let reason = format!(
+        "HTTP {}{to}: redirects are not followed; use the final URL (or accept it with #status={})",
+        status_text(status),
+        status.as_u16()
+    );
+    if matches!(status.as_u16(), 301 | 308) {
+        Verdict::failed(reason)
+    } else {
+        Verdict::costly(reason)
+    }
+}
+
+/// A `Location` as it may be printed: without its query or fragment (a login redirect carries
+/// tokens there) or user information, and bounded.
+fn shown_location(location: &str) -> String {
+    let end = location.find(['?', '#']).unwrap_or(location.len());
+    let mut shown = location[..end].to_string();
+    if let Some(scheme_end) = shown.find("://") {
+        let rest = &shown[scheme_end + 3..];
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            shown = format!("{}{}", &shown[..scheme_end + 3], &rest[at + 1..]);
+        }
+    }
+    if end < location.len() {
+        shown.push_str("?…");
+    }
+    format!("'{}'", crate::redact::quote_short(&shown))
 }
 
 fn status_text(s: StatusCode) -> String {
@@ -449,6 +492,46 @@ mod tests {
         );
         for bad in ["", "abc", "600", "300-200", "99", "2x"] {
             assert!(parse_statuses(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_location_is_shown_without_what_may_be_secret() {
+        let cases = [
+            ("/health/", "'/health/'"),
+            (
+                "https://app.example/health/",
+                "'https://app.example/health/'",
+            ),
+            ("/login?next=/health&token=s3cret", "'/login?…'"),
+            (
+                "https://u:s3cret@sso.example/x#t=1",
+                "'https://sso.example/x?…'",
+            ),
+            ("/a\r\nb", "'/a\\u{d}\\u{a}b'"),
+        ];
+        for (location, want) in cases {
+            assert_eq!(shown_location(location), want, "{location:?}");
+        }
+        let long = format!("/{}", "x".repeat(5000));
+        assert!(shown_location(&long).len() < 300);
+    }
+
+    #[test]
+    fn redirects_are_named_and_permanent_ones_end_the_wait() {
+        let location = hyper::header::HeaderValue::from_static("/health/");
+        for (code, permanent) in [(301, true), (308, true), (302, false), (307, false)] {
+            let v = redirect(StatusCode::from_u16(code).unwrap(), Some(&location));
+            let words = format!("{v:?}");
+            assert!(
+                words.contains(&format!("to '/health/': redirects are not followed; use the final URL (or accept it with #status={code})")),
+                "{words}"
+            );
+            assert_eq!(
+                matches!(v, Verdict::Failed { .. }),
+                permanent,
+                "{code}: {words}"
+            );
         }
     }
 

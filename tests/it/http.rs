@@ -43,7 +43,9 @@ fn error_statuses_are_not_ready_by_default_and_can_be_accepted() {
         );
         assert_eq!(r.code(), 124, "{code}: {}", r.stderr);
         assert!(
-            r.stderr.contains(&format!("HTTP {code}")) && r.stderr.contains("expected 2xx"),
+            r.stderr.contains(&format!("HTTP {code}"))
+                && (r.stderr.contains("expected 2xx")
+                    || r.stderr.contains("redirects are not followed")),
             "{}",
             r.stderr
         );
@@ -58,6 +60,51 @@ fn error_statuses_are_not_ready_by_default_and_can_be_accepted() {
         ms(4000),
     );
     assert_eq!(r.code(), 0, "{}", r.stderr);
+}
+
+/// Django's APPEND_SLASH answers `/health` with a 301 to `/health/`: the reason names the
+/// redirect and where it goes, and a permanent one ends the wait at once (exit 1).
+#[test]
+fn a_redirect_is_named_and_a_permanent_one_fails_fast() {
+    let srv = fake::http(vec![Reply::Status(
+        301,
+        vec![("Location", "/health/".to_string())],
+        String::new(),
+    )]);
+    let r = run(
+        gate().args([
+            "-t",
+            "20s",
+            &format!("http://127.0.0.1:{}/health", srv.port),
+            "--",
+            "true",
+        ]),
+        ms(20_000),
+    );
+    assert_eq!(r.code(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("HTTP 301 Moved Permanently to '/health/': redirects are not followed; use the final URL"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.elapsed < ms(5_000), "took {:?}", r.elapsed);
+    // A temporary one is waited on, with the same words.
+    let srv = fake::http(vec![Reply::Status(
+        302,
+        vec![("Location", "/login?next=/health&token=s3cret".to_string())],
+        String::new(),
+    )]);
+    let r = run(
+        gate().args(["-t", "600ms", &format!("http://127.0.0.1:{}/", srv.port)]),
+        ms(4000),
+    );
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("HTTP 302 Found to '/login?…'"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("s3cret"), "{}", r.stderr);
 }
 
 #[test]

@@ -664,3 +664,74 @@ fn grpc_health_service_over_h2c_and_tls() {
     let r = gate_run(&["-t", "1s", &format!("grpcs://localhost:{port}#insecure")]);
     assert_eq!(r.code(), 124, "{}", r.stderr);
 }
+
+/// A URL aimed at a port of another protocol (a swapped port in a compose file) fails at once
+/// naming what answers there, instead of waiting out the deadline with "no answer"; a server of
+/// the right protocol at the right port is never taken for another.
+#[test]
+fn a_port_that_speaks_another_protocol_is_named() {
+    if !crate::servers::redis_available()
+        || !brokers::mariadb_available()
+        || !brokers::simple_available("memcached", "memcached")
+        || !crate::servers::postgres_available()
+    {
+        return;
+    }
+    let redis = crate::servers::Redis::start(&[], true);
+    let mut maria = Mariadb::new();
+    maria.start(&[], true);
+    let mc_port = free_port();
+    let _mc = brokers::memcached(mc_port, McAuth::None);
+    crate::servers::wait_port(mc_port, ms(10_000));
+    let pg = crate::servers::Pg::new("");
+    pg.start();
+    let cases = [
+        (
+            format!("postgres://app@127.0.0.1:{}/app", redis.port),
+            "this port answers like Redis, not PostgreSQL",
+        ),
+        (
+            format!("mysql://app@127.0.0.1:{}/appdb", redis.port),
+            "this port answers like Redis, not MySQL or MariaDB",
+        ),
+        (
+            format!("redis://127.0.0.1:{mc_port}"),
+            "this port answers like memcached, not Redis",
+        ),
+        (
+            format!("redis://127.0.0.1:{}", maria.port),
+            "this port answers like MySQL or MariaDB, not Redis",
+        ),
+        (
+            format!("postgres://app@127.0.0.1:{}/appdb", maria.port),
+            "this port answers like MySQL or MariaDB, not PostgreSQL",
+        ),
+        (
+            format!("mysql://app@127.0.0.1:{}/app", pg.port),
+            "this port answers like PostgreSQL, not MySQL or MariaDB",
+        ),
+    ];
+    for (url, want) in &cases {
+        let start = Instant::now();
+        let r = gate_run(&["-t", "20s", url, "--", "true"]);
+        let took = start.elapsed();
+        assert_eq!(r.code(), 1, "{url}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(want),
+            "{url}: no '{want}' in {}",
+            r.stderr
+        );
+        // Bounded by the look (one second of silence, then a second at most), far from the
+        // deadline; the slack is a loaded machine's.
+        assert!(took < ms(8_000), "{url}: took {took:?}");
+    }
+    // The right servers on their ports are ready, with no look in their way.
+    for url in [
+        format!("redis://127.0.0.1:{}", redis.port),
+        format!("memcached://127.0.0.1:{mc_port}"),
+    ] {
+        let r = gate_run(&["-t", "20s", &url, "--", "true"]);
+        assert_eq!(r.code(), 0, "{url}: {}", r.stderr);
+        assert!(!r.stderr.contains("answers like"), "{}", r.stderr);
+    }
+}

@@ -297,8 +297,9 @@ fn no_piece_of_a_password_is_ever_printed() {
 }
 
 /// Characters that separate targets or parameters, written raw (unencoded) inside a secret: a
-/// secret must never be split at one and a piece of it printed.
-const RAW: &[u8] = b"| \t&#";
+/// secret must never be split at one and a piece of it printed (a comma, too: the comma-list hint
+/// must not take a secret holding one for two targets).
+const RAW: &[u8] = b"| \t&#,";
 
 fn raw_password() -> impl Strategy<Value = String> {
     let alnum: Vec<u8> = (b'0'..=b'9')

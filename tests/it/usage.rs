@@ -55,6 +55,30 @@ fn bad_input_exits_2_at_once_with_a_quoted_example() {
         ),
         (vec!["--log-format", "xml", "db:1"], "invalid value 'xml'"),
         (vec![], "nothing to wait for"),
+        // The slips whose intent is plain are named, not their symptoms (an IPv6 address
+        // without brackets, a missing `--`, an empty list of values).
+        (
+            vec!["db:5432,cache:6379"],
+            "targets are separated by spaces, not commas: give each its own argument (in READYGATE_TARGETS too), like db:5432 cache:6379",
+        ),
+        (
+            vec!["redis//cache:6379"],
+            "did you mean redis://cache:6379?",
+        ),
+        (vec!["redis:/cache:6379"], "did you mean redis://cache:6379?"),
+        (vec!["postgress://db:5432"], "(did you mean postgres://?"),
+        (
+            vec!["--tiemout", "3s", "db:1"],
+            "unexpected argument '--tiemout': not an option of readygate (did you mean --timeout?)",
+        ),
+        (
+            vec!["--timeout"],
+            "--timeout needs a value (example: --timeout 30s)",
+        ),
+        (
+            vec!["--timeout", "db:1"],
+            "--timeout needs a value, and took the target 'db:1' as its value (example: --timeout 30s db:1)",
+        ),
     ];
     for (args, want) in cases {
         let r = run(gate().args(&args), ms(3000));

@@ -265,7 +265,16 @@ impl MysqlProbe {
     }
 
     async fn exchange(&self, s: &mut Box<dyn Io>, use_tls: bool) -> std::io::Result<Exchange> {
-        let (_, first) = wire::read(s).await?;
+        // The greeting, or a look at what else speaks on this port (see `net::sniff`).
+        let greeting = crate::net::sniff::first_exchange(
+            &self.endpoint,
+            crate::net::sniff::MYSQL,
+            wire::read(s),
+        );
+        let first = match greeting.await {
+            Ok((_, first)) => first,
+            Err(v) => return Ok(Exchange::Done(v)),
+        };
         if let Some(e) = wire::error(&first) {
             // An error instead of a greeting: too many connections, host blocked or not allowed.
             return Ok(Exchange::Done(self.classify(&e, false)));

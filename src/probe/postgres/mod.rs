@@ -110,7 +110,9 @@ impl PgProbe {
         match self.level {
             Level::Ping => {
                 let user = self.user.as_deref().unwrap_or("postgres");
-                match wire::ping(&mut stream, user, &self.database).await {
+                let first = wire::ping(&mut stream, user, &self.database);
+                match net::sniff::first_exchange(&self.endpoint, net::sniff::POSTGRES, first).await
+                {
                     Ok(FirstReply::Auth | FirstReply::Negotiate) => {
                         Verdict::ready("accepting connections".to_string())
                     }
@@ -130,7 +132,7 @@ impl PgProbe {
                             e.code
                         )),
                     },
-                    Err(e) => net::connect::io_verdict(&e),
+                    Err(v) => v,
                 }
             }
             Level::Login => self.login(stream, encrypted).await,
@@ -144,7 +146,8 @@ impl PgProbe {
         let (Endpoint::Tcp(host, _), Some(tls)) = (&self.endpoint, &self.tls) else {
             return Ok((stream, matches!(self.endpoint, Endpoint::Unix(_))));
         };
-        match wire::negotiate_tls(&mut stream).await {
+        let asked = wire::negotiate_tls(&mut stream);
+        match net::sniff::first_exchange(&self.endpoint, net::sniff::POSTGRES, asked).await {
             Ok(SslAnswer::Yes) => {}
             Ok(SslAnswer::No) if self.sslmode == SslMode::Prefer => return Ok((stream, false)),
             Ok(SslAnswer::No) => {
@@ -154,7 +157,7 @@ impl PgProbe {
                     self.context
                 )))
             }
-            Err(e) => return Err(net::connect::io_verdict(&e)),
+            Err(v) => return Err(v),
         }
         match tls.handshake(host, stream).await {
             Ok(s) => Ok((Box::new(s), true)),

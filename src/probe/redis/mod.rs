@@ -155,9 +155,16 @@ impl RedisProbe {
             Ok(s) => s,
             Err(v) => return v,
         };
-        self.exchange(stream)
-            .await
-            .unwrap_or_else(|e| net::connect::io_verdict(&e))
+        match self.tls {
+            // A look over plain TCP says nothing about a TLS port: only plain targets get it.
+            None => net::sniff::first_exchange(endpoint, net::sniff::REDIS, self.exchange(stream))
+                .await
+                .unwrap_or_else(|v| v),
+            Some(_) => self
+                .exchange(stream)
+                .await
+                .unwrap_or_else(|e| net::connect::io_verdict(&e)),
+        }
     }
 
     async fn exchange(&self, stream: Box<dyn Io>) -> std::io::Result<Verdict> {
