@@ -18,7 +18,7 @@ packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount proc
           gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
           qemu-user-static buildah skopeo
           mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin nats-server mosquitto mosquitto-clients
-          wait-for-it python3-django python3-psycopg2 python3-mysqldb)
+          wait-for-it python3-django python3-psycopg2 python3-mysqldb man-db)
 # The release build (dist/build.sh) fetches the armhf musl with `apt-get download`.
 if [ "$(id -u)" = 0 ] && ! dpkg --print-foreign-architectures | grep -qx armhf; then
   dpkg --add-architecture armhf
@@ -86,12 +86,49 @@ if [ "$(id -u)" = 0 ] && command -v docker >/dev/null && ! docker info >/dev/nul
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
 fi
 
+# What the suite could leave behind: processes, and Docker containers, volumes and networks. The
+# state before the run, to compare with after it (images are caches, kept on purpose).
+engine_state() {
+  if docker info >/dev/null 2>&1; then
+    docker ps -aq --no-trunc | sed 's/^/container /'
+    docker volume ls -q | sed 's/^/volume /'
+    docker network ls -q --no-trunc | sed 's/^/network /'
+  fi
+}
 skips=$(mktemp)
 out=$(mktemp)
-trap 'rm -f "$skips" "$out"' EXIT
+procs_before=$(mktemp)
+engine_before=$(mktemp)
+trap 'rm -f "$skips" "$out" "$procs_before" "$engine_before"' EXIT
+ls /proc | grep -E '^[0-9]+$' | sort > "$procs_before"
+engine_state | sort > "$engine_before"
 export TEST_SKIPS_FILE="$skips"
 cargo test --locked "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
+
+# Nothing of the suite's own may be left running: every process started during the run (kernel
+# threads aside) and every container, volume and network created during it is gone by now.
+sleep 2
+left=()
+while read -r pid; do
+  [ "$pid" = $$ ] && continue
+  cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || continue
+  [ -n "$cmd" ] || continue
+  ppid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+  [ "$ppid" = $$ ] && continue
+  left+=("process $pid: ${cmd:0:160}")
+done < <(ls /proc | grep -E '^[0-9]+$' | sort | comm -13 "$procs_before" -)
+while read -r thing; do
+  [ -n "$thing" ] && left+=("$thing")
+done < <(engine_state | sort | comm -13 "$engine_before" -)
+echo
+if [ ${#left[@]} -gt 0 ]; then
+  echo "test.sh: the suite left ${#left[@]} things behind:"
+  printf '  %s\n' "${left[@]}"
+  status=1
+else
+  echo "test.sh: nothing left behind (no process, container, volume or network of the suite's)"
+fi
 
 # cargo's "test result:" lines, summed over every test binary.
 read -r passed failed < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$out" |
@@ -105,5 +142,6 @@ else
   echo "0 tests skipped"
 fi
 [ "$status" = 0 ] || failed=$((failed > 0 ? failed : 1))
+[ ${#left[@]} -eq 0 ] || failed=$((failed + 1))
 echo "test: $((passed - skipped)) passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -3,7 +3,13 @@
 # delay, and lets readygate wait for it and then exec a command in its own place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet
+# The first build compiles every dependency (2-4 minutes on two cores): say so, and let cargo show
+# its progress, so that the wait does not look like a hang.
+if [ ! -x target/release/readygate ]; then
+  echo "demo: building readygate (cargo build --release: 2-4 minutes the first time)"
+fi
+cargo build --release
+echo "demo: built target/release/readygate"
 gate=target/release/readygate
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 dir=$(mktemp -d)

@@ -162,6 +162,11 @@ pub struct Cli {
     #[arg(long, env = "READYGATE_SIGNAL_GROUP", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
     pub signal_group: bool,
 
+    /// Refuse to start when a READYGATE_* variable is set that readygate does not read (a
+    /// misspelling); without it, a warning
+    #[arg(long, env = "READYGATE_STRICT_ENV", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
+    pub strict_env: bool,
+
     /// (docker-compose-wait's WAIT_BEFORE) a pause before the first attempt
     #[arg(long, hide = true, value_parser = crate::duration::parse)]
     pub pause_before: Option<Duration>,
@@ -174,6 +179,11 @@ pub struct Cli {
     /// --explain.
     #[arg(skip)]
     pub sources: Vec<(String, String)>,
+
+    /// The flags that beat a variable set to another value, as notes for the start ("--timeout
+    /// on the command line beats READYGATE_TIMEOUT=4s"), and the same by flag for --explain.
+    #[arg(skip)]
+    pub beaten: Vec<(String, String)>,
 
     /// The exec checks came from READYGATE_EXEC_CHECK (an error about one names the variable).
     #[arg(skip)]
@@ -236,7 +246,7 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
     if own_words(args).any(|w| w == "-h" || w == "--help") {
         command = command.after_help(after_help());
     }
-    let matches = match command.try_get_matches_from(args) {
+    let matches = match command.try_get_matches_from_mut(args) {
         Ok(m) => m,
         Err(e) if matches!(e.kind(), DisplayHelp | DisplayVersion) => {
             let _ = e.print();
@@ -245,10 +255,10 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
         Err(e) => return Err(Some(usage_message(&e, args))),
     };
     let mut cli = Cli::from_arg_matches(&matches).map_err(|e| Some(usage_message(&e, args)))?;
-    // Only --explain shows where each value came from; working it out builds the command
-    // definition a second time, which every other start-up can do without.
+    cli.beaten = beaten(&command, &matches);
+    // Only --explain shows where each value came from.
     if cli.explain {
-        cli.sources = sources(&matches);
+        cli.sources = sources(&command, &matches, &cli.beaten);
     }
     cli.exec_checks_from_env =
         matches.value_source("exec_checks") == Some(clap::parser::ValueSource::EnvVariable);
@@ -294,22 +304,74 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
     Ok(cli)
 }
 
-/// Where each option's value came from, by the flag's name.
-fn sources(matches: &clap::ArgMatches) -> Vec<(String, String)> {
+/// Where each option's value came from, by the flag's name, with what a flag beat.
+fn sources(
+    command: &clap::Command,
+    matches: &clap::ArgMatches,
+    beaten: &[(String, String)],
+) -> Vec<(String, String)> {
     use clap::parser::ValueSource;
-    use clap::CommandFactory;
-    Cli::command()
+    command
         .get_arguments()
         .filter_map(|a| {
             let long = a.get_long()?;
+            let flag = format!("--{long}");
             let from = match matches.value_source(a.get_id().as_str())? {
-                ValueSource::CommandLine => format!("--{long}"),
+                ValueSource::CommandLine => match beaten.iter().find(|(f, _)| *f == flag) {
+                    Some((_, variable)) => format!("{flag}, beating {variable}"),
+                    None => flag.clone(),
+                },
                 ValueSource::EnvVariable => a.get_env()?.to_string_lossy().into_owned(),
                 _ => "default".to_string(),
             };
-            Some((format!("--{long}"), from))
+            Some((flag, from))
         })
         .collect()
+}
+
+/// The flags typed on the command line whose variable is set too, to another value: a flag wins
+/// (as everywhere), and an image's ENTRYPOINT flag silently beating `-e READYGATE_TIMEOUT=4s`
+/// is the surprise this names. Returns (flag, "VARIABLE=value"); the value is redacted, and an
+/// exec check's never shown (a command line may hold a password).
+fn beaten(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<(String, String)> {
+    use clap::parser::ValueSource;
+    command
+        .get_arguments()
+        .filter_map(|a| {
+            let long = a.get_long()?;
+            let id = a.get_id().as_str();
+            if matches.value_source(id) != Some(ValueSource::CommandLine) {
+                return None;
+            }
+            let variable = a.get_env()?.to_str()?;
+            let set = std::env::var_os(variable)?;
+            let set = set.to_string_lossy();
+            let typed: Vec<String> = matches
+                .get_raw(id)?
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            if typed.len() == 1 && same_value(&typed[0], &set) {
+                return None;
+            }
+            let shown = if id == "exec_checks" {
+                format!("{variable} (its value is not shown)")
+            } else {
+                format!(
+                    "{variable}={}",
+                    crate::redact::quote_short(&crate::redact::redact_input(set.trim()))
+                )
+            };
+            Some((format!("--{long}"), shown))
+        })
+        .collect()
+}
+
+/// Whether two spellings mean the same value (`60` and `1m`, `1` and `true`).
+fn same_value(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    a.eq_ignore_ascii_case(b)
+        || matches!((crate::duration::parse(a), crate::duration::parse(b)), (Ok(x), Ok(y)) if x == y)
+        || matches!((crate::boolean::parse(a), crate::boolean::parse(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// A clap error as readygate says it: the variable named when the bad value came from one, the

@@ -101,6 +101,13 @@ fn render(plan: &Plan) -> String {
             let _ = writeln!(out, "     inverted (#down): ready when it does NOT answer");
         }
     }
+    // The warnings a real run prints at start (a variable nobody reads, a flag beating one).
+    if !plan.notes.is_empty() {
+        let _ = writeln!(out, "notes:");
+        for note in &plan.notes {
+            let _ = writeln!(out, "  {note}");
+        }
+    }
     out
 }
 

@@ -1,6 +1,7 @@
-//! readygate gates a program's start on its dependencies: it probes every target (TCP, HTTP(S),
-//! PostgreSQL, Redis) at the protocol level, concurrently, with backoff under a deadline, and then
-//! execs the command in its own place.
+//! readygate gates a program's start on its dependencies: it probes every target (one of the
+//! kinds of [`probe::KINDS`]: PostgreSQL, MySQL, Redis, HTTP(S), brokers, gRPC, TCP, files,
+//! commands) at the protocol level, concurrently, with backoff under a deadline, and then execs
+//! the command in its own place.
 //!
 //! # Layout
 //! - `main.rs` → [`gate`]: the algorithm, parse → plan → wait → exec or exit; [`startup`]: the

@@ -79,6 +79,17 @@ impl Plan {
         // names the databases checks the app alone (a database outage must not mark every app
         // container unhealthy).
         let mut notes = unknown_variables(env_names);
+        if cli.strict_env && !notes.is_empty() {
+            return Err(PlanError::Invalid(format!(
+                "{} (--strict-env: a variable readygate does not read is an error)",
+                notes.join("; ")
+            )));
+        }
+        notes.extend(
+            cli.beaten
+                .iter()
+                .map(|(flag, variable)| format!("{flag} on the command line beats {variable}")),
+        );
         let replaced = !inputs.is_empty() && env_targets.is_some_and(|e| !e.trim().is_empty());
         if replaced && !cli.check {
             notes.push(
@@ -239,6 +250,7 @@ const KNOWN_VARIABLES: &[&str] = &[
     "READYGATE_ON_LOST",
     "READYGATE_SERVE",
     "READYGATE_SIGNAL_GROUP",
+    "READYGATE_STRICT_ENV",
     "READYGATE_TARGETS",
 ];
 

@@ -33,7 +33,7 @@ const SEPARATOR: &str = "-------------------------------------------------------
 fn refuse(message: String) -> Translation {
     Translation::Exit(Exit {
         stderr: format!(
-            "readygate: error: {message}\n  (docker-compose-wait mode: see README, \"Replacing your script\")\n"
+            "readygate: error: {message}\n  (docker-compose-wait mode: see docs/drop-in.md)\n"
         ),
         status: 2,
         ..Exit::default()

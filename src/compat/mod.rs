@@ -9,7 +9,7 @@
 //! - [`dockerize`]: dockerize's `-wait` subset.
 //!
 //! One difference stays, on purpose, in every mode: the command never starts when a dependency is
-//! not ready (wait-for-it without `--strict` would start it); README "Replacing your script" lists
+//! not ready (wait-for-it without `--strict` would start it); docs/drop-in.md lists
 //! every observable difference.
 //!
 //! Each mode is two pieces: a translation of its arguments (pure, tested against the tool's own

@@ -1,6 +1,6 @@
 //! The probes: one module per protocol behind one enum, and [`KINDS`], the one table of what
 //! readygate can probe. Schemes, default ports, the examples in error messages, the targets part
-//! of `--help` and the README check all come from that table.
+//! of `--help` and the documentation's check all come from that table.
 //!
 //! A probe turns a parsed [`Uri`] into its typed settings (every option validated, so bad input
 //! fails at start), and makes ONE attempt when asked, answering with a [`Verdict`]. It gets its
@@ -16,7 +16,7 @@
 //!    `async fn attempt(&self) -> Verdict` that opens its stream with `Endpoint::open`.
 //! 2. One arm in [`Probe`] (and in its three `match`es below: the compiler lists them).
 //! 3. One row in [`KINDS`]: schemes, default port, example, help line, constructor.
-//! 4. A row in the README's targets table (a test fails until it is there) and its "what each
+//! 4. A row in docs/targets.md's table (a test fails until it is there) and its "what each
 //!    answer means" table.
 
 pub mod amqp;
@@ -250,12 +250,18 @@ pub fn schemes() -> String {
 
 /// The targets part of `--help`.
 pub fn help() -> String {
+    const COLUMN: usize = 42;
     let mut out = String::from("Targets (the scheme picks the probe):\n");
     for k in KINDS {
-        out.push_str(&format!("  {:<42}{}\n", k.usage, k.meaning));
+        // A form too long for its column gets its meaning on the next line, never run together.
+        if k.usage.chars().count() < COLUMN {
+            out.push_str(&format!("  {:<COLUMN$}{}\n", k.usage, k.meaning));
+        } else {
+            out.push_str(&format!("  {}\n  {:<COLUMN$}{}\n", k.usage, "", k.meaning));
+        }
     }
     out.push_str(
-        "  IPv6 literals go in brackets: tcp://[::1]:5432. Targets are also read from READYGATE_TARGETS.",
+        "  IPv6 literals go in brackets: tcp://[::1]:5432. Targets are also read from\n  READYGATE_TARGETS when none is given as an argument.",
     );
     out
 }

@@ -66,6 +66,8 @@ impl Stack {
         self.dir.path()
     }
 
+    /// `make TARGET` with this run's settings in the environment (as `make setup VAR=…` is
+    /// given them once).
     pub(crate) fn make(&self, target: &str) -> String {
         let mut cmd = Command::new("make");
         cmd.arg("-C").arg(self.path()).arg(target);
@@ -73,6 +75,30 @@ impl Stack {
             cmd.env(k, v);
         }
         sh(&mut cmd)
+    }
+
+    /// `make TARGET` as a user types it after `make setup`: no settings given, only what setup
+    /// kept in `.env`.
+    pub(crate) fn make_plain(&self, target: &str) -> String {
+        sh(Command::new("make").arg("-C").arg(self.path()).arg(target))
+    }
+
+    /// What of the project's own is left on the Engine: containers, networks, volumes.
+    fn leftovers(&self) -> String {
+        let label = format!("label=com.docker.compose.project={}", self.project);
+        ["ps", "network", "volume"]
+            .iter()
+            .map(|kind| {
+                let mut args = vec![*kind, "ls", "-q", "--filter", label.as_str()];
+                if *kind == "ps" {
+                    args = vec!["ps", "-aq", "--filter", label.as_str()];
+                }
+                docker(&args)
+            })
+            .collect::<Vec<_>>()
+            .join("")
+            .trim()
+            .to_string()
     }
 
     fn compose(&self, dev: bool, args: &[&str]) -> Command {
@@ -226,9 +252,10 @@ fn the_django_example_runs_end_to_end() {
     let Some(stack) = setup() else { return };
     let http = port(&stack, "HTTP_PORT");
 
-    // 1. `make setup && make up`: the page through nginx.
+    // 1. `make setup && make up`: the page through nginx. Only setup is given the settings (base
+    // images, ports, project name): `make up` and every later make find them in .env.
     stack.make("setup");
-    stack.make("up");
+    stack.make_plain("up");
     until(http, "/", ms(60_000), |status, body| {
         status == 200 && body.contains("Teapot")
     });
@@ -401,7 +428,7 @@ fn the_django_example_runs_end_to_end() {
         "MEASURE PostgreSQL ready -> migrated -> gunicorn listening: {} ms",
         listening - pg_ready
     );
-    stack.make("collectstatic");
+    stack.make_plain("collectstatic");
     stack.run(&["up", "-d", "nginx"]);
     until(http, "/", ms(60_000), |status, body| {
         status == 200 && body.contains("Teapot")
@@ -488,6 +515,35 @@ fn the_django_example_runs_end_to_end() {
         );
         std::thread::sleep(ms(200));
     }
+
+    // 9. `make down` stops the dev services too, webpack at once (init: true; without it node
+    // ignores SIGTERM as PID 1 and is killed after the 10 s grace period), and leaves no
+    // container or network; `make clean` no volume or image either.
+    let start = Instant::now();
+    stack.make_plain("down");
+    let took = start.elapsed();
+    eprintln!(
+        "MEASURE make down with the dev stack up: {} ms",
+        took.as_millis()
+    );
+    assert!(took < ms(9_000), "make down took {took:?}");
+    let left = stack.leftovers();
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", stack.project),
+    ]);
+    assert_eq!(
+        left.trim(),
+        volumes.trim(),
+        "make down left containers or networks"
+    );
+    stack.make_plain("clean");
+    assert_eq!(stack.leftovers(), "", "make clean left something");
+    let images = docker(&["images", "-q", &format!("{}-django", stack.project)]);
+    assert_eq!(images.trim(), "", "make clean left the app's image");
 }
 
 /// A GET of `/` from inside a container (replicas publish no port): the status, or the error.
@@ -648,4 +704,139 @@ fn lost_exits_and_the_engine_restarts(stack: &Stack) -> usize {
     });
     docker(&["rm", "-f", &id]);
     count(&logs)
+}
+
+/// The fenced block of `lang` that follows `after` in `text`.
+fn block_after(text: &str, after: &str, lang: &str) -> String {
+    let start = text.find(after).unwrap_or_else(|| panic!("no {after:?}"));
+    let fence = format!("```{lang}\n");
+    let from = start + text[start..].find(&fence).unwrap() + fence.len();
+    let len = text[from..].find("```").unwrap();
+    text[from..from + len].to_string()
+}
+
+/// The README's "In your project" run exactly as printed: its settings lines, Dockerfile and
+/// compose file in a project made by `django-admin startproject`, the readygate image made by
+/// `docker/image.sh`, and `docker compose up`. The base images (no registry here) come through the
+/// file's own `*_IMAGE` variables, the port through `HTTP_PORT`.
+#[test]
+fn the_readmes_stack_runs_as_printed() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = "## In your project";
+    let settings = block_after(&readme, section, "python");
+    let dockerfile = block_after(&readme, section, "dockerfile");
+    let compose = block_after(&readme, section, "yaml");
+    let lines = |t: &str| t.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(
+        lines(&dockerfile) + lines(&compose) <= 40,
+        "the README's Dockerfile and compose file are {} lines",
+        lines(&dockerfile) + lines(&compose)
+    );
+    if !docker_ready()
+        || !require(have("debootstrap"), "debootstrap")
+        || !require(
+            have("django-admin"),
+            "django-admin (Debian package python3-django)",
+        )
+        || !require(static_binary().is_some(), "the static build (musl target)")
+    {
+        return;
+    }
+    let out = sh(Command::new("bash").arg(repo().join("docker/e2e/django-bases/build.sh")));
+    let bases: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| ["PYTHON_IMAGE", "POSTGRES_IMAGE", "REDIS_IMAGE"].contains(k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(bases.len(), 3, "{out}");
+    // `readygate:latest` is one name for the whole machine: one run at a time uses it.
+    std::fs::create_dir_all("/var/cache/readygate-e2e").unwrap();
+    let lock = std::fs::File::create("/var/cache/readygate-e2e/readygate-latest.lock").unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&lock);
+    // SAFETY: flock on a descriptor this function owns and keeps open until it returns.
+    let locked = unsafe { libc::flock(fd, libc::LOCK_EX) };
+    assert_eq!(locked, 0);
+    // As printed, with the build directory of this run's static binary (no second build).
+    sh(Command::new("bash")
+        .arg(repo().join("docker/image.sh"))
+        .env("CARGO_TARGET_DIR", repo().join("target/static")));
+
+    let dir = tempfile::tempdir().unwrap();
+    sh(Command::new("django-admin")
+        .args(["startproject", "mysite"])
+        .arg(dir.path()));
+    let settings_py = dir.path().join("mysite/settings.py");
+    let mut text = std::fs::read_to_string(&settings_py).unwrap();
+    text.push('\n');
+    text.push_str(&settings);
+    std::fs::write(&settings_py, text).unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "Django==4.2.30\ngunicorn==27.0.1\npsycopg[binary]==3.3.9\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), &dockerfile).unwrap();
+    std::fs::write(dir.path().join("compose.yaml"), &compose).unwrap();
+
+    struct Down<'a>(&'a Path, String);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = compose_command()
+                .current_dir(self.0)
+                .args(["-p", &self.1, "down", "-v", "--rmi", "local", "-t", "1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    let project = format!("rgreadme{}", std::process::id());
+    let http = free_port();
+    let compose_in = |args: &[&str]| {
+        let mut c = compose_command();
+        c.current_dir(dir.path())
+            .args(["-p", &project])
+            .args(args)
+            .env("HTTP_PORT", http.to_string());
+        for (k, v) in &bases {
+            c.env(k, v);
+        }
+        c
+    };
+    let _down = Down(dir.path(), project.clone());
+    let start = Instant::now();
+    // --force-rm: a failed step's container is not left behind (the legacy builder keeps it).
+    sh(&mut compose_in(&["build", "--force-rm"]));
+    sh(&mut compose_in(&["up", "-d"]));
+    let took = until(http, "/admin/login/", ms(240_000), |status, _| {
+        status == 200
+    });
+    eprintln!(
+        "MEASURE README stack: build and up -> the admin login page: {} ms ({} ms after up)",
+        start.elapsed().as_millis(),
+        took.as_millis()
+    );
+    let web = sh(&mut compose_in(&["ps", "-q", "web"])).trim().to_string();
+    let logs = sh(&mut compose_in(&["logs", "--no-color", "web"]));
+    assert!(
+        logs.contains("readygate: all 2 targets are ready"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("Applying auth."),
+        "the migrations did not run:\n{logs}"
+    );
+    let pid1 = docker(&["exec", &web, "cat", "/proc/1/cmdline"]);
+    assert!(pid1.contains("gunicorn"), "PID 1 is {pid1:?}");
+    // The healthcheck checks the app alone (its target replaces READYGATE_TARGETS).
+    let health = wait_until(ms(60_000), ms(500), || {
+        let s = docker(&["inspect", "-f", "{{.State.Health.Status}}", &web]);
+        match s.trim() {
+            "healthy" => Ok(s),
+            other => Err(format!("health {other}")),
+        }
+    });
+    assert_eq!(health.trim(), "healthy");
+    let last = docker(&["inspect", "-f", "{{json .State.Health.Log}}", &web]);
+    assert!(!last.contains("postgres://"), "{last}");
 }

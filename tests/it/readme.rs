@@ -1,6 +1,7 @@
-//! The README is true line by line where a machine can tell: its options table and its targets
-//! table match the program, every shell block in it is run by a test (or marked as illustrative),
-//! and the demo of the Quick start runs.
+//! The README and `docs/` are true line by line where a machine can tell: the options table and
+//! the targets table match the program, every shell block is run by a test (or marked as
+//! illustrative), every link between them leads somewhere, the README stays a front door (at most
+//! 300 lines), and the demo of the Quick start runs.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -11,7 +12,29 @@ use clap::CommandFactory;
 use crate::harness::{gate, ms, run};
 
 fn readme() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+    doc("README.md")
+}
+
+fn doc(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The README and every file of `docs/`, by path.
+fn documents() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut paths: Vec<String> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| format!("docs/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|p| p.ends_with(".md"))
+        .collect();
+    paths.sort();
+    paths.insert(0, "README.md".into());
+    paths
+        .into_iter()
+        .map(|p| (doc(&p), p))
+        .map(|(t, p)| (p, t))
+        .collect()
 }
 
 /// The rows of the Markdown table that follows `heading`.
@@ -43,7 +66,7 @@ fn words(text: &str, prefix: &str) -> BTreeSet<String> {
 
 #[test]
 fn the_options_table_matches_the_program() {
-    let rows = table_after(&readme(), "### Options");
+    let rows = table_after(&doc("docs/options.md"), "## Options");
     let command = readygate::cli::Cli::command();
     let mut flags = BTreeSet::new();
     let mut vars = BTreeSet::new();
@@ -58,7 +81,7 @@ fn the_options_table_matches_the_program() {
         let row = rows
             .iter()
             .find(|r| r[0].contains(&flag))
-            .unwrap_or_else(|| panic!("README's options table has no row for {flag}"));
+            .unwrap_or_else(|| panic!("docs/options.md's table has no row for {flag}"));
         assert!(row[1].contains(&var), "{flag}: {row:?}");
         let default = arg
             .get_default_values()
@@ -95,7 +118,7 @@ fn the_options_table_matches_the_program() {
 
 #[test]
 fn the_targets_table_matches_the_program() {
-    let rows = table_after(&readme(), "### Targets");
+    let rows = table_after(&doc("docs/targets.md"), "# Targets");
     let in_readme: BTreeSet<String> = rows
         .iter()
         .flat_map(|r| {
@@ -132,46 +155,120 @@ fn the_targets_table_matches_the_program() {
 
 #[test]
 fn every_shell_block_is_tested_or_marked_illustrative() {
-    let text = readme();
-    let lines: Vec<&str> = text.lines().collect();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (i, line) in lines.iter().enumerate() {
-        let fence = line.trim_start();
-        if !(fence == "```sh" || fence == "```bash" || fence == "```console") {
-            continue;
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    let mut blocks = 0;
+    for (path, text) in documents() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let fence = line.trim_start();
+            if !(fence == "```sh" || fence == "```bash" || fence == "```console") {
+                continue;
+            }
+            blocks += 1;
+            let at = format!("{path} line {}", i + 1);
+            let marker = lines[..i]
+                .iter()
+                .rev()
+                .take(2)
+                .find(|l| l.trim_start().starts_with("<!--"))
+                .unwrap_or_else(|| {
+                    panic!("{at}: a shell block with no <!-- tested: … --> or <!-- illustrative --> above it")
+                });
+            if marker.contains("illustrative") {
+                continue;
+            }
+            assert!(marker.contains("tested:"), "{at}: {marker}");
+            // Every test it names exists.
+            for reference in marker.split_whitespace().filter(|w| w.contains("::")) {
+                let (file, name) = reference.split_once("::").unwrap();
+                let source = std::fs::read_to_string(root.join(file))
+                    .unwrap_or_else(|_| panic!("{at}: no file {file}"));
+                assert!(
+                    source.contains(&format!("fn {name}(")),
+                    "{at}: {file} has no test {name}"
+                );
+            }
+            // And every script it names is run by CI.
+            if marker.contains(".ci/run runs ./test.sh") {
+                assert!(ci.contains("./test.sh"));
+            }
         }
-        let marker = lines[..i]
-            .iter()
-            .rev()
-            .take(2)
-            .find(|l| l.trim_start().starts_with("<!--"))
-            .unwrap_or_else(|| {
-                panic!("README line {}: a shell block with no <!-- tested: … --> or <!-- illustrative --> above it", i + 1)
-            });
-        if marker.contains("illustrative") {
-            continue;
+    }
+    assert!(blocks > 10, "only {blocks} shell blocks found");
+}
+
+/// Every relative link of the README and `docs/` leads to a file that exists, and every `#anchor`
+/// to a heading of that file.
+#[test]
+fn every_link_leads_somewhere() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let slug = |h: &str| -> String {
+        h.trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect()
+    };
+    let anchors = |text: &str| -> BTreeSet<String> {
+        let mut fenced = false;
+        let mut out = BTreeSet::new();
+        for l in text.lines() {
+            if l.trim_start().starts_with("```") {
+                fenced = !fenced;
+            } else if !fenced && l.starts_with('#') {
+                out.insert(slug(l.trim_start_matches('#')));
+            }
         }
+        out
+    };
+    let mut links = 0;
+    for (path, text) in documents() {
+        let dir = Path::new(&path).parent().unwrap().to_path_buf();
+        for piece in text.split("](").skip(1) {
+            let Some(end) = piece.find(')') else { continue };
+            let link = &piece[..end];
+            if link.starts_with("http") || link.contains(' ') {
+                continue;
+            }
+            links += 1;
+            let (file, anchor) = link.split_once('#').unwrap_or((link, ""));
+            let target = if file.is_empty() {
+                root.join(&path)
+            } else {
+                root.join(&dir).join(file)
+            };
+            assert!(target.exists(), "{path}: the link ({link}) leads nowhere");
+            if !anchor.is_empty() {
+                let text = std::fs::read_to_string(&target).unwrap();
+                assert!(
+                    anchors(&text).contains(anchor),
+                    "{path}: the link ({link}) names no heading of {}",
+                    target.display()
+                );
+            }
+        }
+    }
+    assert!(links > 20, "only {links} links found");
+}
+
+/// The README is a front door: short, with a table of contents whose every entry is a heading.
+#[test]
+fn the_readme_is_a_front_door() {
+    let text = readme();
+    let lines = text.lines().count();
+    assert!(lines <= 300, "README.md has {lines} lines (at most 300)");
+    let contents = text
+        .lines()
+        .find(|l| l.starts_with("**Contents:**"))
+        .expect("a table of contents");
+    for h in text.lines().filter(|l| l.starts_with("## ")) {
+        let name = &h[3..];
         assert!(
-            marker.contains("tested:"),
-            "README line {}: {marker}",
-            i + 1
+            contents.contains(&format!("[{name}]")) || text.contains(&format!("[{name}](#")),
+            "the contents do not list {name:?}"
         );
-        // Every test it names exists.
-        for reference in marker.split_whitespace().filter(|w| w.contains("::")) {
-            let (file, name) = reference.split_once("::").unwrap();
-            let source = std::fs::read_to_string(root.join(file))
-                .unwrap_or_else(|_| panic!("README line {}: no file {file}", i + 1));
-            assert!(
-                source.contains(&format!("fn {name}(")),
-                "README line {}: {file} has no test {name}",
-                i + 1
-            );
-        }
-        // And every script it names is run by CI.
-        let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
-        if marker.contains(".ci/run runs ./test.sh") {
-            assert!(ci.contains("./test.sh"));
-        }
     }
 }
 

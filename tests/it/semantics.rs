@@ -379,7 +379,44 @@ fn man_page_and_completions_come_from_the_definition() {
         "{man}"
     );
     let bash = std::fs::read_to_string(dir.path().join("completions/readygate.bash")).unwrap();
-    assert!(bash.contains("--attempt-timeout"));
+    assert!(bash.contains("--attempt-timeout") && bash.contains("--strict-env"));
+    // The tables render as tables: every kind of target on a line of its own in `man`'s output
+    // (filled roff would run them together), and the about line names more than four protocols.
+    let Ok(out) = std::process::Command::new("man")
+        .args(["-l", "-P", "cat"])
+        .arg(dir.path().join("readygate.1"))
+        .env("MANWIDTH", "120")
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+    else {
+        crate::harness::require(false, "man (Debian package man-db)");
+        return;
+    };
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let shown: String = shown
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for kind in readygate::probe::KINDS {
+        assert!(
+            shown.lines().any(|l| l.starts_with(kind.usage)),
+            "man does not show {:?} at the start of a line:\n{shown}",
+            kind.usage
+        );
+    }
+    assert!(shown.contains("MySQL") && shown.contains("gRPC"), "{shown}");
+    let help = run(gate().arg("--help"), ms(3000)).stdout;
+    for kind in readygate::probe::KINDS {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(kind.usage))
+            .unwrap_or_else(|| panic!("--help has no line for {}", kind.usage));
+        assert!(
+            line.contains(kind.meaning) || line.trim() == kind.usage,
+            "--help runs two things together: {line:?}"
+        );
+    }
 }
 
 #[test]

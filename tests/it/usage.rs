@@ -141,6 +141,90 @@ fn bad_environment_values_are_errors_not_defaults() {
     assert!(r.stderr.contains("'tcp://[::1'"), "{}", r.stderr);
 }
 
+/// No silent configuration: a variable nobody reads is a warning on every run (an error with
+/// --strict-env), and a flag that beats its variable set to another value says so once; the
+/// same in --explain, with each value's source and what it beat.
+#[test]
+fn configuration_that_does_not_apply_is_named() {
+    for strict in [
+        vec!["--strict-env", "db:1"],
+        vec!["--strict-env=yes", "db:1"],
+    ] {
+        let r = run(gate().env("READYGATE_TIMOUT", "3s").args(&strict), ms(3000));
+        assert_eq!(r.code(), 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("READYGATE_TIMOUT is set, but readygate reads no such variable (did you mean READYGATE_TIMEOUT?) (--strict-env"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.elapsed < ms(1000), "took {:?}", r.elapsed);
+    }
+    let r = run(
+        gate()
+            .env("READYGATE_TIMOUT", "3s")
+            .env("READYGATE_STRICT_ENV", "1")
+            .args(["--check", "db:1"]),
+        ms(3000),
+    );
+    assert_eq!(r.code(), 1, "a healthcheck never exits 2: {}", r.stderr);
+    // Without it, a warning, and the run goes on.
+    let r = run(
+        gate()
+            .env("READYGATE_TIMOUT", "3s")
+            .args(["-t", "300ms", "db:1"]),
+        ms(3000),
+    );
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("READYGATE_TIMOUT is set").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+
+    let secret = "pg_isready -d postgres://u:Sup3rSecretPw@db";
+    let r = run(
+        gate()
+            .env("READYGATE_TIMEOUT", "4s")
+            .env("READYGATE_INTERVAL", "100ms")
+            .env("READYGATE_EXEC_CHECK", secret)
+            .args([
+                "--timeout",
+                "60s",
+                "--interval",
+                "0.1s",
+                "--exec-check",
+                "true",
+                "--explain",
+                "db:1",
+            ]),
+        ms(3000),
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("deadline: 1m (from --timeout, beating READYGATE_TIMEOUT=4s)"),
+        "{}",
+        r.stdout
+    );
+    // The same value spelled another way beats nothing.
+    assert!(r.stdout.contains("(from --interval)"), "{}", r.stdout);
+    assert!(!r.stderr.contains("READYGATE_INTERVAL"), "{}", r.stderr);
+    for out in [&r.stdout, &r.stderr] {
+        assert_eq!(
+            out.matches("--timeout on the command line beats READYGATE_TIMEOUT=4s")
+                .count(),
+            1,
+            "{out}"
+        );
+        assert!(
+            out.contains("--exec-check on the command line beats READYGATE_EXEC_CHECK (its value is not shown)"),
+            "{out}"
+        );
+        assert!(!out.contains("Sup3rSecretPw"), "{out}");
+    }
+}
+
 #[test]
 fn help_and_version_exit_0() {
     let r = run(gate().arg("--help"), ms(3000));

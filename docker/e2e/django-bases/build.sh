@@ -12,7 +12,16 @@ mkdir -p "$cache"
 exec 9>"$cache/.django-bases.lock"
 flock 9
 
-tag=$(cat "$here"/* "$here/../bookworm-rootfs.sh" | sha256sum | cut -c1-12)
+# The machine's own certificate authorities (a TLS-inspecting proxy's, as here) go into the Python
+# base, so that `pip install` in an image reaches PyPI as the host's pip does.
+local_cas=(/usr/local/share/ca-certificates/*.crt)
+[ -e "${local_cas[0]}" ] || local_cas=()
+tag=$(cat "$here"/* "$here/../bookworm-rootfs.sh" "${local_cas[@]}" | sha256sum | cut -c1-12)
+context=$(mktemp -d)
+trap 'rm -rf "$context"' EXIT
+cp "$here"/* "$context/"
+mkdir "$context/local-ca"
+[ ${#local_cas[@]} -eq 0 ] || cp "${local_cas[@]}" "$context/local-ca/"
 base=readygate-e2e-bookworm:$tag
 if ! docker image inspect "$base" >/dev/null 2>&1; then
   tarball=$(bash "$here/../bookworm-rootfs.sh")
@@ -22,7 +31,7 @@ fi
 build() { # name dockerfile
   local image="readygate-e2e-$1:$tag"
   if ! docker image inspect "$image" >/dev/null 2>&1; then
-    docker build -q --force-rm --build-arg BASE="$base" -f "$here/$2" -t "$image" "$here" >/dev/null
+    docker build -q --force-rm --build-arg BASE="$base" -f "$context/$2" -t "$image" "$context" >/dev/null
   fi
   echo "$image"
 }
