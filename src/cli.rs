@@ -246,6 +246,9 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
     if own_words(args).any(|w| w == "-h" || w == "--help") {
         command = command.after_help(after_help());
     }
+    if let Some(message) = one_dash(&command, args) {
+        return Err(Some(message));
+    }
     let matches = match command.try_get_matches_from_mut(args) {
         Ok(m) => m,
         Err(e) if matches!(e.kind(), DisplayHelp | DisplayVersion) => {
@@ -302,6 +305,36 @@ pub fn parse(args: &[OsString]) -> Result<Cli, Option<String>> {
         }
     }
     Ok(cli)
+}
+
+/// A long option written with one dash, as Go's tools take them (`-timeout 60s`, dockerize's and
+/// wait-for's habit): clap would read `-t` with the value `imeout` and name the wrong problem.
+fn one_dash(command: &clap::Command, args: &[OsString]) -> Option<String> {
+    own_words(args).find_map(|word| {
+        let word = word.to_str()?;
+        let name = word.strip_prefix('-').filter(|w| !w.starts_with('-'))?;
+        let name = name.split_once('=').map_or(name, |(n, _)| n);
+        if name == "wait" {
+            return Some(
+                "'-wait' is dockerize's option: readygate takes the targets themselves (example: readygate tcp://db:5432 -- gunicorn app.wsgi), or speaks dockerize's arguments as `readygate --compat=dockerize …`".into(),
+            );
+        }
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(name) && name.len() > 1)?;
+        let switch = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .is_some_and(|n| n.as_str() == "BOOL");
+        let example = match switch {
+            true => String::new(),
+            false => format!(" {}", example_value(arg)),
+        };
+        Some(format!(
+            "'{}' has one dash: readygate's long options take two (example: --{name}{example})",
+            crate::redact::quote_short(word)
+        ))
+    })
 }
 
 /// Where each option's value came from, by the flag's name, with what a flag beat.

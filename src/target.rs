@@ -39,31 +39,47 @@ pub struct Rules {
 }
 
 /// The slips that make a target unreadable but whose intent is plain, named before the parser
-/// would name a symptom: a comma list (`db:5432,cache:6379` reads as an IPv6 address without
-/// brackets), a scheme without its `:` or a slash (`redis//cache:6379`, `redis:/cache:6379`).
-/// Returns the scheme for the example, and the problem.
+/// would name a symptom: a comma or semicolon list (`db:5432,cache:6379` reads as an IPv6 address
+/// without brackets), a separator standing alone (`a , b`), a scheme without its `:` or a slash
+/// (`redis//cache:6379`, `redis:/cache:6379`). Returns the scheme for the example, and the problem.
 fn slip(input: &str) -> Option<(String, String)> {
     let known = |scheme: &str| probe::kind(&scheme.to_ascii_lowercase()).is_some();
+    let trimmed = input.trim();
+    if trimmed == "," {
+        return Some((
+            "tcp".into(),
+            "a lone ',': targets are separated by spaces alone, like db:5432 cache:6379".into(),
+        ));
+    }
+    if matches!(trimmed, ";" | "&&" | "&" | "||") {
+        return Some((
+            "tcp".into(),
+            format!("'{trimmed}' is shell syntax, and no shell reads these words (an exec-form ENTRYPOINT has none): put `--` before the command, like readygate db:5432 -- gunicorn app.wsgi"),
+        ));
+    }
     if !input.contains("://") || input.matches("://").count() > 1 {
-        let pieces: Vec<&str> = input.split(',').map(str::trim).collect();
-        if pieces.len() > 1
-            && pieces.iter().all(|p| {
-                !p.is_empty() && uri::parse(p).is_ok_and(|u| u.port.is_some() || p.contains("://"))
-            })
-        {
-            return Some((
-                "tcp".into(),
-                format!(
-                    "targets are separated by spaces, not commas: give each its own argument (in READYGATE_TARGETS too), like {}",
-                    redact::quote_short(
-                        &pieces
-                            .iter()
-                            .map(|p| redact::redact_input(p))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    )
-                ),
-            ));
+        for (separator, name) in [(',', "commas"), (';', "semicolons")] {
+            let pieces: Vec<&str> = input.split(separator).map(str::trim).collect();
+            if pieces.len() > 1
+                && pieces.iter().all(|p| {
+                    !p.is_empty()
+                        && uri::parse(p).is_ok_and(|u| u.port.is_some() || p.contains("://"))
+                })
+            {
+                return Some((
+                    "tcp".into(),
+                    format!(
+                        "targets are separated by spaces, not {name}: give each its own argument (in READYGATE_TARGETS too), like {}",
+                        redact::quote_short(
+                            &pieces
+                                .iter()
+                                .map(|p| redact::redact_input(p))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        )
+                    ),
+                ));
+            }
         }
     }
     if input.contains("://") {

@@ -72,6 +72,27 @@ fn bad_input_exits_2_at_once_with_a_quoted_example() {
             "unexpected argument '--tiemout': not an option of readygate (did you mean --timeout?)",
         ),
         (
+            vec!["-timeout", "60s", "db:1"],
+            "'-timeout' has one dash: readygate's long options take two (example: --timeout 30s)",
+        ),
+        (
+            vec!["-check", "db:1"],
+            "'-check' has one dash: readygate's long options take two (example: --check)",
+        ),
+        (
+            vec!["db:5432;cache:6379"],
+            "targets are separated by spaces, not semicolons",
+        ),
+        (vec!["db:5432", ",", "cache:6379"], "a lone ','"),
+        (
+            vec!["-wait", "tcp://db:5432"],
+            "'-wait' is dockerize's option: readygate takes the targets themselves",
+        ),
+        (
+            vec!["db:5432", "&&", "gunicorn"],
+            "'&&' is shell syntax, and no shell reads these words",
+        ),
+        (
             vec!["--timeout"],
             "--timeout needs a value (example: --timeout 30s)",
         ),
