@@ -1,23 +1,50 @@
-//! Build-time facts for `readygate --version`: the git commit it was built from (when built in a
-//! checkout; "unknown" otherwise, as in a source archive or a Docker build context without .git)
-//! and the target triple.
+//! Build-time facts for `readygate --version`: the git commit it was built from and the target
+//! triple. The commit comes from `READYGATE_COMMIT` when the build sets it (a Docker build context
+//! or a source archive has no `.git`: `docker build --build-arg READYGATE_COMMIT=…`), else from
+//! git in a checkout or worktree, else "unknown".
 
+use std::path::PathBuf;
 use std::process::Command;
 
-fn main() {
-    let commit = Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
+fn git(args: &[&str]) -> Option<String> {
+    Command::new("git")
+        .args(args)
         .output()
         .ok()
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .filter(|c| !c.is_empty())
+        .filter(|s| !s.is_empty())
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=READYGATE_COMMIT");
+    println!("cargo:rerun-if-changed=build.rs");
+    let given = std::env::var("READYGATE_COMMIT")
+        .ok()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty() && c.chars().all(|c| c.is_ascii_alphanumeric()));
+    let commit = given
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".to_string());
     println!("cargo:rustc-env=READYGATE_COMMIT={commit}");
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".to_string());
     println!("cargo:rustc-env=READYGATE_TARGET={target}");
-    // A new commit or a checkout changes these.
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs/heads");
-    println!("cargo:rerun-if-changed=build.rs");
+    // A new commit or a checkout changes these. In a worktree `.git` is a file: the HEAD is in the
+    // worktree's own git directory and the branches in the common one, so ask git where they are
+    // (a path that does not exist would make cargo run this script on every build).
+    if let (Some(dir), Some(common)) = (
+        git(&["rev-parse", "--git-dir"]),
+        git(&["rev-parse", "--git-common-dir"]),
+    ) {
+        let (dir, common) = (PathBuf::from(dir), PathBuf::from(common));
+        for path in [
+            dir.join("HEAD"),
+            common.join("refs/heads"),
+            common.join("packed-refs"),
+        ] {
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
+    }
 }
