@@ -224,7 +224,7 @@ fn f06_to_f12_passwords_in_odd_places_are_never_printed() {
     let r = run(gate().env("READYGATE_TARGETS", &cases[11]), ms(3000));
     assert_eq!(r.code(), 2);
     assert!(
-        r.stderr.contains("separate targets with spaces"),
+        r.stderr.contains("targets are separated by spaces, not commas"),
         "{}",
         r.stderr
     );
