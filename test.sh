@@ -107,23 +107,32 @@ cargo test --locked "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 
 # Nothing of the suite's own may be left running: every process started during the run (kernel
-# threads aside) and every container, volume and network created during it is gone by now.
+# threads aside) and every container, volume and network created during it is gone by now. A
+# process is the suite's when its line of parents, followed up to the first one that was there
+# before the run, ends at test.sh's own parents or at PID 1 (a daemon or an orphan: where what a
+# test left behind ends up); one under another process that was already running (a shell of the
+# machine's) is not.
 sleep 2
+parent() { awk '/^PPid:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+ours=" 1 "
+p=$$
+while [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != 1 ]; do p=$(parent "$p"); ours+="$p "; done
 left=()
 while read -r pid; do
   [ "$pid" = $$ ] && continue
-  cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || continue
+  cmd=$({ tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null) || continue
   [ -n "$cmd" ] || continue
-  ppid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
-  [ "$ppid" = $$ ] && continue
-  left+=("process $pid: ${cmd:0:160}")
+  p=$(parent "$pid")
+  [ "$p" = $$ ] && continue   # this check's own commands
+  while [ -n "$p" ] && [ "$p" != 1 ] && ! grep -qx "$p" "$procs_before"; do p=$(parent "$p"); done
+  case "$ours" in *" $p "*) left+=("process $pid: ${cmd:0:160}") ;; esac
 done < <(ls /proc | grep -E '^[0-9]+$' | sort | comm -13 "$procs_before" -)
 while read -r thing; do
   [ -n "$thing" ] && left+=("$thing")
 done < <(engine_state | sort | comm -13 "$engine_before" -)
 echo
 if [ ${#left[@]} -gt 0 ]; then
-  echo "test.sh: the suite left ${#left[@]} things behind:"
+  echo "test.sh: the suite left ${#left[@]} thing(s) behind:"
   printf '  %s\n' "${left[@]}"
   status=1
 else

@@ -54,21 +54,25 @@ pub const REDIS: Protocol = Protocol {
     name: "Redis",
     port: 6379,
 };
-const HTTP: Protocol = Protocol {
+pub const HTTP: Protocol = Protocol {
     name: "HTTP",
     port: 80,
 };
-const MEMCACHED: Protocol = Protocol {
+pub const MEMCACHED: Protocol = Protocol {
     name: "memcached",
     port: 11211,
 };
-const AMQP: Protocol = Protocol {
+pub const AMQP: Protocol = Protocol {
     name: "AMQP (RabbitMQ)",
     port: 5672,
 };
-const NATS: Protocol = Protocol {
+pub const NATS: Protocol = Protocol {
     name: "NATS",
     port: 4222,
+};
+pub const MQTT: Protocol = Protocol {
+    name: "MQTT",
+    port: 1883,
 };
 const SSH: Protocol = Protocol {
     name: "SSH",
@@ -177,6 +181,15 @@ pub fn verdict(ours: Protocol, other: Protocol) -> Verdict {
     ))
 }
 
+/// The verdict for a reply a probe already read that is another protocol's, if it is one: the
+/// look is not needed when the first line says it (`-ERR unknown command` to memcached's
+/// `version` is Redis).
+pub fn named(ours: Protocol, first: &[u8]) -> Option<Verdict> {
+    identify(first)
+        .filter(|other| *other != ours)
+        .map(|other| verdict(ours, other))
+}
+
 /// Runs a probe's first exchange on `endpoint`; when it is silent past [`SNIFF_AFTER`], or ends
 /// with bytes that are not `ours` or a close without an answer, looks once at what the port
 /// speaks. Another protocol is a permanent failure naming it; anything else is the exchange's own
@@ -246,6 +259,13 @@ mod tests {
         for (bytes, want) in cases {
             assert_eq!(identify(bytes).map(|p| p.name), *want, "{bytes:?}");
         }
+    }
+
+    #[test]
+    fn a_reply_already_read_is_named_when_it_is_anothers() {
+        assert!(named(MEMCACHED, b"-ERR unknown command 'version'\r\n").is_some());
+        assert!(named(REDIS, b"-ERR unknown command\r\n").is_none());
+        assert!(named(MEMCACHED, b"garbage\r\n").is_none());
     }
 
     #[test]

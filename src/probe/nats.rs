@@ -106,14 +106,21 @@ impl NatsProbe {
             Err(v) => return v,
         };
         let stream: Box<dyn Io> = Box::new(Limited::new(stream, BUDGET));
-        self.exchange(BufReader::new(stream))
-            .await
-            .unwrap_or_else(|e| crate::net::connect::io_verdict(&e))
+        crate::net::sniff::first_exchange(
+            &self.endpoint,
+            crate::net::sniff::NATS,
+            self.exchange(BufReader::new(stream)),
+        )
+        .await
+        .unwrap_or_else(|v| v)
     }
 
     async fn exchange(&self, mut plain: BufReader<Box<dyn Io>>) -> std::io::Result<Verdict> {
         let info = text::read_line(&mut plain, MAX_LINE).await?;
         let Some(json) = info.strip_prefix(b"INFO ") else {
+            if let Some(other) = crate::net::sniff::named(crate::net::sniff::NATS, &info) {
+                return Ok(other);
+            }
             return Ok(Verdict::costly(format!(
                 "the server does not speak NATS (it sent \"{}\")",
                 text::printable(&info, 40)

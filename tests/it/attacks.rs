@@ -224,7 +224,8 @@ fn f06_to_f12_passwords_in_odd_places_are_never_printed() {
     let r = run(gate().env("READYGATE_TARGETS", &cases[11]), ms(3000));
     assert_eq!(r.code(), 2);
     assert!(
-        r.stderr.contains("targets are separated by spaces, not commas"),
+        r.stderr
+            .contains("targets are separated by spaces, not commas"),
         "{}",
         r.stderr
     );

@@ -25,8 +25,23 @@ impl Drop for Server {
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .status();
         let _ = self.child.wait();
+        // epmd refuses `-kill` while it still counts a node as alive, which it does until it
+        // sees the killed node's connection close: ask again until it has gone.
         if let Some(c) = &mut self.cleanup {
-            let _ = c.stdout(Stdio::null()).stderr(Stdio::null()).status();
+            for _ in 0..50 {
+                let out = c.stdin(Stdio::null()).output();
+                let said = out.map_or(String::new(), |o| {
+                    format!(
+                        "{}{}",
+                        String::from_utf8_lossy(&o.stdout),
+                        String::from_utf8_lossy(&o.stderr)
+                    )
+                });
+                if said.contains("Killed") || said.contains("Cannot connect") || said.is_empty() {
+                    break;
+                }
+                std::thread::sleep(ms(100));
+            }
         }
     }
 }

@@ -158,6 +158,9 @@ fn a_soak_against_every_failing_server_keeps_descriptors_and_memory_flat() {
             "300ms",
             "--max-interval",
             "200ms",
+            // A port that speaks another protocol (the SSH banner) ends the wait for good; the
+            // soak keeps probing it, and so keeps taking its bounded looks.
+            "--retry-permanent",
         ])
         .args(&targets)
         .stdout(Stdio::null())

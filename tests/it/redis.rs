@@ -286,13 +286,16 @@ fn silence_and_the_wrong_protocol_are_never_ready() {
         out.stderr
     );
     let http_port = fake::http_eager(fake::status(400));
-    let out = gate_run(&["-t", "800ms", &format!("redis://127.0.0.1:{}", http_port)]);
-    assert_eq!(out.code(), 124, "{}", out.stderr);
+    // Another protocol on the port is never ready, and named: the wait ends at once.
+    let out = gate_run(&["-t", "20s", &format!("redis://127.0.0.1:{}", http_port)]);
+    assert_eq!(out.code(), 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("does not speak the Redis protocol"),
+        out.stderr
+            .contains("this port answers like HTTP, not Redis"),
         "{}",
         out.stderr
     );
+    assert!(out.elapsed < ms(8_000), "{:?}", out.elapsed);
 }
 
 #[test]

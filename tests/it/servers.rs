@@ -63,6 +63,8 @@ pub struct Pg {
     pub socket_dir: PathBuf,
     pub port: u16,
     log: PathBuf,
+    /// A start was asked for (the server may still be on its way up at drop).
+    started: std::sync::atomic::AtomicBool,
 }
 
 impl Pg {
@@ -88,6 +90,7 @@ impl Pg {
             socket_dir,
             port,
             log,
+            started: std::sync::atomic::AtomicBool::new(false),
         };
         pg.run_as(
             "initdb",
@@ -177,6 +180,15 @@ impl Pg {
     }
 
     fn pg_ctl(&self, action: &[&str], extra: &[&str]) {
+        match action.first() {
+            Some(&"start") => self
+                .started
+                .store(true, std::sync::atomic::Ordering::SeqCst),
+            Some(&"stop") => self
+                .started
+                .store(false, std::sync::atomic::Ordering::SeqCst),
+            _ => {}
+        }
         let mut args = vec![
             "-D",
             self.data.to_str().unwrap(),
@@ -251,6 +263,7 @@ impl Pg {
             socket_dir,
             port: free_port(),
             log,
+            started: std::sync::atomic::AtomicBool::new(false),
         };
         let mut args = vec!["-D".to_string(), standby.data.to_str().unwrap().to_string()];
         args.extend(self.superuser());
@@ -307,6 +320,15 @@ impl Pg {
 
 impl Drop for Pg {
     fn drop(&mut self) {
+        // A server started without waiting (`start_nowait`) may write its pid file only after the
+        // test ended: wait for it, or the server outlives the test (and its deleted directory).
+        if self.started.load(std::sync::atomic::Ordering::SeqCst) {
+            let pid = self.data.join("postmaster.pid");
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while !pid.exists() && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
         if self.data.join("postmaster.pid").exists() {
             let _ = pg_command("pg_ctl")
                 .args([

@@ -30,6 +30,8 @@ fn lock() -> std::fs::File {
 /// The swarm this test created, left (with its stack) on drop.
 struct Swarm {
     stack: String,
+    /// Whether `docker_gwbridge` (made by `swarm init`, kept by `swarm leave`) was there before.
+    had_gwbridge: bool,
 }
 
 impl Drop for Swarm {
@@ -40,6 +42,21 @@ impl Drop for Swarm {
         quiet(&["stack", "rm", &self.stack]);
         std::thread::sleep(ms(3000));
         quiet(&["swarm", "leave", "--force"]);
+        // The stack's task containers go asynchronously, and a volume in use cannot be removed.
+        let label = format!("label=com.docker.stack.namespace={}", self.stack);
+        for _ in 0..60 {
+            let left = docker(&["ps", "-aq", "--filter", &label]);
+            if left.trim().is_empty() {
+                break;
+            }
+            for id in left.split_whitespace() {
+                quiet(&["rm", "-f", id]);
+            }
+            std::thread::sleep(ms(500));
+        }
+        if !self.had_gwbridge {
+            quiet(&["network", "rm", "docker_gwbridge"]);
+        }
         let volumes = docker(&[
             "volume",
             "ls",
@@ -144,10 +161,12 @@ fn the_gated_stack_on_a_swarm() {
     for target in ["secrets", "readygate-image", "wheels", "build"] {
         stack.make(target);
     }
+    let had_gwbridge = docker_quiet(&["network", "inspect", "docker_gwbridge"]);
     sh(Command::new("docker").args(["swarm", "init", "--advertise-addr", "127.0.0.1"]));
     let name = format!("rgsw{}", std::process::id());
     let _swarm = Swarm {
         stack: name.clone(),
+        had_gwbridge,
     };
     let svc = |s: &str| format!("{name}_{s}");
 

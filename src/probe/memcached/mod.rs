@@ -97,9 +97,13 @@ impl MemcachedProbe {
                 .unwrap_or_else(|e| crate::net::connect::io_verdict(&e));
         }
         let mut stream = BufReader::new(Limited::new(stream, 4 * MAX_LINE));
-        self.exchange(&mut stream)
-            .await
-            .unwrap_or_else(|e| crate::net::connect::io_verdict(&e))
+        crate::net::sniff::first_exchange(
+            &self.endpoint,
+            crate::net::sniff::MEMCACHED,
+            self.exchange(&mut stream),
+        )
+        .await
+        .unwrap_or_else(|v| v)
     }
 
     async fn exchange(&self, s: &mut BufReader<Limited<Box<dyn Io>>>) -> std::io::Result<Verdict> {
@@ -148,6 +152,12 @@ impl MemcachedProbe {
         }
         if shown.starts_with("SERVER_ERROR") {
             return Verdict::costly(shown);
+        }
+        if let Some(other) = crate::net::sniff::named(
+            crate::net::sniff::MEMCACHED,
+            &[line, b"\r\n".as_slice()].concat(),
+        ) {
+            return other;
         }
         Verdict::costly(format!(
             "the server does not speak memcached (it sent \"{}\")",
