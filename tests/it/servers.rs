@@ -329,19 +329,42 @@ impl Drop for Pg {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
         }
-        if self.data.join("postmaster.pid").exists() {
-            let _ = pg_command("pg_ctl")
-                .args([
-                    "-D",
-                    self.data.to_str().unwrap(),
-                    "stop",
-                    "-m",
-                    "immediate",
-                    "-w",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+        let pid_file = self.data.join("postmaster.pid");
+        let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+        else {
+            return;
+        };
+        let stopped = pg_command("pg_ctl")
+            .args([
+                "-D",
+                self.data.to_str().unwrap(),
+                "stop",
+                "-m",
+                "immediate",
+                "-w",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        // pg_ctl can fail on a loaded machine (runuser, a signal): the postmaster must not outlive
+        // the test, so it gets SIGQUIT (an immediate stop), then SIGKILL, by the pid it wrote.
+        if !stopped {
+            eprintln!(
+                "pg_ctl stop failed for {}: signalling {pid}",
+                self.data.display()
+            );
+            // SAFETY: kill(2) with the pid the cluster's own postmaster wrote.
+            unsafe { libc::kill(pid, libc::SIGQUIT) };
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            // SAFETY: as above; signal 0 only asks whether it still exists.
+            while unsafe { libc::kill(pid, 0) } == 0 && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            // SAFETY: as above.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
 }
