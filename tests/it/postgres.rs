@@ -755,9 +755,13 @@ fn a_server_stopped_in_the_middle_of_the_login_is_waited_for() {
     let pg = std::sync::Arc::new(Pg::new(""));
     pg.start();
     let stopped = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
-    let (pg2, stopped2) = (pg.clone(), stopped.clone());
+    // A weak reference: the proxy's thread outlives the test, and a strong one would keep the
+    // server from ever being dropped (and stopped).
+    let (pg2, stopped2) = (std::sync::Arc::downgrade(&pg), stopped.clone());
     let port = proxy_stopping_at_login(pg.port, move || {
-        pg2.stop("immediate");
+        if let Some(pg) = pg2.upgrade() {
+            pg.stop("immediate");
+        }
         *stopped2.lock().unwrap() = Some(Instant::now());
     });
     let url = format!(
