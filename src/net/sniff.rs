@@ -190,6 +190,25 @@ pub fn named(ours: Protocol, first: &[u8]) -> Option<Verdict> {
         .map(|other| verdict(ours, other))
 }
 
+/// A probe's whole attempt after connecting: over plain TCP through [`first_exchange`], over TLS
+/// as it is (a look over plain TCP says nothing about a TLS port, whose handshake already said
+/// what it speaks). Either way the result is the verdict.
+pub async fn attempt(
+    endpoint: &Endpoint,
+    ours: Protocol,
+    tls: bool,
+    exchange: impl Future<Output = io::Result<Verdict>>,
+) -> Verdict {
+    if tls {
+        return exchange
+            .await
+            .unwrap_or_else(|e| super::connect::io_verdict(&e));
+    }
+    first_exchange(endpoint, ours, exchange)
+        .await
+        .unwrap_or_else(|v| v)
+}
+
 /// Runs a probe's first exchange on `endpoint`; when it is silent past [`SNIFF_AFTER`], or ends
 /// with bytes that are not `ours` or a close without an answer, looks once at what the port
 /// speaks. Another protocol is a permanent failure naming it; anything else is the exchange's own
@@ -200,7 +219,7 @@ pub async fn first_exchange<T>(
     exchange: impl Future<Output = io::Result<T>>,
 ) -> Result<T, Verdict> {
     let mut exchange = std::pin::pin!(exchange);
-    let silent = tokio::select! {
+    tokio::select! {
         done = &mut exchange => match done {
             Ok(v) => return Ok(v),
             Err(e) if matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof) => {
@@ -211,9 +230,8 @@ pub async fn first_exchange<T>(
             }
             Err(e) => return Err(super::connect::io_verdict(&e)),
         },
-        () = tokio::time::sleep(SNIFF_AFTER) => true,
-    };
-    debug_assert!(silent);
+        () = tokio::time::sleep(SNIFF_AFTER) => {}
+    }
     // Still silent: the look runs beside the exchange, which keeps its chance to answer.
     let looked = tokio::select! {
         done = &mut exchange => return done.map_err(|e| super::connect::io_verdict(&e)),

@@ -130,18 +130,13 @@ impl AmqpProbe {
             Err(v) => return v,
         };
         let mut stream = Limited::new(stream, BUDGET);
-        let exchange = self.exchange(&mut stream);
-        match self.tls {
-            // Over TLS the handshake already said what the port speaks.
-            Some(_) => exchange
-                .await
-                .unwrap_or_else(|e| crate::net::connect::io_verdict(&e)),
-            None => {
-                crate::net::sniff::first_exchange(&self.endpoint, crate::net::sniff::AMQP, exchange)
-                    .await
-                    .unwrap_or_else(|v| v)
-            }
-        }
+        crate::net::sniff::attempt(
+            &self.endpoint,
+            crate::net::sniff::AMQP,
+            self.tls.is_some(),
+            self.exchange(&mut stream),
+        )
+        .await
     }
 
     async fn exchange(&self, s: &mut Limited<Box<dyn Io>>) -> std::io::Result<Verdict> {

@@ -97,18 +97,13 @@ impl MqttProbe {
             Err(v) => return v,
         };
         let mut stream = Limited::new(stream, MAX_PACKET + 8);
-        let exchange = self.exchange(&mut stream);
-        match self.tls {
-            // Over TLS the handshake already said what the port speaks.
-            Some(_) => exchange
-                .await
-                .unwrap_or_else(|e| crate::net::connect::io_verdict(&e)),
-            None => {
-                crate::net::sniff::first_exchange(&self.endpoint, crate::net::sniff::MQTT, exchange)
-                    .await
-                    .unwrap_or_else(|v| v)
-            }
-        }
+        crate::net::sniff::attempt(
+            &self.endpoint,
+            crate::net::sniff::MQTT,
+            self.tls.is_some(),
+            self.exchange(&mut stream),
+        )
+        .await
     }
 
     fn connect_packet(&self) -> Vec<u8> {

@@ -106,13 +106,13 @@ impl NatsProbe {
             Err(v) => return v,
         };
         let stream: Box<dyn Io> = Box::new(Limited::new(stream, BUDGET));
-        crate::net::sniff::first_exchange(
+        crate::net::sniff::attempt(
             &self.endpoint,
             crate::net::sniff::NATS,
+            false,
             self.exchange(BufReader::new(stream)),
         )
         .await
-        .unwrap_or_else(|v| v)
     }
 
     async fn exchange(&self, mut plain: BufReader<Box<dyn Io>>) -> std::io::Result<Verdict> {

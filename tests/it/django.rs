@@ -83,20 +83,12 @@ impl Stack {
         sh(Command::new("make").arg("-C").arg(self.path()).arg(target))
     }
 
-    /// What of the project's own is left on the Engine: containers, networks, volumes.
-    fn leftovers(&self) -> String {
+    /// The project's own `kind`s (`container`, `network`, `volume`) left on the Engine.
+    fn leftovers(&self, kind: &str) -> String {
         let label = format!("label=com.docker.compose.project={}", self.project);
-        ["ps", "network", "volume"]
-            .iter()
-            .map(|kind| {
-                let mut args = vec![*kind, "ls", "-q", "--filter", label.as_str()];
-                if *kind == "ps" {
-                    args = vec!["ps", "-aq", "--filter", label.as_str()];
-                }
-                docker(&args)
-            })
-            .collect::<Vec<_>>()
-            .join("")
+        // Stopped containers count too.
+        let quiet = if kind == "container" { "-aq" } else { "-q" };
+        docker(&[kind, "ls", quiet, "--filter", &label])
             .trim()
             .to_string()
     }
@@ -527,21 +519,13 @@ fn the_django_example_runs_end_to_end() {
         took.as_millis()
     );
     assert!(took < ms(9_000), "make down took {took:?}");
-    let left = stack.leftovers();
-    let volumes = docker(&[
-        "volume",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("label=com.docker.compose.project={}", stack.project),
-    ]);
-    assert_eq!(
-        left.trim(),
-        volumes.trim(),
-        "make down left containers or networks"
-    );
+    for kind in ["container", "network"] {
+        assert_eq!(stack.leftovers(kind), "", "make down left a {kind}");
+    }
     stack.make_plain("clean");
-    assert_eq!(stack.leftovers(), "", "make clean left something");
+    for kind in ["container", "network", "volume"] {
+        assert_eq!(stack.leftovers(kind), "", "make clean left a {kind}");
+    }
     let images = docker(&["images", "-q", &format!("{}-django", stack.project)]);
     assert_eq!(images.trim(), "", "make clean left the app's image");
 }

@@ -32,8 +32,10 @@ fn documents() -> Vec<(String, String)> {
     paths.insert(0, "README.md".into());
     paths
         .into_iter()
-        .map(|p| (doc(&p), p))
-        .map(|(t, p)| (p, t))
+        .map(|p| {
+            let text = doc(&p);
+            (p, text)
+        })
         .collect()
 }
 

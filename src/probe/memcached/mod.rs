@@ -97,13 +97,13 @@ impl MemcachedProbe {
                 .unwrap_or_else(|e| crate::net::connect::io_verdict(&e));
         }
         let mut stream = BufReader::new(Limited::new(stream, 4 * MAX_LINE));
-        crate::net::sniff::first_exchange(
+        crate::net::sniff::attempt(
             &self.endpoint,
             crate::net::sniff::MEMCACHED,
+            false,
             self.exchange(&mut stream),
         )
         .await
-        .unwrap_or_else(|v| v)
     }
 
     async fn exchange(&self, s: &mut BufReader<Limited<Box<dyn Io>>>) -> std::io::Result<Verdict> {

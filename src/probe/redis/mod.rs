@@ -155,16 +155,13 @@ impl RedisProbe {
             Ok(s) => s,
             Err(v) => return v,
         };
-        match self.tls {
-            // A look over plain TCP says nothing about a TLS port: only plain targets get it.
-            None => net::sniff::first_exchange(endpoint, net::sniff::REDIS, self.exchange(stream))
-                .await
-                .unwrap_or_else(|v| v),
-            Some(_) => self
-                .exchange(stream)
-                .await
-                .unwrap_or_else(|e| net::connect::io_verdict(&e)),
-        }
+        net::sniff::attempt(
+            endpoint,
+            net::sniff::REDIS,
+            self.tls.is_some(),
+            self.exchange(stream),
+        )
+        .await
     }
 
     async fn exchange(&self, stream: Box<dyn Io>) -> std::io::Result<Verdict> {
