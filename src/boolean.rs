@@ -19,7 +19,7 @@ pub fn parse_arg(value: &str) -> Result<bool, String> {
     parse(value).ok_or_else(|| {
         format!(
             "{} is not a yes/no value ({WORDS})",
-            crate::redact::quote_short(&crate::redact::redact_text(value))
+            crate::text::quote_short(&crate::redact::redact_text(value))
         )
     })
 }

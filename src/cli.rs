@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::report::LogFormat;
+
 /// The whole command definition, with the targets section: for the man page and the shell
 /// completions (`examples/assets.rs`).
 pub fn command() -> clap::Command {
@@ -105,7 +107,7 @@ pub struct Cli {
 
     /// Successes in a row before a target counts as ready, or how long it must stay up (3, 2s);
     /// per target: #stable=
-    #[arg(long, env = "READYGATE_STABLE", default_value = "1", value_name = "N|DURATION", value_parser = crate::target::parse_stability)]
+    #[arg(long, env = "READYGATE_STABLE", default_value = "1", value_name = "N|DURATION", value_parser = crate::schedule::parse_stability)]
     pub stable: crate::schedule::Stability,
 
     /// A command that must exit 0 (no shell; words split as a shell would), checked like a
@@ -192,14 +194,6 @@ pub struct Cli {
     /// The `--watch` options given (a flag or a variable), by flag: they mean nothing without it.
     #[arg(skip)]
     pub watch_options: Vec<&'static str>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// One readable line per change
-    Text,
-    /// One JSON object per line, for log pipelines
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -332,7 +326,7 @@ fn one_dash(command: &clap::Command, args: &[OsString]) -> Option<String> {
         };
         Some(format!(
             "'{}' has one dash: readygate's long options take two (example: --{name}{example})",
-            crate::redact::quote_short(word)
+            crate::text::quote_short(word)
         ))
     })
 }
@@ -391,7 +385,7 @@ fn beaten(command: &clap::Command, matches: &clap::ArgMatches) -> Vec<(String, S
             } else {
                 format!(
                     "{variable}={}",
-                    crate::redact::quote_short(&crate::redact::redact_input(set.trim()))
+                    crate::text::quote_short(&crate::redact::redact_input(set.trim()))
                 )
             };
             Some((format!("--{long}"), shown))
@@ -448,7 +442,7 @@ fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
                     let valid = context(ContextKind::ValidValue).unwrap_or_default();
                     format!(
                         "invalid value '{}' (expected one of: {valid})",
-                        crate::redact::quote_short(&value)
+                        crate::text::quote_short(&value)
                     )
                 });
             // `--timeout db:5432 …`: the flag's value was forgotten and it took the target.
@@ -461,8 +455,8 @@ fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
                 let example = arg.map_or("", example_value);
                 return crate::redact::redact_text(&format!(
                     "{name} needs a value, and took the target '{}' as its value (example: {name} {example} {})",
-                    crate::redact::quote_short(&crate::redact::redact_input(&value)),
-                    crate::redact::quote_short(&crate::redact::redact_input(&value)),
+                    crate::text::quote_short(&crate::redact::redact_input(&value)),
+                    crate::text::quote_short(&crate::redact::redact_input(&value)),
                 ));
             }
             format!("{name}: {reason}")
@@ -484,7 +478,7 @@ fn usage_message(e: &clap::Error, args: &[OsString]) -> String {
                 .unwrap_or_default();
             format!(
                 "unexpected argument '{}': not an option of readygate{hint}; a command and its options go after `--`\n  example: readygate db:5432 -- gunicorn --workers 2 app.wsgi",
-                crate::redact::quote_short(&word)
+                crate::text::quote_short(&word)
             )
         }
         _ => {

@@ -25,6 +25,16 @@ pub enum ExecError {
     NotExecutable { program: String, reason: String },
 }
 
+impl ExecError {
+    /// Its row in the exit-status table (127 not found, 126 not executable).
+    pub fn ending(&self) -> crate::exit::Ending {
+        match self {
+            ExecError::NotFound { .. } => crate::exit::Ending::NotFound,
+            ExecError::NotExecutable { .. } => crate::exit::Ending::NotExecutable,
+        }
+    }
+}
+
 impl std::fmt::Display for ExecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -63,7 +73,7 @@ fn shown_program(program: &str) -> String {
         Some((name, _)) => format!("{name}=…"),
         None => word.to_string(),
     };
-    crate::redact::quote_short(&crate::redact::redact_text(&word))
+    crate::text::quote_short(&crate::redact::redact_text(&word))
 }
 
 /// The program's name as printed (never its arguments, which may carry secrets).
@@ -135,7 +145,7 @@ pub fn spawn_error(command: &[OsString], err: &io::Error) -> ExecError {
         io::ErrorKind::NotFound => ExecError::NotFound { program },
         _ => ExecError::NotExecutable {
             program,
-            reason: crate::net::connect::io_reason(err),
+            reason: crate::os::io_reason(err),
         },
     }
 }
@@ -205,7 +215,7 @@ fn candidates(name: &[u8]) -> Vec<PathBuf> {
 fn permission_reason(err: &io::Error) -> String {
     match err.raw_os_error() {
         Some(libc::EACCES) => "permission denied (not executable)".into(),
-        _ => crate::net::connect::io_reason(err),
+        _ => crate::os::io_reason(err),
     }
 }
 
@@ -222,7 +232,7 @@ fn describe(program: String, path: &Path, err: &io::Error) -> ExecError {
             "exec format error: not a program for this machine, and no #! line".into()
         }
         Some(libc::EACCES) => "permission denied (not executable)".into(),
-        _ => crate::net::connect::io_reason(err),
+        _ => crate::os::io_reason(err),
     };
     ExecError::NotExecutable { program, reason }
 }

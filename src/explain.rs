@@ -21,7 +21,7 @@ pub fn print(plan: &Plan) -> bool {
             tracing::error!(
                 event = "internal",
                 "cannot write the plan to stdout: {}",
-                crate::net::connect::io_reason(&e)
+                crate::os::io_reason(&e)
             );
             false
         }

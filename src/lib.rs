@@ -4,13 +4,16 @@
 //! the command in its own place.
 //!
 //! # Layout
-//! - `main.rs` → [`gate`]: the algorithm, parse → plan → wait → exec or exit; [`startup`]: the
-//!   standard descriptors and the descriptor limit, before anything runs and before exec.
+//! - `main.rs` → [`gate`]: the algorithm, parse → plan → wait → exec or exit; `wait`: one wait for
+//!   every target raced against signals, and where a target's rules meet its probe; [`startup`]:
+//!   the standard descriptors and the descriptor limit, before anything runs and before exec.
 //! - `cli`: clap's raw view of flags and `READYGATE_*` variables (one yes/no grammar:
-//!   `boolean`); `plan`: the validated plan; `duration`: durations as people write them.
-//! - `uri`: the target URL grammar; `params`: a target's `#options` and `?parameters`;
-//!   [`target`]: a target per URL and its redacted name; `redact`: keeping secrets out of output;
-//!   `environ`: `PG*`-style variables, `*_FILE` secrets and small files.
+//!   `boolean`); `plan`: the validated plan (`plan::watch`: `--watch`'s part); `duration`:
+//!   durations as people write them.
+//! - `uri`: the target URL grammar; `params`: a target's `#options` and `?parameters` (`flags`:
+//!   those written without a value); [`target`]: a target per URL and its redacted name;
+//!   `redact`: keeping secrets out of output, and `redact::Secret`; `environ`: `PG*`-style
+//!   variables and `*_FILE` secrets.
 //! - `net`: the transport under every protocol — `net::Endpoint` (TCP or unix socket),
 //!   `net::connect` (resolve on every attempt, connect to every address), `net::resolve`
 //!   (bounded lookups), `net::tls` (rustls, `#ca` / `#insecure`).
@@ -18,9 +21,15 @@
 //!   schemes, default ports, examples and help lines.
 //! - `schedule`: concurrent attempts, deadlines and cancellation, protocol-blind; `backoff`: the
 //!   pure retry policy; `verdict`: the words they share.
-//! - `signal`: SIGTERM & co. while waiting, clean state before exec; `exec`: the exec in place.
-//! - `report`: everything on stderr (text, JSON, the terminal status line, one non-blocking
-//!   writer); `exit`: the one table from ending to exit status.
+//! - `signal`: SIGTERM & co. while waiting, clean state before exec; `exec`: the exec in place;
+//!   `watch`: the supervisor after the start (`--watch`).
+//! - `report`: everything on stderr (text, JSON, the terminal status line, another tool's voice,
+//!   one non-blocking writer); `exit`: the one table from ending to exit status.
+//! - Leaves that everything may use: `text` (JSON escaping, quoting input, percent-decoding),
+//!   `os` (an OS error in words, a bounded read of a small file), `words`, `suggest`.
+//!
+//! The modules form floors: no import circle among them (the suite's `layers` test reads the
+//! paths and fails on one, naming the lines).
 //!
 //! Only what the binary and the integration tests use is public. The documentation is for the
 //! people who work on readygate (`cargo doc --document-private-items`), so links into private
@@ -36,6 +45,7 @@ mod environ;
 mod exec;
 mod exit;
 mod explain;
+mod flags;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod gate;
@@ -43,6 +53,7 @@ mod migrations;
 mod net;
 mod notify;
 mod offload;
+mod os;
 mod params;
 mod plan;
 pub mod probe;
@@ -54,7 +65,9 @@ mod split;
 pub mod startup;
 mod suggest;
 pub mod target;
+mod text;
 mod uri;
 mod verdict;
+mod wait;
 mod watch;
 mod words;

@@ -98,7 +98,7 @@ impl<T: Clone + Send + Sync + 'static> Jobs<T> {
             return Err(format!(
                 "cannot start a thread for {}: {}",
                 self.what,
-                crate::net::connect::io_reason(&e)
+                crate::os::io_reason(&e)
             ));
         }
         map.insert(key.to_string(), receiver.clone());

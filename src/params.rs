@@ -3,17 +3,12 @@
 //! unknown or repeated key is an error naming the valid ones. The pairs know where they came from,
 //! so errors say `#status` or `?db` as the user wrote them.
 
-use crate::uri::{Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::Uri;
 
 /// The options every kind of target takes (read by `target::Rules` before the probe sees its
 /// own), so every kind's "valid options" list names them too.
 pub const SHARED_OPTIONS: &[&str] = &["stable", "optional", "down"];
-
-/// Every option that is written without a value (`#down`, `#tls`): a bare word after a secret
-/// value that is none of these is the secret's tail (see `target::secret_cut_short`).
-pub const FLAGS: &[&str] = &[
-    "absent", "cluster", "down", "insecure", "nonempty", "optional", "primary", "tls",
-];
 
 /// Reads a target's key=value pairs — readygate's options (the URL fragment, `#key`) or the server's
 /// parameters (the query, `?key`) — so that each probe takes the keys it knows, and an unknown or
@@ -80,7 +75,7 @@ impl Params {
             Some(v) => crate::boolean::parse(&v).ok_or_else(|| {
                 format!(
                     "{sigil}{key}={} is not a yes/no value ({})",
-                    crate::redact::quote_short(&v),
+                    crate::text::quote_short(&v),
                     crate::boolean::WORDS
                 )
             }),

@@ -8,7 +8,7 @@
 //!   hiding too much.
 //!
 //! And one net under both: every secret the gate holds is [`register`]ed when it is read (each
-//! [`crate::uri::Secret`] on creation, the HTTP Basic credentials once encoded), and [`scrub`]
+//! [`Secret`] on creation, the HTTP Basic credentials once encoded), and [`scrub`]
 //! masks any of them, raw or percent-encoded, in every line before it is written — so a server
 //! that echoes the password back in its error message cannot make the gate print it.
 
@@ -37,6 +37,32 @@ static SECRETS: Mutex<Vec<Form>> = Mutex::new(Vec::new());
 /// gate warns about such a password instead (see `target::weak_password`).
 static PUBLIC: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// A secret value (password). `Debug` prints `***`; there is deliberately no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        register(&value);
+        Secret(value)
+    }
+    /// A well-known default credential (AMQP's `guest`), kept out of [`scrub`]'s
+    /// list: it is no secret, and masking the word would garble the output.
+    pub fn well_known(value: &str) -> Self {
+        Secret(value.to_string())
+    }
+    /// The raw value, for the one place that sends it to a server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// Remembers a secret so that [`scrub`] masks it (and its encoded forms) in all output.
 pub fn register(secret: &str) {
     if secret.len() < MIN_SCRUBBED {
@@ -48,7 +74,7 @@ pub fn register(secret: &str) {
         percent_encode(secret, false),
         percent_encode(secret, true),
         // As a JSON string holds it (NATS' CONNECT, echoed back in an error).
-        crate::report::subscriber::json_escaped(secret),
+        crate::text::json_escaped(secret),
     ];
     if strong {
         // A hostile server may echo what it was sent encoded: in hex, reversed, or in base64 as
@@ -295,36 +321,13 @@ pub fn redact_text(text: &str) -> String {
     out
 }
 
-/// Input quoted in a message is cut to a length that keeps every line short (a healthcheck's
-/// output must stay far below Docker's 4 KiB, and nobody reads a 100 KB target).
-/// Control characters are shown escaped (`\u{7}`), never raw.
-pub fn quote_short(text: &str) -> String {
-    const MAX: usize = 200;
-    let mut end = text.len().min(MAX);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut out = String::with_capacity(end + 16);
-    for c in text[..end].chars() {
-        if c.is_control() {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    if end < text.len() {
-        out.push_str(&format!("… ({} bytes)", text.len()));
-    }
-    out
-}
-
 /// Writes one segment, masked when it is a sensitive `key=value` or a bare word after one;
 /// returns whether it was masked.
 fn push_segment(out: &mut String, segment: &str, is_param: bool, after_masked: bool) -> bool {
     match segment.split_once('=') {
         Some((k, v)) if is_param => {
-            let key = crate::uri::decode(k).unwrap_or_else(|_| k.to_string());
-            let value = crate::uri::decode(v).unwrap_or_else(|_| v.to_string());
+            let key = crate::text::percent_decode(k).unwrap_or_else(|| k.to_string());
+            let value = crate::text::percent_decode(v).unwrap_or_else(|| v.to_string());
             if is_sensitive_pair(&key, &value) {
                 out.push_str(k);
                 out.push('=');
@@ -334,7 +337,7 @@ fn push_segment(out: &mut String, segment: &str, is_param: bool, after_masked: b
             out.push_str(segment);
             false
         }
-        None if is_param && after_masked && !crate::params::FLAGS.contains(&segment) => {
+        None if is_param && after_masked && !crate::flags::FLAGS.contains(&segment) => {
             out.push_str(MASK);
             true
         }
@@ -434,16 +437,6 @@ mod tests {
         assert!(!out.contains("Cx9zz"), "{out}");
         assert!(out.contains("'postgres://app:***@db/app'"), "{out}");
         assert_eq!(redact_text("plain words stay"), "plain words stay");
-    }
-
-    #[test]
-    fn quote_short_caps_length() {
-        let long = "x".repeat(100_000);
-        let q = quote_short(&long);
-        assert!(q.len() < 300, "{}", q.len());
-        assert!(q.ends_with("(100000 bytes)"));
-        assert_eq!(quote_short("db:1"), "db:1");
-        assert_eq!(quote_short("a\u{7}\0b"), "a\\u{7}\\u{0}b");
     }
 
     #[test]

@@ -24,20 +24,12 @@ use tokio::time::Instant;
 use crate::backoff::{Backoff, Policy};
 use crate::verdict::{Cost, Verdict};
 
-/// How many attempts may be in flight at once, when the gate has fewer descriptors than targets.
-/// Unset (tests, or a limit large enough), every target's attempt runs when it is due.
-static SLOTS: std::sync::OnceLock<(tokio::sync::Semaphore, u32)> = std::sync::OnceLock::new();
-
-/// Bounds the attempts in flight to what `descriptors` allow (each attempt needs a socket, a TLS
-/// or happy-eyeballs attempt briefly two; a reserve stays for the runtime, lookups and stderr).
-/// Waiting for a slot is fair (first come, first served) and is not charged to the attempt's
-/// timeout: 5,000 targets under `ulimit -n 1024` are probed in turns, never "not ready" for lack of
-/// a descriptor of the gate's own.
-pub fn limit_attempts_to_descriptors(descriptors: u64, wanted: usize) {
-    let slots = (descriptors.saturating_sub(64) / 2).max(8) as usize;
-    if slots < wanted {
-        let _ = SLOTS.set((tokio::sync::Semaphore::new(slots), slots as u32));
-    }
+/// The slots ([`Settings::in_flight`]) that `descriptors` allow for attempts that want `wanted`
+/// at once: each attempt needs a socket, a TLS or happy-eyeballs attempt briefly two, and a
+/// reserve stays for the runtime, lookups and stderr. `None` when there are enough for all.
+pub fn slots_for_descriptors(descriptors: u64, wanted: usize) -> Option<u32> {
+    let slots = (descriptors.saturating_sub(64) / 2).max(8);
+    (slots < wanted as u64).then_some(u32::try_from(slots).unwrap_or(u32::MAX))
 }
 
 /// Something that can make attempts for `count()` targets, by index.
@@ -69,6 +61,30 @@ pub enum Stability {
     InARow(u32),
     /// After successful attempts without a failure in between for at least this long.
     HeldFor(Duration),
+}
+
+/// Parses a stability: `N` successes in a row, or a duration to stay up (`#stable=2s`).
+pub fn parse_stability(value: &str) -> Result<Stability, String> {
+    let bad = || {
+        format!(
+            "'{}' is not a stability: a number of successes in a row, or how long to stay up (examples: 3, 2s)",
+            crate::text::quote_short(value)
+        )
+    };
+    if let Ok(n) = value.trim().parse::<u32>() {
+        return match n {
+            0 => Err(bad()),
+            1 => Ok(Stability::Once),
+            n => Ok(Stability::InARow(n)),
+        };
+    }
+    if value.trim().chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(bad());
+    }
+    match crate::duration::parse(value) {
+        Ok(d) if !d.is_zero() => Ok(Stability::HeldFor(d)),
+        _ => Err(bad()),
+    }
 }
 
 impl Stability {
@@ -111,6 +127,35 @@ pub struct Settings {
     pub policy: Policy,
     /// One attempt per target, then stop (`--check`).
     pub single_attempt: bool,
+    /// At most this many slots (pairs of descriptors, see [`Attempts::slots`]) held by attempts
+    /// in flight at once, when the gate has fewer descriptors than its targets want
+    /// ([`slots_for_descriptors`]); `None`: every attempt runs when it is due. Waiting for a slot
+    /// is fair (first come, first served) and not charged to the attempt's timeout: 5,000 targets
+    /// under `ulimit -n 1024` are probed in turns, never "not ready" for lack of a descriptor of
+    /// the gate's own.
+    pub in_flight: Option<u32>,
+}
+
+/// One target as the wait sees it.
+#[derive(Debug, Default)]
+struct Standing {
+    optional: bool,
+    ready: bool,
+    /// An optional target given up (a permanent failure): no longer waited for.
+    given_up: bool,
+    /// Why it was last not ready.
+    last: Option<String>,
+}
+
+/// What every target's loop shares.
+struct Common<'a> {
+    settings: Settings,
+    start: Instant,
+    deadline_at: Option<Instant>,
+    /// Reports, queued by the loops and handled by [`run`] between polls.
+    queue: &'a RefCell<Vec<Report>>,
+    /// The slots of [`Settings::in_flight`], and how many there are.
+    slots: Option<(tokio::sync::Semaphore, u32)>,
 }
 
 /// One attempt's result, as reported while waiting.
@@ -153,8 +198,16 @@ pub async fn run<A: Attempts>(
     let start = Instant::now();
     let deadline_at = settings.deadline.map(|d| start + d);
     let count = attempts.count();
-    // Reports are queued by the target loops and handled below, between polls.
     let queue: RefCell<Vec<Report>> = RefCell::new(Vec::with_capacity(count.min(64)));
+    let common = Common {
+        settings,
+        start,
+        deadline_at,
+        queue: &queue,
+        slots: settings
+            .in_flight
+            .map(|n| (tokio::sync::Semaphore::new(n as usize), n)),
+    };
     let seed = seed();
     let mut loops: FuturesUnordered<_> = (0..count)
         .map(|index| {
@@ -162,26 +215,19 @@ pub async fn run<A: Attempts>(
                 settings.policy,
                 seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
-            target_loop(
-                attempts,
-                index,
-                settings,
-                start,
-                deadline_at,
-                backoff,
-                &queue,
-            )
+            target_loop(attempts, index, &common, backoff)
         })
         .collect();
 
-    let optional: Vec<bool> = (0..count).map(|i| attempts.optional(i)).collect();
-    let mut ready = vec![false; count];
-    // Optional targets given up (a permanent failure): no longer waited for.
-    let mut given_up = vec![false; count];
-    let mut last: Vec<Option<String>> = vec![None; count];
+    let mut targets: Vec<Standing> = (0..count)
+        .map(|i| Standing {
+            optional: attempts.optional(i),
+            ..Standing::default()
+        })
+        .collect();
     // Swapped with the queue so that neither buffer is freed and reallocated per attempt.
     let mut batch: Vec<Report> = Vec::with_capacity(count.min(64));
-    let mut required = optional.iter().filter(|o| !**o).count();
+    let mut required = targets.iter().filter(|t| !t.optional).count();
     let mut open_optional = count - required;
     let mut deadline_sleep = pin!(async {
         match deadline_at {
@@ -189,15 +235,15 @@ pub async fn run<A: Attempts>(
             None => std::future::pending().await,
         }
     });
-    let end = |ready: &[bool], last: &[Option<String>], required: usize| {
+    let end = |targets: &[Standing], required: usize| {
         if required == 0 {
             Outcome::AllReady {
                 elapsed: start.elapsed(),
-                skipped: pending(ready, last, |i| optional[i]),
+                skipped: pending(targets, true),
             }
         } else {
             Outcome::TimedOut {
-                pending: pending(ready, last, |i| !optional[i]),
+                pending: pending(targets, false),
             }
         }
     };
@@ -215,7 +261,7 @@ pub async fn run<A: Attempts>(
             // Reports first: one that arrives together with the deadline still counts.
             biased;
             () = progress => {}
-            () = &mut deadline_sleep => return end(&ready, &last, required),
+            () = &mut deadline_sleep => return end(&targets, required),
         }
         // With thousands of targets, reports can arrive on every poll, so the branch above may
         // never see its turn: check the clock itself after each batch (below), and give the
@@ -229,8 +275,10 @@ pub async fn run<A: Attempts>(
         for report in batch.drain(..) {
             on_report(&report);
             let index = report.index;
+            let target = &mut targets[index];
+            let optional = target.optional;
             let done = |required: &mut usize, open_optional: &mut usize| {
-                if optional[index] {
+                if optional {
                     *open_optional -= 1;
                 } else {
                     *required -= 1;
@@ -239,21 +287,21 @@ pub async fn run<A: Attempts>(
             // Owned from here on: the reason moves instead of being copied on every attempt.
             match report.verdict {
                 Verdict::Ready { .. } => {
-                    if !ready[index] && !given_up[index] {
-                        ready[index] = true;
+                    if !target.ready && !target.given_up {
                         done(&mut required, &mut open_optional);
+                        target.ready = true;
                     }
                 }
-                Verdict::Failed { reason } if optional[index] => {
-                    last[index] = Some(reason);
-                    given_up[index] = true;
+                Verdict::Failed { reason } if target.optional => {
                     done(&mut required, &mut open_optional);
+                    target.last = Some(reason);
+                    target.given_up = true;
                 }
                 Verdict::Failed { reason } => {
                     return Outcome::Failed { index, reason };
                 }
                 Verdict::NotReady { reason, .. } => {
-                    last[index] = Some(reason);
+                    target.last = Some(reason);
                     if settings.single_attempt {
                         done(&mut required, &mut open_optional);
                     }
@@ -261,41 +309,37 @@ pub async fn run<A: Attempts>(
             }
         }
         if required + open_optional > 0 && deadline_at.is_some_and(|at| Instant::now() >= at) {
-            return end(&ready, &last, required);
+            return end(&targets, required);
         }
     }
-    let all_required = (0..count).all(|i| ready[i] || optional[i]);
+    let all_required = targets.iter().all(|t| t.ready || t.optional);
     if all_required {
         Outcome::AllReady {
             elapsed: start.elapsed(),
-            skipped: pending(&ready, &last, |i| optional[i]),
+            skipped: pending(&targets, true),
         }
     } else if !settings.single_attempt {
         // Waiting loops end early only when the deadline cut their attempt.
         Outcome::TimedOut {
-            pending: pending(&ready, &last, |i| !optional[i]),
+            pending: pending(&targets, false),
         }
     } else {
         Outcome::NotReady {
-            pending: pending(&ready, &last, |i| !optional[i]),
+            pending: pending(&targets, false),
         }
     }
 }
 
-/// The targets `which` selects that are not ready, with their last reason.
-fn pending(
-    ready: &[bool],
-    last: &[Option<String>],
-    which: impl Fn(usize) -> bool,
-) -> Vec<(usize, String)> {
-    ready
+/// The optional (or the required) targets that are not ready, with their last reason.
+fn pending(targets: &[Standing], optional: bool) -> Vec<(usize, String)> {
+    targets
         .iter()
         .enumerate()
-        .filter(|(i, r)| !**r && which(*i))
-        .map(|(i, _)| {
+        .filter(|(_, t)| !t.ready && t.optional == optional)
+        .map(|(i, t)| {
             (
                 i,
-                last[i]
+                t.last
                     .clone()
                     .unwrap_or_else(|| "no answer yet (first attempt still running)".to_string()),
             )
@@ -306,12 +350,16 @@ fn pending(
 async fn target_loop<A: Attempts>(
     attempts: &A,
     index: usize,
-    settings: Settings,
-    start: Instant,
-    deadline_at: Option<Instant>,
+    common: &Common<'_>,
     mut backoff: Backoff,
-    queue: &RefCell<Vec<Report>>,
 ) {
+    let Common {
+        settings,
+        start,
+        deadline_at,
+        queue,
+        ref slots,
+    } = *common;
     let stability = attempts.stability(index);
     // Successful attempts in a row, and when the first of them was.
     let mut streak: Option<(u32, Instant)> = None;
@@ -320,9 +368,9 @@ async fn target_loop<A: Attempts>(
         attempt += 1;
         // Every attempt is bounded by the attempt timeout AND the time left, so the deadline holds
         // even against a server that accepts and never answers.
-        // A slot first, if descriptors are scarce (see `limit_attempts_to_descriptors`); the wait
-        // for it ends at the deadline too.
-        let slot = match SLOTS.get() {
+        // A slot first, if descriptors are scarce (see `Settings::in_flight`); the wait for it
+        // ends at the deadline too.
+        let slot = match slots {
             None => None,
             Some((slots, total)) => {
                 let wait = slots.acquire_many(attempts.slots(index).clamp(1, *total));
@@ -483,6 +531,7 @@ mod tests {
                 max_interval: MS(2000),
             },
             single_attempt: false,
+            in_flight: None,
         }
     }
 
@@ -504,6 +553,37 @@ mod tests {
         assert_eq!(reports.len(), 3);
         assert_eq!(reports[2].attempt, 3);
         assert_eq!(script.calls(0), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_in_flight_stay_within_the_slots_given() {
+        // Six targets whose one attempt takes 100 ms, two slots: three turns of two.
+        let script = Script::new(vec![vec![(MS(100), Verdict::ready(None))]; 6]);
+        let mut s = settings(10_000);
+        s.in_flight = Some(2);
+        let mut at = vec![];
+        let out = run(&*script, s, |r| at.push(r.elapsed)).await;
+        assert!(matches!(out, Outcome::AllReady { .. }), "{out:?}");
+        at.sort();
+        let turns: Vec<u128> = at.iter().map(|e| e.as_millis() / 100).collect();
+        assert_eq!(turns, [1, 1, 2, 2, 3, 3], "{at:?}");
+        // Without the bound, all six at once.
+        let script = Script::new(vec![vec![(MS(100), Verdict::ready(None))]; 6]);
+        let out = run(&*script, settings(10_000), |_| {}).await;
+        let Outcome::AllReady { elapsed, .. } = out else {
+            panic!("{out:?}")
+        };
+        assert!(elapsed < MS(150), "{elapsed:?}");
+    }
+
+    #[test]
+    fn slots_follow_the_descriptors_left_after_a_reserve() {
+        assert_eq!(slots_for_descriptors(1024, 5000), Some(480));
+        assert_eq!(slots_for_descriptors(1024, 480), None);
+        // Never fewer than 8, however few descriptors.
+        assert_eq!(slots_for_descriptors(70, 100), Some(8));
+        assert_eq!(slots_for_descriptors(u64::MAX, 10_000), None);
+        assert_eq!(slots_for_descriptors(1 << 40, usize::MAX), Some(u32::MAX));
     }
 
     #[tokio::test(start_paused = true)]

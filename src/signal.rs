@@ -81,7 +81,7 @@ pub fn parse(text: &str) -> Result<c_int, String> {
     };
     Err(format!(
         "'{}' is not a signal readygate sends{why}; one of HUP, INT, QUIT, USR1, USR2, TERM, WINCH, … (example: HUP)",
-        crate::redact::quote_short(t)
+        crate::text::quote_short(t)
     ))
 }
 

@@ -59,7 +59,7 @@ fn ambiguous(before: &str) -> String {
     format!(
         "a '|' or a space in '{}{}' follows a password or a secret value, so it cannot be told from \
          part of it: percent-encode it inside the secret (| as %7C, a space as %20, & as %26, # as %23)",
-        redact::quote_short(scheme),
+        crate::text::quote_short(scheme),
         redact::MASK
     )
 }

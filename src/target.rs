@@ -70,7 +70,7 @@ fn slip(input: &str) -> Option<(String, String)> {
                     "tcp".into(),
                     format!(
                         "targets are separated by spaces, not {name}: give each its own argument (in READYGATE_TARGETS too), like {}",
-                        redact::quote_short(
+                        crate::text::quote_short(
                             &pieces
                                 .iter()
                                 .map(|p| redact::redact_input(p))
@@ -90,7 +90,7 @@ fn slip(input: &str) -> Option<(String, String)> {
     if scheme.is_empty() || !known(scheme) {
         return None;
     }
-    let fixed = redact::quote_short(&redact::redact_input(&format!(
+    let fixed = crate::text::quote_short(&redact::redact_input(&format!(
         "{scheme}://{}",
         rest.trim_start_matches('/')
     )));
@@ -98,30 +98,6 @@ fn slip(input: &str) -> Option<(String, String)> {
         scheme.to_ascii_lowercase(),
         format!("a URL's scheme is followed by '://': did you mean {fixed}?"),
     ))
-}
-
-/// Parses a stability: `N` successes in a row, or a duration to stay up (`#stable=2s`).
-pub fn parse_stability(value: &str) -> Result<Stability, String> {
-    let bad = || {
-        format!(
-            "'{}' is not a stability: a number of successes in a row, or how long to stay up (examples: 3, 2s)",
-            redact::quote_short(value)
-        )
-    };
-    if let Ok(n) = value.trim().parse::<u32>() {
-        return match n {
-            0 => Err(bad()),
-            1 => Ok(Stability::Once),
-            n => Ok(Stability::InARow(n)),
-        };
-    }
-    if value.trim().chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Err(bad());
-    }
-    match crate::duration::parse(value) {
-        Ok(d) if !d.is_zero() => Ok(Stability::HeldFor(d)),
-        _ => Err(bad()),
-    }
 }
 
 /// A target that cannot be used, with everything needed for a useful message.
@@ -167,7 +143,7 @@ impl Target {
     pub fn command(line: &str) -> Result<Target, TargetError> {
         let probe =
             crate::probe::command::CommandProbe::parse(line).map_err(|problem| TargetError {
-                input: redact::quote_short(&redact::redact_text(line)),
+                input: crate::text::quote_short(&redact::redact_text(line)),
                 problem,
                 example: "--exec-check 'pg_isready -h db -p 5432'",
             })?;
@@ -187,7 +163,7 @@ impl Target {
             return Ok(t);
         }
         let fail = |problem: &str| TargetError {
-            input: redact::quote_short(&redact::redact_input(input)),
+            input: crate::text::quote_short(&redact::redact_input(input)),
             problem: problem.to_string(),
             example: "kafka1:9092|kafka2:9092",
         };
@@ -243,7 +219,7 @@ impl Target {
     /// One URL; its name without what the rules add (see [`decorate`]).
     fn parse_one(input: &str) -> Result<Target, TargetError> {
         let fail = |scheme: &str, problem: String| TargetError {
-            input: redact::quote_short(&redact::redact_input(input)),
+            input: crate::text::quote_short(&redact::redact_input(input)),
             problem,
             example: example_for(scheme),
         };
@@ -341,7 +317,7 @@ fn secret_cut_short(u: &Uri) -> bool {
     let pairs = u.query.iter().chain(&u.options);
     let mut after_secret = false;
     for (k, v) in pairs {
-        if after_secret && v.is_empty() && !crate::params::FLAGS.contains(&k.as_str()) {
+        if after_secret && v.is_empty() && !crate::flags::FLAGS.contains(&k.as_str()) {
             return true;
         }
         after_secret = redact::is_sensitive_pair(k, v);
@@ -356,7 +332,10 @@ fn take_rules(options: &mut Vec<(String, String)>) -> Result<Rules, String> {
         .partition(|(k, _)| SHARED_OPTIONS.contains(&k.as_str()));
     *options = rest;
     let mut p = Params::fragment(&mine);
-    let stable = p.take("stable").map(|v| parse_stability(&v)).transpose()?;
+    let stable = p
+        .take("stable")
+        .map(|v| crate::schedule::parse_stability(&v))
+        .transpose()?;
     let rules = Rules {
         stable,
         optional: p.flag("optional")?,

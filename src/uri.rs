@@ -8,37 +8,14 @@
 //! wrong and what a correct one looks like, IPv6 literals that must be bracketed, ports that must be
 //! in range, and none of the IDNA tables that would add hundreds of KiB to a static binary.
 //!
-//! Passwords are percent-decoded into [`Secret`], a type with no `Display`, so no formatting path can
+//! Passwords are percent-decoded into [`Secret`] (it lives with redaction, which it registers
+//! itself with), a type with no `Display`, so no formatting path can
 //! print one by accident.
 
 use std::fmt;
+
+use crate::redact::Secret;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-/// A secret value (password). `Debug` prints `***`; there is deliberately no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        crate::redact::register(&value);
-        Secret(value)
-    }
-    /// A well-known default credential (AMQP's `guest`), kept out of [`crate::redact::scrub`]'s
-    /// list: it is no secret, and masking the word would garble the output.
-    pub fn well_known(value: &str) -> Self {
-        Secret(value.to_string())
-    }
-    /// The raw value, for the one place that sends it to a server.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// The host part of a target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,21 +307,7 @@ pub fn decode_text(s: &str) -> Result<String, UriError> {
 
 /// Percent-decodes `s`. `+` stays a plus: libpq and HTTP paths do not treat it as a space.
 pub fn decode(s: &str) -> Result<String, UriError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(UriError::BadPercent)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| UriError::BadPercent)?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| UriError::BadPercent)?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| UriError::BadPercent)
+    crate::text::percent_decode(s).ok_or(UriError::BadPercent)
 }
 
 #[cfg(test)]

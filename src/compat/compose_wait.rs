@@ -21,9 +21,10 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use super::{Exit, Invocation, Translation, Voice};
+use super::{Exit, Invocation, Translation};
 use crate::environ::Env;
 use crate::exit::Ending;
+use crate::report::voice::Voice;
 
 /// The version of docker-compose-wait whose behaviour this mode follows.
 const VERSION: &str = "2.12.1";
@@ -146,7 +147,7 @@ fn read(env: Env<'_>) -> Result<Config, String> {
         let n = value.trim().parse::<u64>().map_err(|_| {
             format!(
                 "{name}='{}' is not a whole number of seconds (example: {name}=30)",
-                crate::redact::quote_short(&value)
+                crate::text::quote_short(&value)
             )
         })?;
         if Duration::from_secs(n) > crate::duration::MAX {
@@ -185,7 +186,7 @@ fn entries(name: &str, value: &str) -> Result<Vec<String>, String> {
     if list.iter().any(|e| e.trim().is_empty()) {
         return Err(format!(
             "{name}='{}' has an empty entry (a variable left unset in a template?): docker-compose-wait would wait for it until its timeout",
-            crate::redact::quote_short(value)
+            crate::text::quote_short(value)
         ));
     }
     Ok(list)
@@ -267,7 +268,7 @@ pub fn translate(args: &[OsString], env: Env<'_>) -> Translation {
         if !crate::split::starts_like_a_target(h) || h.contains("://") {
             return refuse(format!(
                 "WAIT_HOSTS: '{}' is not host:port (example: WAIT_HOSTS=db:5432,cache:6379)",
-                crate::redact::quote_short(h)
+                crate::text::quote_short(h)
             ));
         }
         out.push(format!("tcp://{h}").into());
@@ -393,7 +394,7 @@ impl Voice for Speech {
                 Debug,
                 format!(
                     " - Command to run once ready: {} …",
-                    crate::redact::quote_short(p)
+                    crate::text::quote_short(p)
                 ),
             ));
         }

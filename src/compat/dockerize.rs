@@ -14,8 +14,9 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use super::{Exit, Invocation, Translation, Voice};
+use super::{Exit, Invocation, Translation};
 use crate::exit::Ending;
+use crate::report::voice::Voice;
 
 /// Flags that take a value, and the templating ones readygate refuses.
 const WAITING: &[&str] = &["wait", "timeout", "wait-retry-interval", "wait-http-header"];
@@ -167,7 +168,7 @@ fn parse(args: &[OsString]) -> Result<Parsed, Translation> {
             ));
         }
         if !WAITING.contains(&name.as_str()) && !BOOLS.contains(&name.as_str()) {
-            let shown = crate::redact::quote_short(&crate::redact::redact_text(&name));
+            let shown = crate::text::quote_short(&crate::redact::redact_text(&name));
             return Err(bad(format!("flag provided but not defined: -{shown}")));
         }
         p.flags += 1;
@@ -219,7 +220,7 @@ pub fn translate(args: &[OsString]) -> Translation {
             exit(
                 format!(
                     "invalid value \"{}\" for flag -{flag}: parse error\n{USAGE}",
-                    crate::redact::quote_short(v)
+                    crate::text::quote_short(v)
                 ),
                 2,
             )

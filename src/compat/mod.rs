@@ -13,7 +13,7 @@
 //! every observable difference.
 //!
 //! Each mode is two pieces: a translation of its arguments (pure, tested against the tool's own
-//! documented behaviour) and a [`Voice`] that turns the gate's progress into the tool's lines.
+//! documented behaviour) and a [`crate::report::voice::Voice`] that turns the gate's progress into the tool's lines.
 
 pub mod compose_wait;
 pub mod dockerize;
@@ -25,7 +25,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::environ::Env;
-use crate::exit::Ending;
+use crate::report::voice::Voice;
 
 /// The tools readygate can stand in for, by the names they are invoked as.
 pub const NAMES: &[&str] = &[
@@ -64,48 +64,6 @@ pub struct Exit {
     pub stdout: String,
     pub stderr: String,
     pub status: i32,
-}
-
-/// The lines another tool prints at each step of the wait, and the statuses it exits with. Every
-/// method returns the lines to print on stderr (the tools print there too), already in the tool's
-/// format; none of them may contain a secret (they are built from the tool's own arguments, which
-/// name hosts and ports, and the gate's redacted target names).
-pub trait Voice: std::fmt::Debug + Send {
-    /// Before anything else, once the output is set up (warnings the tool prints while reading its
-    /// configuration, a banner).
-    fn prelude(&mut self) -> Vec<String> {
-        Vec::new()
-    }
-    /// The wait begins (after any pause before it).
-    fn start(&mut self) -> Vec<String> {
-        Vec::new()
-    }
-    /// Target `index` (in the order the tool was given them) is ready.
-    fn ready(&mut self, _index: usize, _detail: Option<&str>, _elapsed: Duration) -> Vec<String> {
-        Vec::new()
-    }
-    /// An attempt at target `index` failed.
-    fn not_ready(&mut self, _index: usize, _reason: &str, _elapsed: Duration) -> Vec<String> {
-        Vec::new()
-    }
-    /// Every target is ready.
-    fn all_ready(&mut self, _elapsed: Duration) -> Vec<String> {
-        Vec::new()
-    }
-    /// The deadline passed. `command`: there was a command, which is not started.
-    fn timed_out(&mut self, _elapsed: Duration, _command: bool) -> Vec<String> {
-        Vec::new()
-    }
-    /// A target failed for good (readygate's reason; the tools themselves would have waited).
-    fn failed(&mut self, name: &str, reason: &str) -> Vec<String> {
-        vec![format!(
-            "readygate: error: {name} failed: {reason}; not waiting"
-        )]
-    }
-    /// The exit status for an ending, where the tool's differs from readygate's.
-    fn status(&self, _ending: Ending) -> Option<i32> {
-        None
-    }
 }
 
 /// Translates an invocation, or passes readygate's own through unchanged.
@@ -158,7 +116,7 @@ pub fn unknown_mode(args: &[OsString]) -> Option<String> {
             .unwrap_or_default();
         format!(
             "--compat={}: not a tool readygate stands in for{hint}; one of: {}",
-            crate::redact::quote_short(&name),
+            crate::text::quote_short(&name),
             NAMES.join(", ")
         )
     })

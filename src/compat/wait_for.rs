@@ -14,8 +14,9 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use super::{Exit, Invocation, Translation, Voice};
+use super::{Exit, Invocation, Translation};
 use crate::exit::Ending;
+use crate::report::voice::Voice;
 
 /// The version of the script whose interface this mode follows (`wait-for --version`).
 const VERSION: &str = "2.2.4";
@@ -73,7 +74,7 @@ fn parse(argv0: &str, args: &[OsString]) -> Result<Parsed, Translation> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let mut i = 0;
-    let shown = |w: &str| crate::redact::quote_short(&crate::redact::redact_text(w));
+    let shown = |w: &str| crate::text::quote_short(&crate::redact::redact_text(w));
     while let Some(word) = words.get(i).cloned() {
         match word.as_str() {
             w if w.starts_with("http://") || w.starts_with("https://") => {
@@ -160,7 +161,7 @@ pub fn translate(argv0: &str, args: &[OsString]) -> Translation {
     else {
         let message = format!(
             "Error: invalid timeout '{}'",
-            crate::redact::quote_short(&p.timeout)
+            crate::text::quote_short(&p.timeout)
         );
         return exit(argv0, Some(message), p.quiet, 3);
     };

@@ -17,8 +17,9 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use super::{seconds, Exit, Invocation, Translation, Voice};
+use super::{seconds, Exit, Invocation, Translation};
 use crate::exit::Ending;
+use crate::report::voice::Voice;
 
 /// The script's usage text, with `$cmdname` in place (it is the tool's interface: scripts and
 /// people compare it).
@@ -120,7 +121,7 @@ fn parse(name: &str, args: &[OsString]) -> Result<Parsed, Translation> {
             }
             "--help" => return Err(usage_exit(name, None, p.quiet)),
             _ => {
-                let shown = crate::redact::quote_short(&crate::redact::redact_text(&word));
+                let shown = crate::text::quote_short(&crate::redact::redact_text(&word));
                 return Err(usage_exit(
                     name,
                     Some(format!("Unknown argument: {shown}")),
@@ -146,7 +147,7 @@ pub fn translate(name: &str, args: &[OsString]) -> Translation {
     let refuse = |what: &str, value: &str| {
         let message = format!(
             "{name}: {what} '{}' is not a whole number{}",
-            crate::redact::quote_short(value),
+            crate::text::quote_short(value),
             if what == "timeout" {
                 " of seconds"
             } else {

@@ -219,7 +219,7 @@ fn revision(file: &Path) -> Result<(String, Vec<String>), String> {
 }
 
 /// A revision file's `revision` and `down_revision` (top-level assignments of literals).
-pub(super) fn read_revision(text: &str) -> Result<(String, Vec<String>), Problem> {
+pub(crate) fn read_revision(text: &str) -> Result<(String, Vec<String>), Problem> {
     let statements = pysource::statements(text).map_err(|(line, e)| (Some(line), e))?;
     let (mut id, mut down) = (None, None);
     for s in statements.iter().filter(|s| s.indent == 0) {

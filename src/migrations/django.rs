@@ -167,7 +167,7 @@ fn label(dir: &Path) -> Result<String, String> {
 
 /// The label an `apps.py` sets, if any. Several configurations that disagree are an error: which
 /// one the project installs is in its settings, which readygate does not read.
-pub(super) fn read_label(text: &str) -> Result<Option<String>, Problem> {
+pub(crate) fn read_label(text: &str) -> Result<Option<String>, Problem> {
     let statements = pysource::statements(text).map_err(|(line, e)| (Some(line), e))?;
     // (label, is default, line) per configuration class: a top-level class that sets `name` or
     // `label`.
@@ -226,7 +226,7 @@ fn migration(file: &Path) -> Result<Vec<Key>, String> {
 }
 
 /// What a migration's text replaces; an error for a file Django would not load either.
-pub(super) fn read_migration(text: &str) -> Result<Vec<Key>, Problem> {
+pub(crate) fn read_migration(text: &str) -> Result<Vec<Key>, Problem> {
     let statements = pysource::statements(text).map_err(|(line, e)| (Some(line), e))?;
     let header = statements
         .iter()

@@ -8,8 +8,8 @@
 //! `#migrated=PATH[:PATH…]` reads Django apps under the paths; `#migrated=alembic:PATH` reads an
 //! Alembic project.
 
-mod alembic;
-mod django;
+pub(crate) mod alembic;
+pub(crate) mod django;
 mod pysource;
 mod walk;
 
@@ -158,13 +158,6 @@ impl Expected {
             }
         }
     }
-}
-
-/// For the fuzzers (`crate::fuzz::migration_file`): one file's text through each reader.
-pub fn fuzz_file(text: &str) {
-    let _ = django::read_migration(text);
-    let _ = django::read_label(text);
-    let _ = alembic::read_revision(text);
 }
 
 /// "a, b, c and 7 more": at most `n` items by name.

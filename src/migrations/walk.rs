@@ -15,11 +15,7 @@ pub const MAX_FILE: u64 = 4 * 1024 * 1024;
 
 /// "#migrated: PATH: reason" for a path that cannot be read.
 pub fn unreadable(path: &Path, e: &std::io::Error) -> String {
-    format!(
-        "#migrated: {}: {}",
-        path.display(),
-        crate::net::connect::io_reason(e)
-    )
+    format!("#migrated: {}: {}", path.display(), crate::os::io_reason(e))
 }
 
 /// Directories a walk does not enter.
@@ -118,12 +114,12 @@ pub fn read_source(file: &Path) -> Result<Option<String>, String> {
     let f = match std::fs::File::open(file) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{shown}: {}", crate::net::connect::io_reason(&e))),
+        Err(e) => return Err(format!("{shown}: {}", crate::os::io_reason(&e))),
     };
     let mut bytes = Vec::new();
     f.take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{shown}: {}", crate::net::connect::io_reason(&e)))?;
+        .map_err(|e| format!("{shown}: {}", crate::os::io_reason(&e)))?;
     if bytes.len() as u64 > MAX_FILE {
         return Err(format!(
             "{shown}: larger than {} MiB, more than a migration file holds",

@@ -77,7 +77,7 @@ pub async fn connect_unix(path: &std::path::Path) -> Result<tokio::net::UnixStre
         // Nobody listens on the socket file: gone. A full backlog (EAGAIN) is a live server; a
         // permission error means we cannot tell: neither is gone.
         Err(e) => Err(Verdict::NotReady {
-            reason: format!("{}: {}", path.display(), io_reason(&e)),
+            reason: format!("{}: {}", path.display(), crate::os::io_reason(&e)),
             cost: Cost::Cheap,
             retry_after: None,
             gone: e.kind() == io::ErrorKind::ConnectionRefused,
@@ -194,29 +194,9 @@ fn describe(errors: &[(SocketAddr, io::Error)]) -> Verdict {
     // No connection was made to any address (unreachable, timed out): nothing answered.
     let reasons: Vec<String> = errors
         .iter()
-        .map(|(addr, e)| format!("{addr}: {}", io_reason(e)))
+        .map(|(addr, e)| format!("{addr}: {}", crate::os::io_reason(e)))
         .collect();
     Verdict::gone(reasons.join("; "), Cost::Costly)
-}
-
-/// A short, stable description of an I/O error (no OS error numbers).
-pub fn io_reason(e: &io::Error) -> String {
-    use io::ErrorKind::*;
-    match e.kind() {
-        ConnectionRefused => "connection refused".into(),
-        ConnectionReset => "connection reset by peer".into(),
-        ConnectionAborted => "connection aborted".into(),
-        UnexpectedEof => "connection closed by peer".into(),
-        BrokenPipe => "connection closed by peer (broken pipe)".into(),
-        TimedOut => "timed out".into(),
-        _ => {
-            let text = e.to_string();
-            match text.find(" (os error") {
-                Some(i) => text[..i].to_lowercase(),
-                None => text,
-            }
-        }
-    }
 }
 
 /// The verdict for an I/O error in the middle of an exchange: a framing or budget error
@@ -226,7 +206,7 @@ pub fn io_verdict(e: &io::Error) -> Verdict {
     if e.kind() == io::ErrorKind::InvalidData {
         Verdict::costly(e.to_string())
     } else {
-        Verdict::costly(io_reason(e))
+        Verdict::costly(crate::os::io_reason(e))
     }
 }
 

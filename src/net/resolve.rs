@@ -99,7 +99,7 @@ fn gai_reason(rc: i32, errno: &std::io::Error) -> String {
         // hosts line in nsswitch.conf reported "Device or resource busy").
         libc::EAI_SYSTEM => format!(
             "the lookup failed ({}); check /etc/nsswitch.conf and /etc/resolv.conf",
-            crate::net::connect::io_reason(errno)
+            crate::os::io_reason(errno)
         ),
         other => {
             // SAFETY: gai_strerror returns a static NUL-terminated string.
@@ -115,8 +115,7 @@ fn refuse_crashing_resolv_conf() -> Result<(), Verdict> {
     if !cfg!(target_env = "musl") {
         return Ok(());
     }
-    let Ok(conf) =
-        crate::environ::read_small_file(std::path::Path::new("/etc/resolv.conf"), 64 * 1024)
+    let Ok(conf) = crate::os::read_small_file(std::path::Path::new("/etc/resolv.conf"), 64 * 1024)
     else {
         return Ok(());
     };

@@ -105,7 +105,7 @@ fn roots(ca_file: Option<&Path>) -> Result<(RootCertStore, Vec<CertificateDer<'s
         None => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
         Some(path) => {
             let shown = path.display();
-            let data = crate::environ::read_small_file(path, MAX_CA_FILE)
+            let data = crate::os::read_small_file(path, MAX_CA_FILE)
                 .map_err(|e| format!("cannot read CA file '{shown}': {e}"))?;
             for cert in CertificateDer::pem_slice_iter(&data) {
                 let cert = cert.map_err(|e| format!("CA file '{shown}' is not valid PEM: {e}"))?;
@@ -420,7 +420,7 @@ fn describe(e: &io::Error) -> String {
             "TLS handshake failed: the server does not speak TLS on this port".into()
         }
         Some(other) => format!("TLS handshake failed: {other}"),
-        None => format!("TLS handshake failed: {}", super::connect::io_reason(e)),
+        None => format!("TLS handshake failed: {}", crate::os::io_reason(e)),
     }
 }
 

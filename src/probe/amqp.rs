@@ -20,7 +20,8 @@ use crate::net::tls::Tls;
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
 use crate::probe::text;
-use crate::uri::{self, Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::{self, Uri};
 use crate::verdict::Verdict;
 
 pub const DEFAULT_PORT: u16 = 5672;

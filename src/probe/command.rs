@@ -83,7 +83,7 @@ impl CommandProbe {
                 return Verdict::costly(format!(
                     "cannot start {}: {}",
                     self.argv[0],
-                    crate::net::connect::io_reason(&e)
+                    crate::os::io_reason(&e)
                 ))
             }
         };
@@ -129,7 +129,7 @@ impl CommandProbe {
                     _ => format!("{} failed", self.argv[0]),
                 },
             ),
-            Err(e) => Verdict::costly(crate::net::connect::io_reason(&e)),
+            Err(e) => Verdict::costly(crate::os::io_reason(&e)),
         }
     }
 }

@@ -30,7 +30,7 @@ enum Found {
 
 /// Looks at `path` (on an offload thread: it may block).
 fn look(path: &std::path::Path, want_content: bool) -> Stat {
-    let err = |e: std::io::Error| (e.kind(), crate::net::connect::io_reason(&e));
+    let err = |e: std::io::Error| (e.kind(), crate::os::io_reason(&e));
     std::fs::symlink_metadata(path).map_err(err)?;
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,

@@ -305,7 +305,7 @@ fn describe(e: &h2::Error) -> String {
         return if io.kind() == std::io::ErrorKind::InvalidData {
             io.to_string()
         } else {
-            crate::net::connect::io_reason(io)
+            crate::os::io_reason(io)
         };
     }
     if e.is_go_away() || e.is_reset() {

@@ -291,7 +291,7 @@ fn shown_location(location: &str) -> String {
     if end < location.len() {
         shown.push_str("?…");
     }
-    format!("'{}'", crate::redact::quote_short(&shown))
+    format!("'{}'", crate::text::quote_short(&shown))
 }
 
 fn status_text(s: StatusCode) -> String {
@@ -312,7 +312,7 @@ fn describe_hyper(e: &hyper::Error) -> String {
     } else if let Some(io) = io_source(e) {
         // A reset while writing the request shows as hyper's bare "connection error": say what
         // the socket said.
-        crate::net::connect::io_reason(io)
+        crate::os::io_reason(io)
     } else {
         format!("HTTP error: {e}")
     }

@@ -17,7 +17,8 @@ use crate::net::limit::Limited;
 use crate::net::tls::Tls;
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
-use crate::uri::{Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::Uri;
 use crate::verdict::Verdict;
 
 pub const DEFAULT_PORT: u16 = 1883;
@@ -45,7 +46,7 @@ impl MqttProbe {
             Some(v) => {
                 return Err(format!(
                     "#version={} is not an MQTT version (3.1.1 or 5)",
-                    crate::redact::quote_short(v)
+                    crate::text::quote_short(v)
                 ))
             }
         };

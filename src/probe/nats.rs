@@ -20,9 +20,10 @@ use crate::net::tls::Tls;
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
 use crate::probe::text::{self, json_true};
-use crate::report::subscriber::json_escaped;
+use crate::redact::Secret;
+use crate::text::json_escaped;
 use crate::uri::Host;
-use crate::uri::{Secret, Uri};
+use crate::uri::Uri;
 use crate::verdict::Verdict;
 
 pub const DEFAULT_PORT: u16 = 4222;

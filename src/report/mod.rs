@@ -8,10 +8,10 @@
 
 pub mod stderr;
 pub mod subscriber;
+pub mod voice;
 
 use std::time::{Duration, Instant};
 
-use crate::cli::LogFormat;
 use crate::duration::show;
 use crate::schedule::{Outcome, Report};
 use crate::verdict::Verdict;
@@ -32,6 +32,15 @@ pub struct OutputOptions {
     pub progress: bool,
     /// Healthcheck mode: one short final line only.
     pub check: bool,
+}
+
+/// `--log-format`: how the gate's lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per change
+    Text,
+    /// One JSON object per line, for log pipelines
+    Json,
 }
 
 /// Installs the subscriber for the whole process.
@@ -113,14 +122,14 @@ pub struct Reporter {
     /// machine stretches by a few milliseconds).
     deadline: Option<Duration>,
     /// Another tool's lines instead of readygate's (drop-in modes, text output).
-    voice: Option<Box<dyn crate::compat::Voice>>,
+    voice: Option<Box<dyn voice::Voice>>,
 }
 
 impl Reporter {
     pub fn new(
         names: Vec<String>,
         options: OutputOptions,
-        voice: Option<Box<dyn crate::compat::Voice>>,
+        voice: Option<Box<dyn voice::Voice>>,
     ) -> Self {
         let states = vec![State::Waiting; names.len()];
         Reporter {

@@ -16,7 +16,7 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 
 use super::stderr;
-use crate::cli::LogFormat;
+use super::LogFormat;
 
 #[derive(Debug)]
 pub struct LineSubscriber {
@@ -170,7 +170,7 @@ fn render_json(level: Level, fields: &Fields) -> String {
     let cap = (stderr::MAX_LINE - 600) / strings;
     for (name, value) in &fields.pairs {
         s.push_str(",\"");
-        escape_into(&mut s, name);
+        crate::text::escape_into(&mut s, name);
         s.push_str("\":");
         match value {
             Value::Num(n) => s.push_str(n),
@@ -187,13 +187,13 @@ fn render_json(level: Level, fields: &Fields) -> String {
     s
 }
 
-/// [`escape_into`], at most `cap` bytes of output, ending in `…` when cut.
+/// [`crate::text::escape_into`], at most `cap` bytes of output, ending in `…` when cut.
 fn escape_capped(out: &mut String, s: &str, cap: usize) {
     let mut escaped = String::with_capacity(s.len().min(cap) + 8);
     let mut one = String::new();
     for c in s.chars() {
         one.clear();
-        escape_into(&mut one, c.encode_utf8(&mut [0; 4]));
+        crate::text::escape_into(&mut one, c.encode_utf8(&mut [0; 4]));
         if escaped.len() + one.len() > cap {
             escaped.push('…');
             break;
@@ -201,31 +201,6 @@ fn escape_capped(out: &mut String, s: &str, cap: usize) {
         escaped.push_str(&one);
     }
     out.push_str(&escaped);
-}
-
-/// `s` escaped as the inside of a JSON string (RFC 8259 §7): for NATS' CONNECT, and for
-/// [`crate::redact`] to know a secret as a JSON line holds it.
-pub fn json_escaped(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    escape_into(&mut out, s);
-    out
-}
-
-/// JSON string escaping (RFC 8259 §7).
-fn escape_into(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -245,7 +220,7 @@ mod tests {
         assert!(line.starts_with("{\"time\":\""));
         assert!(line.ends_with(",\"level\":\"info\",\"target\":\"tcp://db:1\",\"elapsed_ms\":12,\"message\":\"a \\\"quoted\\\"\\nline\"}"), "{line}");
         let mut s = String::new();
-        escape_into(&mut s, "\u{1}");
+        crate::text::escape_into(&mut s, "\u{1}");
         assert_eq!(s, "\\u0001");
     }
 

@@ -22,7 +22,7 @@ mod serve;
 mod state;
 
 use std::ffi::OsString;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use libc::c_int;
@@ -30,115 +30,17 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::exit::{self, Ending};
-use crate::gate::Prepared;
-use crate::plan::Mode;
+use crate::plan::watch::{OnLost, WatchPlan};
 use crate::schedule::Attempts;
 use crate::verdict::Verdict;
+use crate::wait::Prepared;
 use child::Child;
 use state::{Phase, Shared, State};
-
-/// What a lost target does (`--on-lost`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnLost {
-    Report,
-    Exit,
-    Restart,
-    Signal(c_int),
-}
-
-/// `--watch` and its options, validated.
-#[derive(Debug, Clone)]
-pub struct WatchPlan {
-    pub interval: Duration,
-    pub lost_after: Duration,
-    pub on_change: Option<c_int>,
-    pub on_lost: OnLost,
-    pub serve: Option<SocketAddr>,
-    pub signal_group: bool,
-}
 
 /// How long a command stopped for a restart may take before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// Attempts of the watch loops in flight at once, whatever the number of targets.
 const WATCH_ATTEMPTS: usize = 64;
-
-impl WatchPlan {
-    /// `None` without `--watch` (then none of its options may be given).
-    pub fn from_cli(cli: &crate::cli::Cli) -> Result<Option<WatchPlan>, String> {
-        if !cli.watch {
-            if let Some(flag) = cli.watch_options.first() {
-                return Err(format!(
-                    "{flag} acts after the start, which only --watch watches: add --watch (example: readygate --watch --serve :9090 postgres://db:5432 -- gunicorn app.wsgi)"
-                ));
-            }
-            return Ok(None);
-        }
-        if cli.watch_interval.is_zero() {
-            return Err(
-                "--watch-interval must be more than 0 (example: --watch-interval 2s)".into(),
-            );
-        }
-        if cli.lost_after.is_zero() {
-            return Err("--lost-after must be more than 0 (example: --lost-after 10s)".into());
-        }
-        let on_change = cli
-            .on_change
-            .as_deref()
-            .map(|s| crate::signal::parse(s).map_err(|e| format!("--on-change: {e}")))
-            .transpose()?;
-        let on_lost = match cli.on_lost.trim() {
-            "report" => OnLost::Report,
-            "exit" => OnLost::Exit,
-            "restart" => OnLost::Restart,
-            other => match other.strip_prefix("signal:") {
-                Some(sig) => OnLost::Signal(
-                    crate::signal::parse(sig).map_err(|e| format!("--on-lost signal:…: {e}"))?,
-                ),
-                None => {
-                    return Err(format!(
-                        "--on-lost '{}' is not one of report, exit, restart, signal:SIG (example: --on-lost restart)",
-                        crate::redact::quote_short(other)
-                    ))
-                }
-            },
-        };
-        let serve = cli.serve.as_deref().map(serve::parse_addr).transpose()?;
-        Ok(Some(WatchPlan {
-            interval: cli.watch_interval,
-            lost_after: cli.lost_after,
-            on_change,
-            on_lost,
-            serve,
-            signal_group: cli.signal_group,
-        }))
-    }
-
-    /// Whether the rest of the plan allows it.
-    pub fn fits(&self, mode: &Mode) -> Result<(), String> {
-        match mode {
-            Mode::Check => Err(
-                "--watch and --check: a healthcheck makes one attempt and exits; give one of them"
-                    .into(),
-            ),
-            Mode::Wait { command: None } => {
-                let needs = match self.on_lost {
-                    OnLost::Restart => Some("--on-lost restart"),
-                    OnLost::Signal(_) => Some("--on-lost signal:…"),
-                    _ => None,
-                }
-                .or(self.on_change.map(|_| "--on-change"))
-                .or(self.signal_group.then_some("--signal-group"));
-                match needs {
-                    Some(what) => Err(format!(
-                        "{what} acts on the command, and there is none: give it after `--`"
-                    )),
-                    None => Ok(()),
-                }
-            }
-            Mode::Wait { command: Some(_) } => Ok(()),
-        }
-    }
-}
 
 /// Runs the supervisor; returns the exit status.
 pub fn run(
@@ -251,7 +153,7 @@ async fn supervise(
                 crate::report::usage_error(
                     &e,
                     false,
-                    p.output.format == crate::cli::LogFormat::Json,
+                    p.output.format == crate::report::LogFormat::Json,
                 );
                 return exit::code(Ending::Usage, false);
             }
@@ -267,7 +169,7 @@ async fn supervise(
             Vec::new()
         };
         first = false;
-        let ending = crate::gate::gate_once(p, &warnings, program.as_deref(), inherited, &|r| {
+        let ending = crate::wait::gate_once(p, &warnings, program.as_deref(), inherited, &|r| {
             if let Ok(mut s) = state.lock() {
                 s.record(r.index, &r.verdict);
             }
@@ -295,7 +197,7 @@ async fn supervise(
             Err(e) => {
                 let err = crate::exec::spawn_error(command, &e);
                 tracing::error!(event = "exec_failed", "{err}");
-                return exit::code(crate::gate::exec_ending(&err), false);
+                return exit::code(err.ending(), false);
             }
         };
         set_phase(&state, Phase::Running);

@@ -29,7 +29,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(addr).await.map_err(|e| {
         format!(
             "--serve: cannot listen on {addr}: {}",
-            crate::net::connect::io_reason(&e)
+            crate::os::io_reason(&e)
         )
     })
 }
@@ -177,39 +177,10 @@ async fn respond(
     stream.shutdown().await
 }
 
-/// `:9090`, `9090`, `0.0.0.0:9090`, `127.0.0.1:9090`, `[::]:9090`.
-pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    let t = text.trim();
-    let bad = || {
-        format!(
-            "--serve '{}' is not an address to listen on (examples: :9090, 127.0.0.1:9090, [::]:9090)",
-            crate::redact::quote_short(t)
-        )
-    };
-    let with_host = if let Some(port) = t.strip_prefix(':') {
-        format!("0.0.0.0:{port}")
-    } else if t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty() {
-        format!("0.0.0.0:{t}")
-    } else {
-        t.to_string()
-    };
-    with_host.parse::<SocketAddr>().map_err(|_| bad())
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::state::{Phase, State};
     use super::*;
-
-    #[test]
-    fn addresses() {
-        assert_eq!(parse_addr(":9090").unwrap().to_string(), "0.0.0.0:9090");
-        assert_eq!(parse_addr("9090").unwrap().to_string(), "0.0.0.0:9090");
-        assert_eq!(parse_addr("[::1]:80").unwrap().to_string(), "[::1]:80");
-        for bad in ["", "localhost:9090", ":99999", "http://x:1"] {
-            assert!(parse_addr(bad).unwrap_err().contains("examples"), "{bad}");
-        }
-    }
 
     #[test]
     fn routes() {

@@ -122,11 +122,11 @@ impl State {
             let _ = write!(
                 out,
                 "{{\"target\":\"{}\",\"ready\":{},\"lost\":{},\"optional\":{},\"reason\":\"{}\"}}",
-                crate::report::subscriber::json_escaped(&t.name),
+                crate::text::json_escaped(&t.name),
                 t.ready,
                 t.lost,
                 t.optional,
-                crate::report::subscriber::json_escaped(&t.reason)
+                crate::text::json_escaped(&t.reason)
             );
         }
         out.push_str("]}\n");

@@ -113,6 +113,58 @@ pub fn run_during(cmd: &mut Command, limit: Duration, during: impl FnOnce()) -> 
     finish(child, start, limit)
 }
 
+/// What the gate has written to stderr so far, for a test that must act only once the gate has
+/// *said* something (seen the server refused, seen NOT_SERVING): a fixed sleep instead lets a
+/// slow start on a loaded machine skip the state the test is about.
+pub struct Said {
+    text: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    start: Instant,
+    limit: Duration,
+}
+
+impl Said {
+    /// Blocks until the gate's stderr contains `needle`, failing the test at the run's limit.
+    pub fn wait_for(&self, needle: &str) {
+        loop {
+            let text = String::from_utf8_lossy(&self.text.lock().unwrap()).into_owned();
+            if text.contains(needle) {
+                return;
+            }
+            if self.start.elapsed() > self.limit {
+                panic!(
+                    "the gate never said {needle:?} within {:?}:\n{text}",
+                    self.limit
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// [`run_during`], with `during` given what the gate says as it says it ([`Said::wait_for`]).
+pub fn run_watching(cmd: &mut Command, limit: Duration, during: impl FnOnce(&Said)) -> Run {
+    let (mut child, start) = spawn(cmd);
+    let text = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    let sink = text.clone();
+    let reader = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    during(&Said {
+        text: text.clone(),
+        start,
+        limit,
+    });
+    let mut run = finish(child, start, limit);
+    let _ = reader.join();
+    run.stderr = String::from_utf8_lossy(&text.lock().unwrap()).into_owned();
+    assert_no_canary(&run.stderr);
+    run
+}
+
 /// Runs to completion as [`run`] does, and reports the gate's peak RSS in KiB: its own `VmHWM`,
 /// sampled while it runs (a high-water mark, so a sample after the peak still sees it).
 pub fn run_measuring_rss(cmd: &mut Command, limit: Duration) -> (Run, u64) {

@@ -20,6 +20,7 @@ mod dropin;
 mod exec;
 mod http;
 mod kubernetes;
+mod layers;
 mod migrated;
 mod partition;
 mod postgres;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::brokers::{self, Mariadb, McAuth, Rabbit};
 use crate::fake;
 use crate::harness::{
-    assert_no_canary, free_port, gate, inspector, ms, require, run, run_during, Run,
+    assert_no_canary, free_port, gate, inspector, ms, require, run, run_during, run_watching, Run,
 };
 use crate::servers::password_in_url;
 
@@ -618,11 +618,11 @@ fn grpc_health_service_over_h2c_and_tls() {
     let url = format!("grpc://127.0.0.1:{port}#service=app.v1.Orders");
     let mut cmd = gate();
     cmd.args(["-t", "30s", &url, "--"]).arg(inspector());
-    let r = run_during(&mut cmd, ms(40_000), || {
-        std::thread::sleep(ms(500));
+    let r = run_watching(&mut cmd, ms(40_000), |said| {
+        said.wait_for("is not ready: connection refused");
         let mut s = GrpcServer::start(&python, port, &[]);
         s.set("app.v1.Orders", "NOT_SERVING");
-        std::thread::sleep(ms(1_500));
+        said.wait_for("NOT_SERVING");
         s.set("app.v1.Orders", "SERVING");
         server = Some(s);
     });

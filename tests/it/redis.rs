@@ -4,7 +4,8 @@ use std::process::Command;
 
 use crate::fake;
 use crate::harness::{
-    encode, free_port, gate, have, inspector, is_root, ms, require, run, run_during, Run,
+    encode, free_port, gate, have, inspector, is_root, ms, require, run, run_during, run_watching,
+    Run,
 };
 use crate::servers::{password, password_in_url, redis_available, Redis};
 
@@ -394,8 +395,8 @@ fn sentinel_names_the_master_which_must_answer_as_master() {
     let mut master = None;
     let mut cmd = gate();
     cmd.args(["-t", "20s", &url, "--"]).arg(inspector());
-    let r = run_during(&mut cmd, ms(25_000), || {
-        std::thread::sleep(ms(500));
+    let r = run_watching(&mut cmd, ms(25_000), |said| {
+        said.wait_for("is not ready: connection refused");
         master = Some(Redis::start_in(
             tempfile::tempdir().unwrap(),
             master_port,
@@ -471,8 +472,8 @@ fn a_cluster_is_ready_once_every_slot_is_served() {
     let mut cmd = gate();
     cmd.args(["-t", "30s", &url, "--"]).arg(inspector());
     // The nodes run, but no slot is assigned until the cluster is created.
-    let r = run_during(&mut cmd, ms(35_000), || {
-        std::thread::sleep(ms(500));
+    let r = run_watching(&mut cmd, ms(35_000), |said| {
+        said.wait_for("cluster_state:fail");
         let out = Command::new("redis-cli")
             .arg("--cluster")
             .arg("create")
@@ -524,8 +525,8 @@ fn a_server_frozen_mid_auth_then_killed_then_replaced() {
     let mut cmd = gate();
     cmd.args(["-t", "20s", "--attempt-timeout", "300ms", &url, "--"])
         .arg(inspector());
-    let r = run_during(&mut cmd, ms(25_000), || {
-        std::thread::sleep(ms(1_200));
+    let r = run_watching(&mut cmd, ms(25_000), |said| {
+        said.wait_for("no answer within 300ms");
         if let Some(mut f) = frozen.take() {
             // SAFETY: as above.
             unsafe { libc::kill(f.child.id() as i32, libc::SIGKILL) };

@@ -19,7 +19,8 @@ use crate::net::limit::Limited;
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
 use crate::probe::text;
-use crate::uri::{Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::Uri;
 use crate::verdict::Verdict;
 
 pub const DEFAULT_PORT: u16 = 11211;
@@ -42,7 +43,7 @@ impl MemcachedProbe {
             Some(other) => {
                 return Err(format!(
                     "#auth={} is not one of sasl, text",
-                    crate::redact::quote_short(other)
+                    crate::text::quote_short(other)
                 ))
             }
         };

@@ -31,7 +31,8 @@ use crate::net::limit::Limited;
 use crate::net::tls::{self, Tls, Verify};
 use crate::net::{Endpoint, Io};
 use crate::params::{self, Params};
-use crate::uri::{self, Host, Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::{self, Host, Uri};
 use crate::verdict::Verdict;
 use wire::ServerError;
 
@@ -131,7 +132,7 @@ impl MysqlProbe {
             Some(other) => {
                 return Err(format!(
                     "#level={} is not one of ping, login",
-                    crate::redact::quote_short(other)
+                    crate::text::quote_short(other)
                 ))
             }
             None if u.user.is_some() || query.is_some() || migrated.is_some() => Level::Login,
@@ -151,7 +152,7 @@ impl MysqlProbe {
             Some(other) => {
                 return Err(format!(
                     "?ssl-mode={} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY",
-                    crate::redact::quote_short(other)
+                    crate::text::quote_short(other)
                 ))
             }
         };

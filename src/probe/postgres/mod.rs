@@ -37,7 +37,8 @@ use tokio_postgres::SimpleQueryMessage;
 use crate::environ;
 use crate::net::tls::Tls;
 use crate::net::{self, Endpoint, Io};
-use crate::uri::{Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::Uri;
 use crate::verdict::Verdict;
 use wire::{FirstReply, SslAnswer};
 

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::environ::Env;
-use crate::uri::Secret;
+use crate::redact::Secret;
 
 /// What the password file gave: a password, or a warning to show once.
 #[derive(Debug, Default)]
@@ -51,7 +51,7 @@ pub fn lookup(file: &Path, host: &str, port: u16, database: &str, user: &str) ->
             )),
         };
     }
-    let text = match crate::environ::read_small_file(file, crate::environ::MAX_SECRET_FILE) {
+    let text = match crate::os::read_small_file(file, crate::environ::MAX_SECRET_FILE) {
         Ok(b) => String::from_utf8_lossy(&b).into_owned(),
         Err(e) => return ignored(e),
     };

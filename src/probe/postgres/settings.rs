@@ -9,7 +9,8 @@ use crate::environ::{self, Env};
 use crate::net::tls::{self, Tls, Verify};
 use crate::net::Endpoint;
 use crate::params::{self, Params};
-use crate::uri::{self, Host, Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::{self, Host, Uri};
 
 /// Where Debian and the official image put the socket.
 pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
@@ -352,7 +353,7 @@ fn level(uri: &Uri, session_attrs: Option<&str>, has_user: bool) -> Result<Chose
         Some(other) => {
             return Err(format!(
                 "target_session_attrs '{}' is not one of any, read-write, read-only, primary, standby, prefer-standby",
-                crate::redact::quote_short(other)
+                crate::text::quote_short(other)
             ))
         }
     };

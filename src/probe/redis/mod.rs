@@ -23,7 +23,8 @@ use crate::net::limit::Limited;
 use crate::net::tls::Tls;
 use crate::net::{self, Endpoint, Io};
 use crate::params::{self, Params};
-use crate::uri::{self, Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::{self, Uri};
 use crate::verdict::Verdict;
 use resp::Reply;
 

@@ -14,7 +14,8 @@ use super::RedisProbe;
 use crate::net::limit::Limited;
 use crate::net::Endpoint;
 use crate::params::Params;
-use crate::uri::{self, Host, Secret, Uri};
+use crate::redact::Secret;
+use crate::uri::{self, Host, Uri};
 use crate::verdict::Verdict;
 
 pub const DEFAULT_PORT: u16 = 26379;

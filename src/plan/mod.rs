@@ -9,10 +9,12 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::backoff::Policy;
-use crate::cli::{Cli, LogFormat, Progress};
-use crate::report::{Level, OutputOptions};
+use crate::cli::{Cli, Progress};
+use crate::report::{Level, LogFormat, OutputOptions};
 use crate::schedule::{Settings, Stability};
 use crate::target::{Target, TargetError};
+
+pub mod watch;
 
 /// What the gate does once the targets are ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +43,7 @@ pub struct Plan {
     /// Warnings about the configuration, printed once at start (a variable nobody reads).
     pub notes: Vec<String>,
     /// `--watch`: supervise the command and keep watching after the start.
-    pub watch: Option<crate::watch::WatchPlan>,
+    pub watch: Option<watch::WatchPlan>,
 }
 
 /// A usage or configuration error (exit 2, or 1 in `--check` mode).
@@ -72,7 +74,7 @@ impl Plan {
         env_names: &[String],
         stderr_is_terminal: bool,
     ) -> Result<Plan, PlanError> {
-        let watch = crate::watch::WatchPlan::from_cli(&cli).map_err(PlanError::Invalid)?;
+        let watch = watch::WatchPlan::from_cli(&cli).map_err(PlanError::Invalid)?;
         let mut inputs: Vec<String> = std::mem::take(&mut cli.targets);
         // Targets on the command line replace READYGATE_TARGETS, as every flag beats its
         // variable: `readygate --check http://localhost:8000/health` in an image whose environment
@@ -171,6 +173,8 @@ impl Plan {
                     max_interval: cli.max_interval,
                 },
                 single_attempt: check,
+                // Known once the descriptor limit is (`startup::prepare`, in `gate`).
+                in_flight: None,
             },
             retry_permanent: cli.retry_permanent,
             stable: cli.stable,
