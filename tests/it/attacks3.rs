@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::fake::{self, read_some};
-use crate::harness::{free_port, gate, have, is_root, ms, require, run, run_measuring_rss};
+use crate::harness::{
+    free_port, gate, have, is_root, ms, require, run, run_measuring_rss, HeldPort,
+};
 use crate::servers::{postgres_available, Pg};
 
 /// No 4-character piece of `secret` in the run's output.
@@ -27,7 +29,8 @@ fn assert_hidden(out: &str, secret: &str, what: &str) {
 
 #[test]
 fn f01_a_secret_split_by_a_bar_or_white_space_is_never_printed() {
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let cases: Vec<(Vec<String>, Option<String>, &str)> = vec![
         (
             vec![format!("redis://:Sx7Kq|Wm3Zp@127.0.0.1:{closed}")],
@@ -136,8 +139,9 @@ fn f02_down_means_nothing_answers() {
     }
     let _ = backlog;
     // Nothing answering: down.
+    let refused = HeldPort::new();
     for target in [
-        format!("tcp://127.0.0.1:{}#down", free_port()),
+        format!("tcp://127.0.0.1:{}#down", refused.port),
         "tcp://no-such-host.invalid:1#down".to_string(),
         format!(
             "unix:///tmp/readygate-no-such-{}.sock#down",
@@ -172,7 +176,8 @@ fn f02_a_postgresql_in_smart_shutdown_is_still_up() {
 
 #[test]
 fn f03_a_one_word_command_shows_only_its_program() {
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     for command in [
         "psql postgres://u:S3cretDbPw@db/x",
         "sh -c \"mysql -uroot -pS3cretDbPw\"",
@@ -197,7 +202,8 @@ fn f03_a_one_word_command_shows_only_its_program() {
 
 #[test]
 fn f04_a_weak_password_never_garbles_the_gates_own_words() {
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     for (url, name) in [
         (
             format!("postgres://postgres:postgres@127.0.0.1:{closed}/postgres"),
@@ -229,7 +235,8 @@ fn f04_a_weak_password_never_garbles_the_gates_own_words() {
 
 #[test]
 fn f05_f06_groups_under_down_and_retry_permanent() {
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     // A member that rejects the password is up: the group is not "down".
     let wrongpass = redis_answering("-WRONGPASS invalid username-password pair\r\n");
     let r = run(
@@ -400,7 +407,8 @@ fn f14_what_a_check_leaves_behind_is_no_zombie_of_the_command() {
 #[test]
 fn f15_the_exec_check_output_is_scrubbed_before_it_is_cut() {
     let secret = "Zq8xWv3KpL9mTn2R";
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let script = format!("import sys; sys.stdout.write('pw={secret}' + 'x'*4090)");
     let r = run(
         gate().args([
@@ -432,8 +440,9 @@ fn f17_a_json_line_stays_json_whatever_its_length() {
     let group: Vec<String> = (0..300)
         .map(|i| format!("tcp://127.0.0.1:{}", 1000 + i))
         .collect();
+    let refused = HeldPort::new();
     for target in [
-        format!("http://127.0.0.1:{}/{long}", free_port()),
+        format!("http://127.0.0.1:{}/{long}", refused.port),
         group.join("|"),
     ] {
         let r = run(
@@ -721,7 +730,8 @@ fn f29_a_unix_path_too_long_for_the_kernel_is_refused_at_start() {
 fn f30_check_lists_only_what_answered_and_ignores_stability() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let open = l.local_addr().unwrap().port();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let r = run(
         gate().args([
             "--check",
@@ -932,7 +942,8 @@ fn sigterm_the_moment_a_pid_1_gate_is_execd_is_not_lost() {
         return;
     };
     let gate = gate.display().to_string();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let mut lost = 0;
     for _ in 0..40 {
         // `sh` is PID 1 and execs the gate; a child of it sends the signal the moment
@@ -972,14 +983,7 @@ fn f16_the_deadline_holds_while_attempts_queue_for_descriptors() {
     crate::harness::with_descriptors(&mut cmd, 1024);
     let r = run(&mut cmd, ms(20_000));
     assert_eq!(r.code(), 124, "{}", r.stderr);
-    let elapsed: u64 = r
-        .stderr
-        .lines()
-        .find(|l| l.contains("\"event\":\"timeout\""))
-        .and_then(|l| l.split("\"elapsed_ms\":").nth(1))
-        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no timeout line: {}", r.stderr));
+    let elapsed = r.event_ms("timeout");
     // The gate's own clock; the slack is for a loaded machine (it was 1.1–2.0 s late).
     assert!(
         (3000..3400).contains(&elapsed),

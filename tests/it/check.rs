@@ -3,20 +3,21 @@
 use std::net::TcpListener;
 
 use crate::fake;
-use crate::harness::{encode, free_port, gate, ms, run, CANARY};
+use crate::harness::{encode, gate, ms, run, HeldPort, CANARY};
 
 #[test]
 fn exit_status_is_0_or_1_in_every_case() {
     let up = TcpListener::bind("127.0.0.1:0").unwrap();
     let up = format!("127.0.0.1:{}", up.local_addr().unwrap().port());
-    let down = format!("127.0.0.1:{}", free_port());
+    let refused = HeldPort::new();
+    let down = format!("127.0.0.1:{}", refused.port);
     let silent = format!("http://127.0.0.1:{}/", fake::silent());
     let (cert, key) = fake::self_signed();
     let bad_cert = format!(
         "https://localhost:{}/",
         fake::https(&cert, &key, fake::status(200))
     );
-    let secret = format!("http://u:{}@127.0.0.1:{}/", encode(CANARY), free_port());
+    let secret = format!("http://u:{}@127.0.0.1:{}/", encode(CANARY), refused.port);
     let cases: Vec<(Vec<&str>, i32)> = vec![
         (vec![up.as_str()], 0),
         (vec![up.as_str(), down.as_str()], 1),
@@ -64,7 +65,8 @@ fn check_makes_one_attempt_bounded_by_the_attempt_timeout() {
 fn command_line_targets_replace_readygate_targets() {
     let app = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let app = format!("127.0.0.1:{}", app.local_addr().unwrap().port());
-    let down = format!("postgres://127.0.0.1:{}/db", crate::harness::free_port());
+    let refused = crate::harness::HeldPort::new();
+    let down = format!("postgres://127.0.0.1:{}/db", refused.port);
     // --check: only the argument is probed, and nothing is said about the variable.
     let r = run(
         gate()

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::containers::{docker_ready, repo, sh, tag};
 use crate::fake;
-use crate::harness::{finish, free_port, have, is_root, ms, require, run, run_during};
+use crate::harness::{finish, have, is_root, ms, require, run, run_during, HeldPort};
 use crate::static_build::static_inspector;
 
 const TRIPLES: [(&str, &str, &str); 3] = [
@@ -90,7 +90,8 @@ fn the_static_binaries_behave_the_same_on_every_architecture() {
         let r = run(foreign(triple, emulator).arg("tcp://db:0"), ms(10_000));
         assert_eq!(r.code(), 2, "{triple}: {}", r.stderr);
         // A port that opens late, then the exec of a (static, x86-64) program.
-        let port = free_port();
+        let held = HeldPort::new();
+        let port = held.port;
         let r = run_during(
             foreign(triple, emulator)
                 .args(["-t", "20", &format!("127.0.0.1:{port}"), "--"])
@@ -98,8 +99,7 @@ fn the_static_binaries_behave_the_same_on_every_architecture() {
             ms(30_000),
             || {
                 std::thread::sleep(ms(700));
-                let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-                std::mem::forget(l);
+                std::mem::forget(held.listen());
             },
         );
         assert_eq!(r.code(), 0, "{triple}: {}", r.stderr);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::fake;
-use crate::harness::{free_port, gate, have, ms, require, run, Run};
+use crate::harness::{gate, have, ms, require, run, HeldPort, Run};
 
 /// A symbolic link to the binary under another name, in a directory of its own.
 pub fn under_name(name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -78,7 +78,8 @@ fn wait_for_it_is_what_debians_script_is() {
     );
     let (_dir, ours) = under_name("wait-for-it");
     let (_l, open) = listening();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     // Every option form of the script, in any order, later values winning; its README's examples.
     let cases: &[&[&str]] = &[
         &["{open}"],
@@ -194,7 +195,8 @@ fn check(program: &Path, case: &Case<'_>, open: u16, closed: u16, http: u16) {
 fn wait_for_as_its_script_and_tests_define_it() {
     let (_dir, ours) = under_name("wait-for");
     let (_l, open) = listening();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let http = fake::http_eager(fake::status(200));
     let usage = "Usage:\n  $0 host:port|url [-t timeout] [-- command args]\n…";
     let cases = [
@@ -248,7 +250,8 @@ fn docker_compose_wait_as_its_readme_and_source_define_it() {
     let (_dir, wait) = under_name("wait");
     let (_a, pa) = listening();
     let (_b, pb) = listening();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let file = tempfile::NamedTempFile::new().unwrap();
     let sep = "--------------------------------------------------------";
     // README: WAIT_HOSTS with spaces after the commas, WAIT_PATHS, WAIT_COMMAND exec'd in place.
@@ -436,7 +439,8 @@ fn docker_compose_wait_as_its_readme_and_source_define_it() {
 fn dockerize_wait_as_its_readme_defines_it() {
     let (_dir, dockerize) = under_name("dockerize");
     let (_l, open) = listening();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let http = fake::http_eager(fake::status(200));
     // README: `dockerize -wait tcp://db:5432 -wait http://web:80 -timeout 10s` then the command.
     let r = run(

@@ -6,7 +6,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::fake;
-use crate::harness::{free_port, gate, ms};
+use crate::harness::{gate, ms, HeldPort};
 use crate::servers::{postgres_available, Pg};
 
 #[test]
@@ -113,7 +113,8 @@ fn sample(pid: u32) -> (usize, u64) {
 #[test]
 fn a_soak_against_every_failing_server_keeps_descriptors_and_memory_flat() {
     let seconds = soak_seconds();
-    let refused = free_port();
+    let refused_held = HeldPort::new();
+    let refused = refused_held.port;
     let silent = silent_for_long();
     let reset = fake::resetting();
     let unavailable = fake::raw(|mut s| {

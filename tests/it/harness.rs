@@ -56,6 +56,20 @@ impl Run {
             .code()
             .unwrap_or_else(|| panic!("killed by a signal: {self:?}"))
     }
+    /// `elapsed_ms` of the last JSON line (`--log-format json`) of `event`: the gate's own clock,
+    /// which a loaded machine does not stretch as it stretches the test's reading of the wall
+    /// clock (the process's start, the reaping). Deadlines are checked on it.
+    pub fn event_ms(&self, event: &str) -> u64 {
+        let tag = format!("\"event\":\"{event}\"");
+        self.stderr
+            .lines()
+            .rfind(|l| l.contains(&tag))
+            .and_then(|l| l.split("\"elapsed_ms\":").nth(1))
+            .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {event} line with elapsed_ms:\n{}", self.stderr))
+    }
+
     /// A field `key=value` printed by the inspector.
     pub fn field(&self, key: &str) -> Option<String> {
         let prefix = format!("{key}=");
@@ -368,7 +382,53 @@ pub fn wait_until<T>(
     }
 }
 
-/// A port that nothing listens on (bound then released).
+/// A loopback TCP port held by the test: bound, not listening. A connection to it is refused
+/// exactly as by a server that is not up yet, and no other process can take the port meanwhile;
+/// [`HeldPort::listen`] brings the server up on the same socket. (A port found free, released and
+/// bound again later could be taken in between by another test on a busy machine.)
+pub struct HeldPort {
+    fd: std::os::fd::OwnedFd,
+    pub port: u16,
+}
+
+impl HeldPort {
+    pub fn new() -> Self {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        // SAFETY: plain socket calls on a descriptor this function owns; the address structures
+        // are fully initialised and their sizes passed.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let fd = OwnedFd::from_raw_fd(fd);
+            let mut addr: libc::sockaddr_in = std::mem::zeroed();
+            addr.sin_family = libc::AF_INET as libc::sa_family_t;
+            addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+            let bound = libc::bind(raw, std::ptr::addr_of!(addr).cast(), len);
+            assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+            let mut got: libc::sockaddr_in = std::mem::zeroed();
+            let mut got_len = len;
+            libc::getsockname(raw, std::ptr::addr_of_mut!(got).cast(), &mut got_len);
+            HeldPort {
+                fd,
+                port: u16::from_be(got.sin_port),
+            }
+        }
+    }
+
+    /// The server is up: the held socket listens (backlog 128).
+    pub fn listen(self) -> std::net::TcpListener {
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&self.fd);
+        // SAFETY: listen on a bound socket this value owns.
+        let ok = unsafe { libc::listen(raw, 128) };
+        assert_eq!(ok, 0, "listen: {}", std::io::Error::last_os_error());
+        std::net::TcpListener::from(self.fd)
+    }
+}
+
+/// A port that nothing listens on (bound then released), for servers that bind it themselves
+/// (PostgreSQL, Redis, the brokers); in-process servers use [`HeldPort`].
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

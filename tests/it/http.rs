@@ -3,7 +3,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::fake::{self, status, Reply};
-use crate::harness::{encode, free_port, gate, inspector, ms, run, CANARY};
+use crate::harness::{encode, gate, inspector, ms, run, HeldPort, CANARY};
 
 #[test]
 fn ready_only_at_200_after_503s() {
@@ -307,7 +307,8 @@ fn wrong_protocol_is_never_ready_and_says_why() {
 
 #[test]
 fn closed_http_port_is_cheap_to_retry() {
-    let port = free_port();
+    let port_held = HeldPort::new();
+    let port = port_held.port;
     let r = run(
         gate().args(["-t", "500ms", "-v", &format!("http://127.0.0.1:{port}/")]),
         ms(3000),

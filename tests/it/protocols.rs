@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use crate::brokers::{self, Mariadb, McAuth, Rabbit};
 use crate::fake;
 use crate::harness::{
-    assert_no_canary, free_port, gate, inspector, ms, require, run, run_during, run_watching, Run,
+    assert_no_canary, free_port, gate, inspector, ms, require, run, run_during, run_watching,
+    HeldPort, Run,
 };
 use crate::servers::password_in_url;
 
@@ -516,7 +517,8 @@ fn exec_checks_run_without_a_shell_and_stay_off_stdout() {
 fn no_scheme_prints_the_password_on_any_path() {
     // Every kind that takes a password, against a refused port, a silent server and an HTTP
     // server, in every output mode: the canary never appears.
-    let refused = free_port();
+    let refused_held = HeldPort::new();
+    let refused = refused_held.port;
     let silent = fake::silent();
     let http = fake::raw(|mut s| {
         use std::io::Write;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::fake;
-use crate::harness::{free_port, gate, inspector, ms, run, run_during, run_watching};
+use crate::harness::{gate, inspector, ms, run, run_during, run_watching, HeldPort};
 use crate::servers::{postgres_available, Pg};
 
 fn listener() -> (TcpListener, u16) {
@@ -104,7 +104,8 @@ fn stability_against_postgresql_restarting_during_its_init() {
 #[test]
 fn any_of_a_group_is_enough_and_only_all_failing_is_a_failure() {
     let (_l, open) = listener();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let r = run(
         gate().args(["-t", "3", &format!("127.0.0.1:{closed}|127.0.0.1:{open}")]),
         ms(5000),
@@ -135,7 +136,8 @@ fn any_of_a_group_is_enough_and_only_all_failing_is_a_failure() {
 #[test]
 fn optional_targets_never_hold_the_command_past_the_deadline() {
     let (_l, open) = listener();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let marker = tempfile::tempdir().unwrap();
     let ran = marker.path().join("ran");
     let r = run(
@@ -311,7 +313,8 @@ fn systemd_hears_what_the_gate_waits_for_and_gives_it_time() {
     socket
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    let closed = free_port();
+    let closed_held = HeldPort::new();
+    let closed = closed_held.port;
     let child = gate()
         .env("NOTIFY_SOCKET", &path)
         .args(["-t", "1.5", &format!("127.0.0.1:{closed}")])

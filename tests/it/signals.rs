@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::fake;
-use crate::harness::{finish, free_port, gate, have, inspector, is_root, ms, require, Run};
+use crate::harness::{finish, gate, have, inspector, is_root, ms, require, HeldPort, Run};
 
 /// The PID of `parent`'s only child, once it exists.
 pub fn child_of(parent: u32) -> u32 {
@@ -88,9 +88,10 @@ fn each_signal_ends_the_wait_with_128_plus_n() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let marker = dir.path().join("ran");
+        let refused = HeldPort::new();
         let child = spawn(
             gate()
-                .args(["-t", "60s", &format!("127.0.0.1:{}", free_port()), "--"])
+                .args(["-t", "60s", &format!("127.0.0.1:{}", refused.port), "--"])
                 .arg(inspector())
                 .env("INSPECT_MARKER", &marker),
         );
@@ -121,8 +122,9 @@ fn as_pid_1_every_signal_and_every_blocking_state() {
     }
     let silent = fake::silent();
     let (backlog, _keep, _l) = fake::full_backlog();
+    let refused = HeldPort::new();
     let states = [
-        ("backoff sleep", format!("127.0.0.1:{}", free_port())),
+        ("backoff sleep", format!("127.0.0.1:{}", refused.port)),
         ("connect", format!("tcp://127.0.0.1:{backlog}")),
         ("TLS handshake", format!("https://127.0.0.1:{silent}/")),
         ("HTTP exchange", format!("http://127.0.0.1:{silent}/")),
