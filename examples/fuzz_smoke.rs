@@ -3,9 +3,9 @@
 //! point of `readygate::fuzz` for SECONDS, failing on a panic (the input is saved first), on an
 //! attempt that does not end within its bound, and on a peak RSS over 64 MiB.
 //!
-//!     cargo run --release --example fuzz_smoke -- TARGET SECONDS
+//!     cargo run --release --features fuzzing --example fuzz_smoke -- TARGET SECONDS
 //!
-//! TARGET: target, command_line, server_reply, migration_file.
+//! TARGET: target, command_line, server_reply, migration_file, decoder.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -122,6 +122,10 @@ fn main() {
         "server_reply" => readygate::fuzz::server_reply,
         "migration_file" => |d| {
             readygate::fuzz::migration_file(d);
+            true
+        },
+        "decoder" => |d| {
+            readygate::fuzz::decoder(d);
             true
         },
         other => {

@@ -1,12 +1,15 @@
 //! Entry points for the fuzzers (`fuzz/`, cargo-fuzz) and for the stable smoke run
 //! (`examples/fuzz_smoke.rs`, run by `.ci/run`): bytes in, no panic, no hang, bounded memory out.
-//! Not part of readygate's interface.
+//! Compiled only with the `fuzzing` feature: not part of readygate's interface, not shipped.
 //!
 //! - [`target`]: one target string through the URL parser and every probe's option checks.
 //! - [`command_line`]: NUL-separated words as argv (and `KEY=VALUE` words after a lone `--env`
 //!   as the environment's `READYGATE_TARGETS`) through the parser and the plan.
 //! - [`migration_file`]: a Python source file through the reader `#migrated` uses (the tokenizer,
 //!   the literal reader, and the Django, `apps.py` and Alembic readers over it).
+//! - [`decoder`]: the first byte picks one of [`DECODERS`], the protocol decoders that are plain
+//!   functions over bytes (no socket, no runtime): thousands of times faster than a loopback
+//!   attempt, so the fuzzer reaches deeper into each.
 //! - [`server_reply`]: the first byte picks a kind of target, the rest is what a server on a
 //!   loopback port sends to each connection; one attempt of the real probe runs against it, so
 //!   every protocol decoder (and TLS, HTTP/2, tokio-postgres under the framing guard) reads it.
@@ -19,6 +22,57 @@ use std::time::Duration;
 /// The bound on one attempt here; a decoder that waits longer than this for bytes that will never
 /// come is a hang.
 pub const ATTEMPT: Duration = Duration::from_secs(1);
+
+/// One decoder over bytes; what it returns does not matter, only that it returns.
+pub type Decode = fn(&[u8]);
+
+/// The decoders that are plain functions over bytes, in the order [`decoder`]'s first byte picks
+/// them (modulo their number); each has a cargo-fuzz target of its own in `fuzz/`.
+pub const DECODERS: &[(&str, Decode)] = &[
+    ("tls_validity", |d| {
+        let _ = crate::net::tls::validity(d);
+    }),
+    ("grpc_status", |d| {
+        let _ = crate::probe::grpc::serving_status(d);
+    }),
+    ("mysql_greeting", |d| {
+        let _ = crate::probe::mysql::wire::greeting(d);
+    }),
+    ("mysql_error", |d| {
+        let _ = crate::probe::mysql::wire::error(d);
+    }),
+    ("mysql_row", |d| {
+        let _ = crate::probe::mysql::wire::text_row(d);
+    }),
+    ("pg_error", |d| {
+        let _ = crate::probe::postgres::wire::parse_error(d);
+    }),
+    ("amqp_mechanisms", |d| {
+        let _ = crate::probe::amqp::mechanisms(d);
+    }),
+    ("pgpass_line", |d| {
+        let _ = crate::probe::postgres::pgpass::split(&String::from_utf8_lossy(d));
+    }),
+    ("words", |d| {
+        let _ = crate::words::split(&String::from_utf8_lossy(d));
+    }),
+];
+
+/// One decoder by name (a cargo-fuzz target each); `false` when there is none of that name.
+pub fn decode(name: &str, data: &[u8]) -> bool {
+    DECODERS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, run)| run(data))
+        .is_some()
+}
+
+/// The first byte picks a decoder of [`DECODERS`], the rest is its input (the stable smoke run).
+pub fn decoder(data: &[u8]) {
+    if let Some((&pick, rest)) = data.split_first() {
+        (DECODERS[usize::from(pick) % DECODERS.len()].1)(rest);
+    }
+}
 
 /// One target string.
 pub fn target(data: &[u8]) {

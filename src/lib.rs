@@ -46,6 +46,8 @@ mod exec;
 mod exit;
 mod explain;
 mod flags;
+// The fuzzers' entry points: built only for them (`--features fuzzing`), never shipped.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz;
 pub mod gate;

@@ -233,7 +233,7 @@ impl ServerCertVerifier for Verifier {
 
 /// A certificate's validity period (`notBefore`, `notAfter`) in Unix seconds, read from its DER
 /// (RFC 5280 §4.1: Certificate → TBSCertificate → \[version\], serial, signature, issuer, validity).
-fn validity(cert: &[u8]) -> Option<(i64, i64)> {
+pub(crate) fn validity(cert: &[u8]) -> Option<(i64, i64)> {
     let (_, tbs, _) = der(cert)?; // Certificate
     let (_, mut rest, _) = der(tbs)?; // TBSCertificate
     let (tag, _, after) = der(rest)?;
@@ -271,7 +271,11 @@ fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 
 /// UTCTime (`YYMMDDHHMMSSZ`, tag 0x17) or GeneralizedTime (`YYYYMMDDHHMMSSZ`, 0x18) → Unix seconds.
 fn time(tag: u8, text: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(text).ok()?.strip_suffix('Z')?;
+    // ASCII only: the slicing below is by byte, and a multi-byte character would cut inside it.
+    let text = std::str::from_utf8(text)
+        .ok()
+        .filter(|t| t.is_ascii())?
+        .strip_suffix('Z')?;
     let (year, rest) = match tag {
         0x17 if text.len() == 12 => {
             let yy: i64 = text[..2].parse().ok()?;
@@ -449,6 +453,24 @@ fn cert_reason(c: &rustls::CertificateError) -> String {
             } else {
                 format!("not acceptable ({text})")
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_times_are_read_and_odd_ones_refused() {
+        assert_eq!(time(0x17, b"700101000000Z"), Some(0));
+        assert_eq!(time(0x18, b"20000301000000Z"), Some(951_868_800));
+        // 12 bytes, but not 12 ASCII digits: refused, never sliced inside a character.
+        assert_eq!(time(0x17, "7\u{e9}0101000000Z".as_bytes()), None);
+        assert_eq!(time(0x17, b"7001010000Z"), None);
+        assert_eq!(time(0x05, b"700101000000Z"), None);
+        for bad in [&b""[..], b"\x30", b"\x30\x84\xff\xff\xff\xff", b"\x30\x80"] {
+            assert_eq!(validity(bad), None, "{bad:?}");
         }
     }
 }

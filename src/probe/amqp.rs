@@ -315,7 +315,7 @@ async fn read_method<R: AsyncReadExt + Unpin>(
 
 /// The `mechanisms` long string of connection.start: after the version (2 bytes) and the
 /// server-properties table.
-fn mechanisms(args: &[u8]) -> Option<String> {
+pub(crate) fn mechanisms(args: &[u8]) -> Option<String> {
     let table_len = u32::from_be_bytes(args.get(2..6)?.try_into().ok()?) as usize;
     let at = 6usize.checked_add(table_len)?;
     let len = u32::from_be_bytes(args.get(at..at + 4)?.try_into().ok()?) as usize;

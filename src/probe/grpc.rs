@@ -259,7 +259,7 @@ fn message(service: &str) -> Vec<u8> {
 
 /// The `status` field (1, an enum) of a length-prefixed HealthCheckResponse; 0 when absent (the
 /// protobuf default, UNKNOWN).
-fn serving_status(data: &[u8]) -> Option<u64> {
+pub(crate) fn serving_status(data: &[u8]) -> Option<u64> {
     if data.len() < 5 || data[0] != 0 {
         return None;
     }

@@ -78,7 +78,7 @@ pub fn lookup(file: &Path, host: &str, port: u16, database: &str, user: &str) ->
 }
 
 /// Splits a line at unescaped colons, undoing `\:` and `\\`.
-fn split(line: &str) -> Vec<String> {
+pub(crate) fn split(line: &str) -> Vec<String> {
     let mut fields = vec![String::new()];
     let mut chars = line.chars();
     while let Some(c) = chars.next() {
