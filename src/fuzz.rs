@@ -56,6 +56,45 @@ pub const DECODERS: &[(&str, Decode)] = &[
     ("words", |d| {
         let _ = crate::words::split(&String::from_utf8_lossy(d));
     }),
+    ("amqp_frame", |d| {
+        use crate::probe::amqp::{frame_head, method, Head};
+        if let Some((head, rest)) = d.split_first_chunk::<7>() {
+            if let Head::Frame { kind, .. } = frame_head(head) {
+                let _ = method(kind, rest);
+            }
+        }
+    }),
+    ("nats_line", |d| {
+        let _ = crate::probe::nats::server_line(d);
+    }),
+    ("mqtt_connack", |d| {
+        use crate::probe::mqtt::{connack_code, connack_head, remaining_length};
+        if let Some((&kind, rest)) = d.split_first() {
+            let len = remaining_length(rest).unwrap_or(0);
+            let _ = connack_head(kind, len);
+            let _ = connack_code(rest);
+        }
+    }),
+    ("memcached_binary", |d| {
+        if let Some((head, _)) = d.split_first_chunk::<24>() {
+            let _ = crate::probe::memcached::binary::response_head(head);
+        }
+    }),
+    ("memcached_line", |d| {
+        static PROBE: std::sync::OnceLock<crate::probe::memcached::MemcachedProbe> =
+            std::sync::OnceLock::new();
+        let probe = PROBE.get_or_init(|| {
+            let uri = crate::uri::parse("memcached://127.0.0.1").expect("a valid URL");
+            crate::probe::memcached::MemcachedProbe::from_uri(&uri).expect("a valid target")
+        });
+        let _ = probe.judge(d);
+    }),
+    ("resp", |d| {
+        // The redis crate's parser, then readygate's reading of what it parsed.
+        if let Ok(v) = redis::parse_redis_value(d) {
+            let _ = crate::probe::redis::resp::reply(v);
+        }
+    }),
 ];
 
 /// One decoder by name (a cargo-fuzz target each); `false` when there is none of that name.

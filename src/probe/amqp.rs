@@ -60,7 +60,7 @@ const CLIENT_PARAMETERS: &[&str] = &[
 ];
 
 /// A method frame's class, method and arguments.
-struct Method {
+pub(crate) struct Method {
     class: u16,
     method: u16,
     args: Vec<u8>,
@@ -268,49 +268,89 @@ fn unexpected(m: &Method, wanted: &str) -> Verdict {
 }
 
 /// The next method frame on channel 0 (heartbeats skipped), or the verdict for a server that is
-/// not an AMQP 0-9-1 broker.
+/// not an AMQP 0-9-1 broker. The reading only; what the bytes mean is [`frame_head`] and
+/// [`method`]'s.
 async fn read_method<R: AsyncReadExt + Unpin>(
     s: &mut R,
 ) -> std::io::Result<Result<Method, Verdict>> {
     loop {
         let mut head = [0u8; 7];
         s.read_exact(&mut head).await?;
-        if &head[..4] == b"AMQP" {
-            // A protocol header back: the broker speaks another version (sent as 0, major, minor,
-            // revision; AMQP 1.0 brokers send 0-1-0-0 or 3-1-0-0).
-            let mut last = [0u8; 1];
-            s.read_exact(&mut last).await?;
-            return Ok(Err(Verdict::failed(format!(
-                "the server speaks AMQP {}.{}.{}, not 0-9-1",
-                head[5], head[6], last[0]
-            ))));
-        }
-        let size = u32::from_be_bytes([head[3], head[4], head[5], head[6]]) as usize;
-        if !matches!(head[0], FRAME_METHOD | FRAME_HEARTBEAT) || size > MAX_FRAME {
-            return Ok(Err(Verdict::costly(format!(
-                "the server does not speak AMQP 0-9-1 (it sent \"{}\")",
-                text::printable(&head, 7)
-            ))));
-        }
+        let (kind, size) = match frame_head(&head) {
+            Head::Frame { kind, size } => (kind, size),
+            Head::Version => {
+                let mut last = [0u8; 1];
+                s.read_exact(&mut last).await?;
+                return Ok(Err(other_version(&head, last[0])));
+            }
+            Head::Foreign(verdict) => return Ok(Err(verdict)),
+        };
         let mut payload = vec![0; size + 1];
         s.read_exact(&mut payload).await?;
-        if payload.pop() != Some(FRAME_END) {
-            return Ok(Err(Verdict::costly(
-                "the server does not speak AMQP 0-9-1 (bad frame end)",
-            )));
+        match method(kind, &payload) {
+            Some(Ok(m)) => return Ok(Ok(m)),
+            Some(Err(verdict)) => return Ok(Err(verdict)),
+            None => continue, // a heartbeat
         }
-        if head[0] == FRAME_HEARTBEAT {
-            continue;
-        }
-        if payload.len() < 4 {
-            return Ok(Err(Verdict::costly("a method frame too short to read")));
-        }
-        return Ok(Ok(Method {
-            class: u16::from_be_bytes([payload[0], payload[1]]),
-            method: u16::from_be_bytes([payload[2], payload[3]]),
-            args: payload[4..].to_vec(),
-        }));
     }
+}
+
+/// What a frame's first 7 bytes announce.
+pub(crate) enum Head {
+    /// A method or heartbeat frame of `size` bytes (then the frame-end octet).
+    Frame {
+        kind: u8,
+        size: usize,
+    },
+    /// A protocol header back: the broker speaks another version (one more byte to read).
+    Version,
+    Foreign(Verdict),
+}
+
+pub(crate) fn frame_head(head: &[u8; 7]) -> Head {
+    if &head[..4] == b"AMQP" {
+        return Head::Version;
+    }
+    let size = u32::from_be_bytes([head[3], head[4], head[5], head[6]]) as usize;
+    if !matches!(head[0], FRAME_METHOD | FRAME_HEARTBEAT) || size > MAX_FRAME {
+        return Head::Foreign(Verdict::costly(format!(
+            "the server does not speak AMQP 0-9-1 (it sent \"{}\")",
+            text::printable(head, 7)
+        )));
+    }
+    Head::Frame {
+        kind: head[0],
+        size,
+    }
+}
+
+/// The protocol header a broker of another version sends back: `AMQP`, 0, major, minor, revision
+/// (AMQP 1.0 brokers send 0-1-0-0 or 3-1-0-0).
+fn other_version(head: &[u8; 7], last: u8) -> Verdict {
+    Verdict::failed(format!(
+        "the server speaks AMQP {}.{}.{}, not 0-9-1",
+        head[5], head[6], last
+    ))
+}
+
+/// A frame's payload and frame-end octet → the method it holds; `None` for a heartbeat.
+pub(crate) fn method(kind: u8, payload: &[u8]) -> Option<Result<Method, Verdict>> {
+    let Some((&FRAME_END, payload)) = payload.split_last() else {
+        return Some(Err(Verdict::costly(
+            "the server does not speak AMQP 0-9-1 (bad frame end)",
+        )));
+    };
+    if kind == FRAME_HEARTBEAT {
+        return None;
+    }
+    if payload.len() < 4 {
+        return Some(Err(Verdict::costly("a method frame too short to read")));
+    }
+    Some(Ok(Method {
+        class: u16::from_be_bytes([payload[0], payload[1]]),
+        method: u16::from_be_bytes([payload[2], payload[3]]),
+        args: payload[4..].to_vec(),
+    }))
 }
 
 /// The `mechanisms` long string of connection.start: after the version (2 bytes) and the

@@ -147,15 +147,15 @@ impl MqttProbe {
         s.flush().await?;
         let kind = s.read_u8().await?;
         let len = read_varint(s).await?;
-        if kind != 0x20 || !(2..=MAX_PACKET).contains(&len) {
-            return Ok(Verdict::costly(format!(
-                "the server does not speak MQTT (first byte 0x{kind:02x})"
-            )));
+        if let Some(foreign) = connack_head(kind, len) {
+            return Ok(foreign);
         }
         let mut body = vec![0; len];
         s.read_exact(&mut body).await?;
-        let code = body[1];
-        let verdict = self.judge(code);
+        let verdict = match connack_code(&body) {
+            Some(code) => self.judge(code),
+            None => Verdict::costly("a CONNACK too short to read"),
+        };
         if matches!(verdict, Verdict::Ready { .. }) {
             // DISCONNECT, normal disconnection; the broker then drops the clean session.
             let _ = s.write_all(&[0xE0, 0x00]).await;
@@ -216,12 +216,12 @@ fn put_varint(out: &mut Vec<u8>, mut n: usize) {
     }
 }
 
+/// Reads a packet's remaining length, byte by byte; what the bytes mean is [`remaining_length`]'s.
 async fn read_varint<R: AsyncReadExt + Unpin>(r: &mut R) -> std::io::Result<usize> {
-    let mut n = 0usize;
-    for shift in 0..4 {
-        let b = r.read_u8().await?;
-        n |= ((b & 0x7f) as usize) << (7 * shift);
-        if b & 0x80 == 0 {
+    let mut bytes = [0u8; 4];
+    for i in 0..4 {
+        bytes[i] = r.read_u8().await?;
+        if let Some(n) = remaining_length(&bytes[..=i]) {
             return Ok(n);
         }
     }
@@ -231,9 +231,51 @@ async fn read_varint<R: AsyncReadExt + Unpin>(r: &mut R) -> std::io::Result<usiz
     ))
 }
 
+/// The remaining length (MQTT 3.1.1 §2.2.3: 7 bits a byte, at most 4 bytes) once `bytes` hold all
+/// of it; `None` while more are needed (or past 4 bytes, which is no MQTT).
+pub(crate) fn remaining_length(bytes: &[u8]) -> Option<usize> {
+    let mut n = 0usize;
+    for (shift, b) in bytes.iter().take(4).enumerate() {
+        n |= usize::from(b & 0x7f) << (7 * shift);
+        if b & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+/// `None` when a packet of type byte `kind` and `len` bytes can be a CONNACK; otherwise why not.
+pub(crate) fn connack_head(kind: u8, len: usize) -> Option<Verdict> {
+    (kind != 0x20 || !(2..=MAX_PACKET).contains(&len)).then(|| {
+        Verdict::costly(format!(
+            "the server does not speak MQTT (first byte 0x{kind:02x})"
+        ))
+    })
+}
+
+/// The reason code of a CONNACK body (after the acknowledge flags).
+pub(crate) fn connack_code(body: &[u8]) -> Option<u8> {
+    body.get(1).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remaining_lengths_take_at_most_four_bytes() {
+        assert_eq!(remaining_length(&[0x02]), Some(2));
+        assert_eq!(remaining_length(&[0xC1, 0x02]), Some(321));
+        assert_eq!(
+            remaining_length(&[0xFF, 0xFF, 0xFF, 0x7F]),
+            Some(268_435_455)
+        );
+        assert_eq!(remaining_length(&[0x80]), None);
+        assert_eq!(remaining_length(&[0x80, 0x80, 0x80, 0x80, 0x01]), None);
+        assert!(connack_head(0x20, 2).is_none());
+        assert!(connack_head(0x48, 2).is_some());
+        assert_eq!(connack_code(&[0]), None);
+    }
 
     fn parse(s: &str) -> Result<MqttProbe, String> {
         MqttProbe::from_uri(&crate::uri::parse(s).map_err(|e| e.to_string())?)

@@ -118,24 +118,25 @@ impl NatsProbe {
 
     async fn exchange(&self, mut plain: BufReader<Box<dyn Io>>) -> std::io::Result<Verdict> {
         let info = text::read_line(&mut plain, MAX_LINE).await?;
-        let Some(json) = info.strip_prefix(b"INFO ") else {
-            if let Some(other) = crate::net::sniff::named(crate::net::sniff::NATS, &info) {
-                return Ok(other);
+        let tls_required = match server_line(&info) {
+            Line::Info {
+                lame_duck: false,
+                tls_required,
+            } => tls_required,
+            Line::Info { .. } => return Ok(lame_duck()),
+            _ => {
+                if let Some(other) = crate::net::sniff::named(crate::net::sniff::NATS, &info) {
+                    return Ok(other);
+                }
+                return Ok(Verdict::costly(format!(
+                    "the server does not speak NATS (it sent \"{}\")",
+                    text::printable(&info, 40)
+                )));
             }
-            return Ok(Verdict::costly(format!(
-                "the server does not speak NATS (it sent \"{}\")",
-                text::printable(&info, 40)
-            )));
         };
-        let json = String::from_utf8_lossy(json);
-        if json_true(&json, "ldm") {
-            return Ok(Verdict::costly(
-                "the server is in lame-duck mode (shutting down)",
-            ));
-        }
         let mut tls_stream;
         let s = match &self.tls {
-            None if json_true(&json, "tls_required") => {
+            None if tls_required => {
                 return Ok(Verdict::failed(
                     "the server requires TLS: add #tls (and #ca=FILE for a private CA)",
                 ))
@@ -176,40 +177,75 @@ impl NatsProbe {
         // (cluster changes) or PING before our PONG.
         loop {
             let line = text::read_line(s, MAX_LINE).await?;
-            if line == b"PONG" {
-                return Ok(Verdict::ready("PONG".to_string()));
-            }
-            if line == b"PING" {
-                s.get_mut().write_all(b"PONG\r\n").await?;
-                continue;
-            }
-            if line.starts_with(b"INFO ") {
-                if json_true(&String::from_utf8_lossy(&line), "ldm") {
-                    return Ok(Verdict::costly(
-                        "the server is in lame-duck mode (shutting down)",
-                    ));
+            return Ok(match server_line(&line) {
+                Line::Pong => Verdict::ready("PONG".to_string()),
+                Line::Ping => {
+                    s.get_mut().write_all(b"PONG\r\n").await?;
+                    continue;
                 }
-                continue;
+                Line::Info {
+                    lame_duck: true, ..
+                } => lame_duck(),
+                Line::Info { .. } | Line::Ok => continue,
+                Line::Err { text, auth: true } => {
+                    Verdict::failed(format!("{text} ({})", self.who()))
+                }
+                Line::Err { text, .. } => Verdict::costly(text),
+                Line::Other => Verdict::costly(format!(
+                    "unexpected answer from the server: \"{}\"",
+                    text::printable(&line, 40)
+                )),
+            });
+        }
+    }
+}
+
+fn lame_duck() -> Verdict {
+    Verdict::costly("the server is in lame-duck mode (shutting down)")
+}
+
+/// One line from a NATS server, as the probe reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Line {
+    Pong,
+    Ping,
+    Info {
+        lame_duck: bool,
+        tls_required: bool,
+    },
+    Ok,
+    /// `-ERR 'text'`, and whether it is about authentication.
+    Err {
+        text: String,
+        auth: bool,
+    },
+    Other,
+}
+
+/// What a line (without its CRLF) is.
+pub(crate) fn server_line(line: &[u8]) -> Line {
+    match line {
+        b"PONG" => Line::Pong,
+        b"PING" => Line::Ping,
+        b"+OK" => Line::Ok,
+        _ => {
+            if let Some(json) = line.strip_prefix(b"INFO ") {
+                let json = String::from_utf8_lossy(json);
+                return Line::Info {
+                    lame_duck: json_true(&json, "ldm"),
+                    tls_required: json_true(&json, "tls_required"),
+                };
             }
-            if line == b"+OK" {
-                continue;
+            let Some(err) = line.strip_prefix(b"-ERR ") else {
+                return Line::Other;
+            };
+            let err = text::printable(err, 200);
+            let text = err.trim_matches('\'').to_string();
+            let lower = text.to_ascii_lowercase();
+            Line::Err {
+                auth: lower.contains("authorization") || lower.contains("authentication"),
+                text,
             }
-            if let Some(err) = line.strip_prefix(b"-ERR ") {
-                let err = text::printable(err, 200);
-                let err = err.trim_matches('\'');
-                let lower = err.to_ascii_lowercase();
-                return Ok(
-                    if lower.contains("authorization") || lower.contains("authentication") {
-                        Verdict::failed(format!("{err} ({})", self.who()))
-                    } else {
-                        Verdict::costly(err.to_string())
-                    },
-                );
-            }
-            return Ok(Verdict::costly(format!(
-                "unexpected answer from the server: \"{}\"",
-                text::printable(&line, 40)
-            )));
         }
     }
 }
@@ -217,6 +253,33 @@ impl NatsProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_lines_are_told_apart() {
+        assert_eq!(server_line(b"PONG"), Line::Pong);
+        assert_eq!(
+            server_line(br#"INFO {"tls_required":true,"ldm" : true}"#),
+            Line::Info {
+                lame_duck: true,
+                tls_required: true
+            }
+        );
+        assert_eq!(
+            server_line(b"-ERR 'Authorization Violation'"),
+            Line::Err {
+                text: "Authorization Violation".into(),
+                auth: true
+            }
+        );
+        assert_eq!(
+            server_line(b"-ERR 'Maximum Connections Exceeded'"),
+            Line::Err {
+                text: "Maximum Connections Exceeded".into(),
+                auth: false
+            }
+        );
+        assert_eq!(server_line(b"HTTP/1.1 400"), Line::Other);
+    }
 
     fn parse(s: &str) -> Result<NatsProbe, String> {
         NatsProbe::from_uri(&crate::uri::parse(s).map_err(|e| e.to_string())?)

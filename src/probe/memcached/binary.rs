@@ -46,17 +46,25 @@ fn request(opcode: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
 async fn response(s: &mut Box<dyn Io>) -> std::io::Result<Result<(u16, Vec<u8>), Verdict>> {
     let mut head = [0u8; 24];
     s.read_exact(&mut head).await?;
-    let len = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as usize;
-    if head[0] != 0x81 || len > MAX_BODY {
-        return Ok(Err(Verdict::costly(format!(
-            "the server does not speak memcached's binary protocol (it sent \"{}\")",
-            text::printable(&head, 24)
-        ))));
-    }
-    let status = u16::from_be_bytes([head[6], head[7]]);
+    let (status, len) = match response_head(&head) {
+        Ok(h) => h,
+        Err(v) => return Ok(Err(v)),
+    };
     let mut body = vec![0; len];
     s.read_exact(&mut body).await?;
     Ok(Ok((status, body)))
+}
+
+/// A response header's status and body length, or why it is none.
+pub(crate) fn response_head(head: &[u8; 24]) -> Result<(u16, usize), Verdict> {
+    let len = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as usize;
+    if head[0] != 0x81 || len > MAX_BODY {
+        return Err(Verdict::costly(format!(
+            "the server does not speak memcached's binary protocol (it sent \"{}\")",
+            text::printable(head, 24)
+        )));
+    }
+    Ok((u16::from_be_bytes([head[6], head[7]]), len))
 }
 
 /// SASL PLAIN as `user`, then VERSION.

@@ -137,7 +137,7 @@ impl MemcachedProbe {
         Ok(self.judge(&line))
     }
 
-    fn judge(&self, line: &[u8]) -> Verdict {
+    pub(crate) fn judge(&self, line: &[u8]) -> Verdict {
         let who = match &self.auth {
             Some((u, _)) => format!("user {u}"),
             None => "no user given".to_string(),

@@ -77,7 +77,7 @@ impl Default for Decoder {
     }
 }
 
-fn reply(v: redis::Value) -> Reply {
+pub(crate) fn reply(v: redis::Value) -> Reply {
     use redis::Value;
     match v {
         Value::Nil => Reply::Bulk(None),
