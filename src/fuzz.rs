@@ -89,6 +89,20 @@ pub const DECODERS: &[(&str, Decode)] = &[
         });
         let _ = probe.judge(d);
     }),
+    ("pg_framing", |d| {
+        // The framing guard over the bytes in chunks of the first byte's size (at least 1), as
+        // reads of any size would hand them over.
+        use crate::probe::postgres::guard::Guarded;
+        if let Some((&size, rest)) = d.split_first() {
+            let method = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
+            let mut guard = Guarded::with_limit((), method, 64 * 1024);
+            for chunk in rest.chunks(usize::from(size).max(1)) {
+                if guard.observe(chunk).is_err() {
+                    break;
+                }
+            }
+        }
+    }),
     ("resp", |d| {
         // The redis crate's parser, then readygate's reading of what it parsed.
         if let Ok(v) = redis::parse_redis_value(d) {

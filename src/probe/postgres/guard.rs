@@ -72,7 +72,7 @@ impl<S> Guarded<S> {
     }
 
     /// Follows the framing over newly read bytes.
-    fn observe(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn observe(&mut self, mut bytes: &[u8]) -> io::Result<()> {
         self.total += bytes.len();
         if self.total > self.limit {
             return Err(too_large());
