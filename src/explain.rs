@@ -18,11 +18,10 @@ pub fn print(plan: &Plan) -> bool {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => true,
         Err(e) => {
-            tracing::error!(
-                event = "internal",
+            crate::report::emit(&crate::report::Event::Internal(&format!(
                 "cannot write the plan to stdout: {}",
                 crate::os::io_reason(&e)
-            );
+            )));
             false
         }
     }

@@ -79,7 +79,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     plan.output.progress &= !speaks;
     report::init(&plan.output);
     for note in &plan.notes {
-        tracing::warn!(event = "warning", "{note}");
+        report::emit(&report::Event::Warning(note));
     }
     let mut voice = voice;
     if speaks {
@@ -118,7 +118,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
     }
     // A command that cannot start is said now, not after a 30 s wait (and `--explain` says it too).
     if let Some(Err(err)) = command.as_deref().map(exec::check) {
-        tracing::error!(event = "exec_failed", "{err}; not waiting");
+        report::emit(&report::Event::ExecFailed {
+            error: &err.to_string(),
+            before_waiting: true,
+        });
         return status_of(err.ending(), check);
     }
     if plan.explain {
@@ -132,7 +135,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             limits
         }
         Err(e) => {
-            tracing::error!(event = "internal", "{e}");
+            report::emit(&report::Event::Internal(&e.to_string()));
             return exit::code(Ending::Internal, check);
         }
     };
@@ -157,7 +160,10 @@ pub fn run(args: Vec<OsString>) -> i32 {
             startup::restore_for_exec(&limits);
             signal::restore_for_exec();
             let err = exec::exec(&command);
-            tracing::error!(event = "exec_failed", "{err}");
+            report::emit(&report::Event::ExecFailed {
+                error: &err.to_string(),
+                before_waiting: false,
+            });
             status_of(err.ending(), check)
         }
         (ending, _) => status_of(ending, check),
@@ -215,7 +221,9 @@ fn wait(
     let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
+            report::emit(&report::Event::Internal(&format!(
+                "cannot start the runtime: {e}"
+            )));
             return Ending::Internal;
         }
     };

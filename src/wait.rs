@@ -108,7 +108,9 @@ pub async fn watch_and_wait(
     let mut watch = match signal::Watch::install(inherited) {
         Ok(w) => w,
         Err(e) => {
-            tracing::error!("cannot install signal handlers: {e}");
+            report::emit(&report::Event::Internal(&format!(
+                "cannot install signal handlers: {e}"
+            )));
             return Ending::Internal;
         }
     };

@@ -38,7 +38,9 @@ pub async fn resolve(host: &Host, port: u16) -> Result<Vec<SocketAddr>, Verdict>
         super::resolve::lookup(name).await?,
         port,
     ));
-    tracing::debug!("'{name}' resolved to {addrs:?}");
+    crate::report::emit(&crate::report::Event::Diagnostic(&format!(
+        "'{name}' resolved to {addrs:?}"
+    )));
     Ok(addrs)
 }
 
@@ -115,7 +117,9 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, Verdict> {
                     return Ok(stream);
                 }
                 Some(Ok((addr, Err(e)))) => {
-                    tracing::debug!("connect to {addr} failed: {e}");
+                    crate::report::emit(&crate::report::Event::Diagnostic(&format!(
+                        "connect to {addr} failed: {e}"
+                    )));
                     errors.push((addr, e));
                 }
                 Some(Err(join)) => errors.push((addrs[0], io::Error::other(join.to_string()))),

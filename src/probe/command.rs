@@ -113,12 +113,10 @@ impl CommandProbe {
         // check's orphan became the exec'd program's zombie).
         guard.kill();
         if !tail_out.is_empty() || !tail_err.is_empty() {
-            tracing::debug!(
-                event = "exec_output",
-                "{}: {}",
-                self.argv[0],
-                shown_tail(&tail_out, out_cut, &tail_err, err_cut)
-            );
+            crate::report::emit(&crate::report::Event::ExecOutput {
+                program: &self.argv[0],
+                tail: &shown_tail(&tail_out, out_cut, &tail_err, err_cut),
+            });
         }
         match status {
             Ok(s) if s.success() => Verdict::ready("exit status 0".to_string()),

@@ -1,16 +1,22 @@
 //! Everything the user sees, on stderr: one line when a target changes state, one when it becomes
 //! ready, a final line, and on a terminal a live status line.
 //!
-//! The [`Reporter`] turns scheduler reports into `tracing` events with structured fields; the
-//! [`subscriber`] renders them as text or JSON. It only ever holds redacted target names, never raw
-//! input, so no path through it can print a secret. The command's arguments are never printed
-//! either (they may carry secrets): only the program's name.
+//! The [`Reporter`] turns scheduler reports into [`Event`]s; [`format::Format`] renders every
+//! event, of the wait and of everything else the gate says, as text or JSON. It only ever holds
+//! redacted target names, never raw input, so no path through it can print a secret. The
+//! command's arguments are never printed either (they may carry secrets): only the program's name.
 
+pub mod event;
+pub mod format;
 pub mod stderr;
-pub mod subscriber;
 pub mod voice;
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+pub use event::Event;
+use event::Severity;
+use format::Format;
 
 use crate::duration::show;
 use crate::schedule::{Outcome, Report};
@@ -43,17 +49,26 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the subscriber for the whole process.
+/// How the whole process writes its lines, once the plan says ([`init`]); nothing is said before.
+static FORMAT: OnceLock<Format> = OnceLock::new();
+
+/// Sets the format for the whole process (once).
 pub fn init(options: &OutputOptions) {
-    let max = match options.level {
-        Level::Quiet => tracing::Level::WARN,
-        Level::Normal => tracing::Level::INFO,
-        Level::Verbose => tracing::Level::DEBUG,
-    };
-    let _ = tracing::subscriber::set_global_default(subscriber::LineSubscriber::new(
-        options.format,
-        max,
-    ));
+    let _ = FORMAT.set(Format {
+        json: options.format == LogFormat::Json,
+        shown: match options.level {
+            Level::Quiet => Severity::Warn,
+            Level::Normal => Severity::Info,
+            Level::Verbose => Severity::Debug,
+        },
+    });
+}
+
+/// Says one event, if the format shows it.
+pub fn emit(event: &Event<'_>) {
+    if let Some(line) = FORMAT.get().and_then(|f| f.render(event)) {
+        stderr::print_line(&line);
+    }
 }
 
 /// Prints a usage error before any plan exists (text; the subscriber may not be installed).
@@ -64,28 +79,30 @@ pub fn json_from_env() -> bool {
 
 pub fn usage_error(message: &str, check: bool, json: bool) {
     if json {
-        let (event, text) = if check {
-            let line = first_line(message);
-            (
-                "unhealthy",
-                format!(
-                    "not ready: {}",
-                    line.strip_prefix("error: ").unwrap_or(line)
-                ),
-            )
+        let line = first_line(message);
+        let event = if check {
+            Event::Unhealthy {
+                failed: None,
+                what: line.strip_prefix("error: ").unwrap_or(line),
+            }
         } else {
-            (
-                "usage",
-                message
+            Event::Usage {
+                message: message
                     .strip_prefix("error: ")
                     .unwrap_or(message)
-                    .trim_end()
-                    .to_string(),
-            )
+                    .trim_end(),
+            }
         };
-        stderr::print_line(&subscriber::json_line(tracing::Level::ERROR, event, &text));
+        let json = Format {
+            json: true,
+            shown: Severity::Error,
+        };
+        if let Some(line) = json.render(&event) {
+            stderr::print_line(&line);
+        }
         return;
     }
+    // In text, a usage error keeps its lines (clap's, with the hint under them).
     if check {
         // Docker keeps a healthcheck's output: one line, short.
         let line = first_line(message);
@@ -161,22 +178,15 @@ impl Reporter {
             return;
         }
         for w in warnings {
-            tracing::warn!(event = "warning", "{w}");
+            emit(&Event::Warning(w));
         }
         if self.options.check || self.names.is_empty() {
             return;
         }
-        let limit = deadline.map_or("no deadline".to_string(), |d| {
-            format!("timeout {}", show(d))
+        emit(&Event::Start {
+            names: &self.names,
+            deadline,
         });
-        let plural = if self.names.len() == 1 { "" } else { "s" };
-        tracing::info!(
-            event = "start",
-            targets = self.names.len() as u64,
-            "waiting for {} target{plural} ({limit}): {}",
-            self.names.len(),
-            list(self.names.iter(), ", ")
-        );
     }
 
     pub fn on_report(&mut self, r: &Report) {
@@ -192,40 +202,41 @@ impl Reporter {
             return;
         }
         let name = &self.names[r.index];
-        let elapsed_ms = r.elapsed.as_millis() as u64;
         match &r.verdict {
             Verdict::Ready { detail } => {
-                tracing::debug!(event = "attempt", target = %name, attempt = r.attempt, "{name}: attempt {} ready", r.attempt);
+                emit(&Event::Attempt {
+                    target: name,
+                    attempt: r.attempt,
+                    reason: None,
+                });
                 self.states[r.index] = State::Ready;
                 if self.options.check {
                     return;
                 }
-                let how = detail
-                    .as_deref()
-                    .map_or(String::new(), |d| format!(", {d}"));
-                let attempts = if r.attempt == 1 {
-                    "1 attempt".to_string()
-                } else {
-                    format!("{} attempts", r.attempt)
-                };
-                tracing::info!(
-                    event = "ready",
-                    target = %name,
-                    elapsed_ms,
-                    attempts = r.attempt,
-                    "{name} is ready after {} ({attempts}{how})",
-                    show(r.elapsed)
-                );
+                emit(&Event::Ready {
+                    target: name,
+                    elapsed: r.elapsed,
+                    attempts: r.attempt,
+                    detail: detail.as_deref(),
+                });
             }
             Verdict::NotReady { reason, .. } => {
-                tracing::debug!(event = "attempt", target = %name, attempt = r.attempt, reason = %reason, "{name}: attempt {}: {reason}", r.attempt);
+                emit(&Event::Attempt {
+                    target: name,
+                    attempt: r.attempt,
+                    reason: Some(reason),
+                });
                 // Every attempt passes here (20 a second while a port is refused): allocate only
                 // when the state changes.
                 let unchanged =
                     matches!(&self.states[r.index], State::NotReady(old) if old == reason);
                 if !unchanged {
                     if !self.options.check {
-                        tracing::info!(event = "not_ready", target = %name, reason = %reason, elapsed_ms, "{name} is not ready: {reason}");
+                        emit(&Event::NotReady {
+                            target: name,
+                            reason,
+                            elapsed: r.elapsed,
+                        });
                     }
                     self.states[r.index] = State::NotReady(reason.clone());
                 }
@@ -293,8 +304,10 @@ impl Reporter {
         match outcome {
             Outcome::AllReady { skipped, .. } => {
                 for (i, reason) in skipped {
-                    let name = &self.names[*i];
-                    tracing::warn!(event = "optional_not_ready", target = %name, reason = %reason, "{name} is not ready ({reason}); it is optional, so it is not waited for any longer");
+                    emit(&Event::OptionalNotReady {
+                        target: &self.names[*i],
+                        reason,
+                    });
                 }
                 self.all_ready(outcome, program);
             }
@@ -314,39 +327,16 @@ impl Reporter {
                     .filter(|(i, _)| !skipped.iter().any(|(s, _)| s == i))
                     .map(|(_, n)| n)
                     .collect::<Vec<_>>();
-                tracing::info!(
-                    event = "healthy",
-                    "ready: {}",
-                    truncate(&list(ready.into_iter(), ", "))
-                );
+                emit(&Event::Healthy {
+                    ready: &truncate(&list(ready.into_iter(), ", ")),
+                });
             }
-            Outcome::AllReady { elapsed, skipped } => {
-                let what = match program {
-                    Some(p) => format!("; starting {p}"),
-                    None => String::new(),
-                };
-                let n = self.names.len();
-                if n == 0 {
-                    // Allowed so that an empty READYGATE_TARGETS in one environment still runs.
-                    tracing::info!(
-                        event = "all_ready",
-                        elapsed_ms = 0u64,
-                        "no targets to wait for{what}"
-                    );
-                    return;
-                }
-                let all = match (n, skipped.len()) {
-                    (1, 0) => "the target is".to_string(),
-                    (n, 0) => format!("all {n} targets are"),
-                    (n, s) => format!("{} of {n} targets are", n - s),
-                };
-                tracing::info!(
-                    event = "all_ready",
-                    elapsed_ms = elapsed.as_millis() as u64,
-                    "{all} ready after {}{what}",
-                    show(*elapsed)
-                );
-            }
+            Outcome::AllReady { elapsed, skipped } => emit(&Event::AllReady {
+                elapsed: *elapsed,
+                targets: self.names.len(),
+                skipped: skipped.len(),
+                program,
+            }),
             _ => {}
         }
     }
@@ -366,39 +356,29 @@ impl Reporter {
             Outcome::Failed { index, reason } => {
                 let name = &self.names[*index];
                 if self.options.check {
-                    tracing::error!(event = "unhealthy", target = %name, reason = %reason, "not ready: {}", truncate(&format!("{name} ({reason})")));
+                    emit(&Event::Unhealthy {
+                        failed: Some((name, reason)),
+                        what: &truncate(&format!("{name} ({reason})")),
+                    });
                 } else {
-                    tracing::error!(
-                        event = "failed",
-                        target = %name,
-                        reason = %reason,
-                        "{name} failed: {reason}; not waiting (waiting will not fix this; --retry-permanent keeps waiting)"
-                    );
+                    emit(&Event::Failed {
+                        target: name,
+                        reason,
+                    });
                 }
             }
-            Outcome::TimedOut { pending } if self.options.check => {
-                tracing::error!(
-                    event = "unhealthy",
-                    "not ready: {}",
-                    truncate(&names(pending))
-                );
+            Outcome::TimedOut { pending } if !self.options.check => {
+                emit(&Event::Timeout {
+                    elapsed: self.start.elapsed(),
+                    after: self.deadline.unwrap_or_else(|| self.start.elapsed()),
+                    pending: &names(pending),
+                });
             }
-            Outcome::TimedOut { pending } => {
-                let after = self.deadline.unwrap_or_else(|| self.start.elapsed());
-                tracing::error!(
-                    event = "timeout",
-                    elapsed_ms = self.start.elapsed().as_millis() as u64,
-                    "timed out after {}; not ready: {}; the command was not started",
-                    show(after),
-                    names(pending)
-                );
-            }
-            Outcome::NotReady { pending } => {
-                tracing::error!(
-                    event = "unhealthy",
-                    "not ready: {}",
-                    truncate(&names(pending))
-                );
+            Outcome::TimedOut { pending } | Outcome::NotReady { pending } => {
+                emit(&Event::Unhealthy {
+                    failed: None,
+                    what: &truncate(&names(pending)),
+                });
             }
         }
     }
@@ -409,17 +389,18 @@ impl Reporter {
         if self.voice.is_some() {
             return;
         }
-        tracing::warn!(
-            event = "interrupted",
-            signal = signal_name,
-            "interrupted by {signal_name} while waiting; the command was not started"
-        );
+        emit(&Event::Interrupted {
+            signal: signal_name,
+        });
     }
 }
 
 /// Lists names for one line: the first few, then how many more (a start line for 10,000 targets
 /// would otherwise be hundreds of kilobytes, more than a pipe holds).
-fn list<T: std::fmt::Display>(items: impl ExactSizeIterator<Item = T>, separator: &str) -> String {
+pub(crate) fn list<T: std::fmt::Display>(
+    items: impl ExactSizeIterator<Item = T>,
+    separator: &str,
+) -> String {
     const SHOWN: usize = 10;
     let total = items.len();
     let mut out: Vec<String> = items.take(SHOWN).map(|i| i.to_string()).collect();

@@ -31,6 +31,7 @@ use tokio::sync::mpsc;
 
 use crate::exit::{self, Ending};
 use crate::plan::watch::{OnLost, WatchPlan};
+use crate::report::{emit, Event};
 use crate::schedule::Attempts;
 use crate::verdict::Verdict;
 use crate::wait::Prepared;
@@ -56,7 +57,7 @@ pub fn run(
     {
         Ok(rt) => rt,
         Err(e) => {
-            tracing::error!(event = "internal", "cannot start the runtime: {e}");
+            emit(&Event::Internal(&format!("cannot start the runtime: {e}")));
             return exit::code(Ending::Internal, false);
         }
     };
@@ -106,7 +107,7 @@ impl Signals {
 
 /// What the watch loops tell the supervisor.
 #[derive(Debug)]
-enum Event {
+enum Change {
     Lost(usize, String),
     Back(usize),
     Moved {
@@ -132,7 +133,9 @@ async fn supervise(
     let mut signals = match Signals::install(inherited) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!(event = "internal", "cannot install signal handlers: {e}");
+            emit(&Event::Internal(&format!(
+                "cannot install signal handlers: {e}"
+            )));
             return exit::code(Ending::Internal, false);
         }
     };
@@ -181,12 +184,10 @@ async fn supervise(
         signals.drain();
         let Some(command) = command else {
             set_phase(&state, Phase::Sidecar);
-            tracing::info!(
-                event = "watching",
-                "watching {} target(s) every {}",
-                p.names.len(),
-                crate::duration::show(plan.interval)
-            );
+            emit(&Event::Watching {
+                targets: p.names.len(),
+                every: plan.interval,
+            });
             return sidecar(p, plan, &state, &mut signals).await;
         };
         // The command shares stderr: it gets it back as it was; the supervisor keeps a
@@ -196,20 +197,20 @@ async fn supervise(
             Ok(c) => c,
             Err(e) => {
                 let err = crate::exec::spawn_error(command, &e);
-                tracing::error!(event = "exec_failed", "{err}");
+                emit(&Event::ExecFailed {
+                    error: &err.to_string(),
+                    before_waiting: false,
+                });
                 return exit::code(err.ending(), false);
             }
         };
         set_phase(&state, Phase::Running);
-        tracing::info!(
-            event = "started",
-            pid = child.pid,
-            "{} runs as pid {}; watching {} target(s) every {}",
-            program.as_deref().unwrap_or("the command"),
-            child.pid,
-            p.names.len(),
-            crate::duration::show(plan.interval)
-        );
+        emit(&Event::Started {
+            program: program.as_deref().unwrap_or("the command"),
+            pid: child.pid,
+            targets: p.names.len(),
+            every: plan.interval,
+        });
         match run_child(p, plan, &state, &mut signals, child).await {
             Next::Exit(code) => return code,
             Next::Restart => {
@@ -255,7 +256,10 @@ async fn run_child(
                 if sig != libc::SIGCHLD {
                     // Forwarded as it came; the command decides (Docker's grace period decides
                     // for one that ignores SIGTERM).
-                    tracing::debug!(event = "signal", "forwarding {} to pid {}", crate::signal::name(sig), child.pid);
+                    emit(&Event::Forwarded {
+                        signal: crate::signal::name(sig),
+                        pid: child.pid,
+                    });
                     child.signal(sig);
                     if matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT) {
                         terminating = true;
@@ -266,7 +270,10 @@ async fn run_child(
             }
             _ = sweep.tick() => {}
             () = kill_timer => {
-                tracing::warn!(event = "kill", "pid {} did not stop within {}; SIGKILL", child.pid, crate::duration::show(STOP_GRACE));
+                emit(&Event::Killed {
+                    pid: child.pid,
+                    grace: STOP_GRACE,
+                });
                 child.signal(libc::SIGKILL);
                 kill_at = None;
                 continue;
@@ -289,22 +296,15 @@ async fn run_child(
         let code = exit::code(Ending::CommandEnded(status), false);
         return match stopping {
             Some(OnLost::Restart) if !terminating => {
-                tracing::info!(
-                    event = "restarting",
-                    "the command stopped ({code}); gating again before it starts again"
-                );
+                emit(&Event::Restarting { status: code });
                 Next::Restart
             }
             Some(OnLost::Exit) if !terminating => {
-                tracing::error!(event = "exit_lost", "the command stopped ({code}); exiting 1 so that the container is restarted and gated again");
+                emit(&Event::ExitLost { status: code });
                 Next::Exit(exit::code(Ending::Lost, false))
             }
             _ => {
-                tracing::info!(
-                    event = "exited",
-                    status = code,
-                    "the command exited with status {code}"
-                );
+                emit(&Event::Exited { status: code });
                 Next::Exit(code)
             }
         };
@@ -318,34 +318,48 @@ fn on_event(
     plan: &WatchPlan,
     state: &Shared,
     child: Option<&Child>,
-    event: Event,
+    event: Change,
     stopping: bool,
 ) -> Option<OnLost> {
     match event {
-        Event::Back(i) => {
-            tracing::info!(event = "back", target = %p.names[i], "{} is ready again", p.names[i]);
+        Change::Back(i) => {
+            emit(&Event::Back {
+                target: &p.names[i],
+            });
             None
         }
-        Event::Moved { index, name, addrs } => {
+        Change::Moved { index, name, addrs } => {
             if let Ok(mut s) = state.lock() {
                 s.moved(index);
             }
             let shown: Vec<String> = addrs.iter().map(IpAddr::to_string).collect();
             match (plan.on_change, child) {
                 (Some(sig), Some(child)) if !stopping => {
-                    tracing::info!(event = "address_changed", target = %p.names[index], "'{name}' now resolves to {}; sending {} to pid {}", shown.join(", "), crate::signal::name(sig), child.pid);
+                    emit(&Event::AddressChanged {
+                        target: &p.names[index],
+                        name: &name,
+                        addresses: &shown.join(", "),
+                        sent: Some((crate::signal::name(sig), child.pid)),
+                    });
                     child.signal(sig);
                 }
-                _ => {
-                    tracing::info!(event = "address_changed", target = %p.names[index], "'{name}' now resolves to {}", shown.join(", "))
-                }
+                _ => emit(&Event::AddressChanged {
+                    target: &p.names[index],
+                    name: &name,
+                    addresses: &shown.join(", "),
+                    sent: None,
+                }),
             }
             None
         }
-        Event::Lost(i, reason) => {
+        Change::Lost(i, reason) => {
             let name = &p.names[i];
             let optional = p.probes.rules[i].optional;
-            tracing::warn!(event = "lost", target = %name, reason = %reason, "{name} is lost: not ready for {} ({reason})", crate::duration::show(plan.lost_after));
+            emit(&Event::Lost {
+                target: name,
+                reason: &reason,
+                after: plan.lost_after,
+            });
             if stopping || optional {
                 return None;
             }
@@ -356,21 +370,18 @@ fn on_event(
             match plan.on_lost {
                 OnLost::Report => None,
                 OnLost::Signal(sig) => {
-                    tracing::info!(
-                        event = "signal",
-                        "sending {} to pid {}",
-                        crate::signal::name(sig),
-                        child.pid
-                    );
+                    emit(&Event::Sent {
+                        signal: crate::signal::name(sig),
+                        pid: child.pid,
+                    });
                     child.signal(sig);
                     None
                 }
                 action @ (OnLost::Exit | OnLost::Restart) => {
-                    tracing::warn!(
-                        event = "stopping",
-                        "stopping pid {} (SIGTERM) because {name} is lost",
-                        child.pid
-                    );
+                    emit(&Event::Stopping {
+                        pid: child.pid,
+                        target: name,
+                    });
                     set_phase(state, Phase::Stopping);
                     child.signal(libc::SIGTERM);
                     Some(action)
@@ -389,7 +400,9 @@ async fn sidecar(p: &Prepared, plan: &WatchPlan, state: &Shared, signals: &mut S
         tokio::select! {
             sig = signals.recv() => {
                 if matches!(sig, libc::SIGTERM | libc::SIGINT | libc::SIGQUIT | libc::SIGHUP) {
-                    tracing::info!(event = "interrupted", "{}: stopping", crate::signal::name(sig));
+                    emit(&Event::Stopped {
+                        signal: crate::signal::name(sig),
+                    });
                     return exit::code(Ending::Signal(sig), false);
                 }
                 if sig == libc::SIGCHLD {
@@ -411,7 +424,7 @@ async fn watch_all(
     p: &Prepared,
     plan: &WatchPlan,
     state: &Shared,
-    tx: &mpsc::UnboundedSender<Event>,
+    tx: &mpsc::UnboundedSender<Change>,
 ) {
     let limit = tokio::sync::Semaphore::new(WATCH_ATTEMPTS);
     let loops = (0..p.names.len()).map(|i| watch_one(i, p, plan, state, tx, &limit));
@@ -424,7 +437,7 @@ async fn watch_one(
     p: &Prepared,
     plan: &WatchPlan,
     state: &Shared,
-    tx: &mpsc::UnboundedSender<Event>,
+    tx: &mpsc::UnboundedSender<Change>,
     limit: &tokio::sync::Semaphore,
 ) {
     let names = &p.hosts[i];
@@ -443,7 +456,7 @@ async fn watch_one(
             match &known[k] {
                 Some(old) if *old != addrs => {
                     known[k] = Some(addrs.clone());
-                    let _ = tx.send(Event::Moved {
+                    let _ = tx.send(Change::Moved {
                         index: i,
                         name: name.clone(),
                         addrs,
@@ -471,7 +484,7 @@ async fn watch_one(
             down_since = None;
             if lost {
                 lost = false;
-                let _ = tx.send(Event::Back(i));
+                let _ = tx.send(Change::Back(i));
             }
         } else {
             let since = *down_since.get_or_insert_with(Instant::now);
@@ -480,7 +493,7 @@ async fn watch_one(
                 if let Ok(mut s) = state.lock() {
                     s.lose(i);
                 }
-                let _ = tx.send(Event::Lost(i, verdict.words()));
+                let _ = tx.send(Change::Lost(i, verdict.words()));
             }
         }
         tokio::time::sleep(plan.interval).await;

@@ -155,6 +155,53 @@ fn the_targets_table_matches_the_program() {
     }
 }
 
+/// Every event the gate can say and every field of one (the names in `src/report/event.rs`) is in
+/// the JSON table of docs/output.md, and the table names no other.
+#[test]
+fn the_json_events_table_matches_the_program() {
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report/event.rs"))
+            .unwrap();
+    let body = &source[source.find("pub fn line(").expect("Event::line")..];
+    // Each arm's tuple starts with the event's name: `("name",` or a line `"name",`.
+    let is_name = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    let mut named: BTreeSet<String> = BTreeSet::new();
+    for line in body.lines() {
+        let line = line.trim();
+        if let Some(w) = line.strip_prefix('"').and_then(|l| l.strip_suffix("\",")) {
+            if is_name(w) {
+                named.insert(w.to_string());
+            }
+        }
+        for piece in line.split("(\"").skip(1) {
+            if let Some((w, _)) = piece.split_once("\",") {
+                if is_name(w) {
+                    named.insert(w.to_string());
+                }
+            }
+        }
+    }
+    assert!(named.len() > 20, "{named:?}");
+    let output = doc("docs/output.md");
+    let table = table_after(&output, "## JSON lines");
+    // The events (first column) and their fields (third), each in backquotes.
+    let documented: BTreeSet<String> = table
+        .iter()
+        .flat_map(|row| [row[0].clone(), row[2].clone()])
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        named, documented,
+        "src/report/event.rs against docs/output.md"
+    );
+}
+
 #[test]
 fn every_shell_block_is_tested_or_marked_illustrative() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -236,11 +236,10 @@ impl PgProbe {
         if encrypted || self.password.is_none() || self.warned.swap(true, Ordering::Relaxed) {
             return;
         }
-        tracing::warn!(
-            event = "warning",
+        crate::report::emit(&crate::report::Event::Warning(&format!(
             "the server asked for the password {how} over an unencrypted connection ({}); sslmode=require prevents this",
             self.context
-        );
+        )));
     }
 
     async fn after_login(&self, client: &tokio_postgres::Client) -> Verdict {
