@@ -12,6 +12,7 @@ use crate::exec;
 use crate::exit::{self, Ending};
 use crate::explain;
 use crate::plan::{Mode, Plan};
+use crate::report::voice::Voice;
 use crate::report::{self, Reporter};
 use crate::signal;
 use crate::startup;
@@ -47,32 +48,70 @@ fn say_and_exit(e: &compat::Exit) -> i32 {
     e.status
 }
 
-/// Runs the gate with these arguments (`argv[0]` included); returns the exit status.
-pub fn run(args: Vec<OsString>) -> i32 {
-    // Before anything else: which signals did the parent leave ignored?
-    let inherited = signal::record();
-    // Invoked as another gate (wait-for-it, docker-compose-wait, …): its arguments said in ours,
-    // and its voice for the lines and exit statuses.
+/// The invocation → the plan, and the voice of the tool it was invoked as (wait-for-it,
+/// docker-compose-wait, …: its arguments said in ours, its lines and exit statuses); or the exit
+/// status when it ends here (usage, `--help`, that tool's own early exits).
+fn invocation(args: Vec<OsString>) -> Result<(Plan, Option<Box<dyn Voice>>), i32> {
     if let Some(message) = compat::unknown_mode(&args) {
         report::usage_error(&message, false, report::json_from_env());
-        return exit::code(Ending::Usage, false);
+        return Err(exit::code(Ending::Usage, false));
     }
     let invocation = match compat::translate(args, &environ::process) {
         compat::Translation::Run(invocation) => invocation,
-        compat::Translation::Exit(e) => return say_and_exit(&e),
+        compat::Translation::Exit(e) => return Err(say_and_exit(&e)),
     };
     let compat::Invocation { args, voice, once } = invocation;
     let mut plan = match parse(&args) {
         Ok(plan) => plan,
-        Err(0) => return 0,
+        Err(0) => return Err(0),
         Err(status) => {
-            return voice
+            return Err(voice
                 .as_ref()
                 .and_then(|v| v.status(Ending::Usage))
-                .unwrap_or(status)
+                .unwrap_or(status))
         }
     };
     plan.settings.single_attempt |= once;
+    Ok((plan, voice))
+}
+
+/// The exit statuses of the tool a drop-in mode speaks as, where they differ from readygate's.
+struct Statuses(Vec<(Ending, i32)>);
+
+impl Statuses {
+    fn of(voice: Option<&dyn Voice>) -> Self {
+        Statuses(voice.map_or(Vec::new(), |v| {
+            [
+                Ending::TimedOut,
+                Ending::NotReady,
+                Ending::Failed,
+                Ending::Usage,
+                Ending::NotFound,
+                Ending::NotExecutable,
+                Ending::Internal,
+            ]
+            .into_iter()
+            .filter_map(|e| v.status(e).map(|s| (e, s)))
+            .collect()
+        }))
+    }
+
+    fn status(&self, ending: Ending, check: bool) -> i32 {
+        self.0
+            .iter()
+            .find(|(e, _)| *e == ending)
+            .map_or_else(|| exit::code(ending, check), |(_, s)| *s)
+    }
+}
+
+/// Runs the gate with these arguments (`argv[0]` included); returns the exit status.
+pub fn run(args: Vec<OsString>) -> i32 {
+    // Before anything else: which signals did the parent leave ignored?
+    let inherited = signal::record();
+    let (mut plan, voice) = match invocation(args) {
+        Ok(planned) => planned,
+        Err(status) => return status,
+    };
     // Another tool's lines replace readygate's in text output (no status line either); JSON stays
     // readygate's.
     let speaks = voice.is_some() && plan.output.format == crate::report::LogFormat::Text;
@@ -87,27 +126,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
             report::stderr::print_line(&line);
         }
     }
-    // The tool's own exit statuses, where they differ from readygate's.
-    let statuses: Vec<(Ending, i32)> = voice.as_ref().map_or(Vec::new(), |v| {
-        [
-            Ending::TimedOut,
-            Ending::NotReady,
-            Ending::Failed,
-            Ending::Usage,
-            Ending::NotFound,
-            Ending::NotExecutable,
-            Ending::Internal,
-        ]
-        .into_iter()
-        .filter_map(|e| v.status(e).map(|s| (e, s)))
-        .collect()
-    });
-    let status_of = |ending: Ending, check: bool| {
-        statuses
-            .iter()
-            .find(|(e, _)| *e == ending)
-            .map_or_else(|| exit::code(ending, check), |(_, s)| *s)
-    };
+    let statuses = Statuses::of(voice.as_deref());
+    let status_of = |ending: Ending, check: bool| statuses.status(ending, check);
     let check = plan.mode == Mode::Check;
     let command = match &plan.mode {
         Mode::Wait { command } => command.clone(),

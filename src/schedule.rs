@@ -360,9 +360,7 @@ async fn target_loop<A: Attempts>(
         queue,
         ref slots,
     } = *common;
-    let stability = attempts.stability(index);
-    // Successful attempts in a row, and when the first of them was.
-    let mut streak: Option<(u32, Instant)> = None;
+    let mut streak = Streak::new(attempts.stability(index));
     let mut attempt = 0u32;
     loop {
         attempt += 1;
@@ -410,30 +408,10 @@ async fn target_loop<A: Attempts>(
                 Cost::Costly,
             ),
         };
-        // A success short of the stability asked for is "not yet", retried after the interval.
-        let verdict = match verdict {
-            Verdict::Ready { detail } if !settings.single_attempt => {
-                let (n, since) = streak.map_or((1, Instant::now()), |(n, s)| (n + 1, s));
-                streak = Some((n, since));
-                if stability.reached(n, since.elapsed()) {
-                    let detail = match (detail, stability.note(n)) {
-                        (Some(d), Some(n)) => Some(format!("{d}, {n}")),
-                        (d, n) => d.or(n),
-                    };
-                    Verdict::Ready { detail }
-                } else {
-                    Verdict::NotReady {
-                        reason: stability.waiting(),
-                        cost: Cost::Cheap,
-                        retry_after: None,
-                        gone: false,
-                    }
-                }
-            }
-            other => {
-                streak = None;
-                other
-            }
+        let verdict = if settings.single_attempt {
+            verdict
+        } else {
+            streak.judge(verdict)
         };
         let retry = match &verdict {
             Verdict::NotReady {
@@ -453,6 +431,45 @@ async fn target_loop<A: Attempts>(
         };
         let delay = backoff.next_delay(cost, retry_after);
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// Successful attempts in a row, and when the first of them was: what a stability counts.
+struct Streak {
+    stability: Stability,
+    run: Option<(u32, Instant)>,
+}
+
+impl Streak {
+    fn new(stability: Stability) -> Self {
+        Streak {
+            stability,
+            run: None,
+        }
+    }
+
+    /// A success short of the stability asked for is "not yet", retried after the interval; any
+    /// other verdict breaks the streak.
+    fn judge(&mut self, verdict: Verdict) -> Verdict {
+        let Verdict::Ready { detail } = verdict else {
+            self.run = None;
+            return verdict;
+        };
+        let (n, since) = self.run.map_or((1, Instant::now()), |(n, s)| (n + 1, s));
+        self.run = Some((n, since));
+        if !self.stability.reached(n, since.elapsed()) {
+            return Verdict::NotReady {
+                reason: self.stability.waiting(),
+                cost: Cost::Cheap,
+                retry_after: None,
+                gone: false,
+            };
+        }
+        let detail = match (detail, self.stability.note(n)) {
+            (Some(d), Some(n)) => Some(format!("{d}, {n}")),
+            (d, n) => d.or(n),
+        };
+        Verdict::Ready { detail }
     }
 }
 

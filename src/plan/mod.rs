@@ -104,31 +104,7 @@ impl Plan {
                 .map_err(|problem| PlanError::Invalid(format!("READYGATE_TARGETS: {problem}")))?;
             inputs.extend(words.into_iter().map(str::to_string));
         }
-        let mut targets = inputs
-            .iter()
-            .map(|t| Target::parse(t))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(PlanError::Target)?;
-        for line in &cli.exec_checks {
-            let target = Target::command(line).map_err(|e| match cli.exec_checks_from_env {
-                true => PlanError::Invalid(format!("READYGATE_EXEC_CHECK: {e}")),
-                false => PlanError::Target(e),
-            })?;
-            targets.push(target);
-        }
-        for t in &mut targets {
-            t.probe.set_attempt_timeout(cli.attempt_timeout);
-            if cli.retry_permanent || t.rules.down {
-                t.probe.retry_failed_members();
-            }
-            // Stability does not apply to `--check`'s one attempt (README), nor does watching for
-            // a close that only a second attempt would confirm.
-            if t.rules.stable.unwrap_or(cli.stable) != Stability::Once && !cli.check {
-                // Long enough to see a proxy close what it accepted, short next to an interval.
-                t.probe
-                    .watch_for_close(Duration::from_millis(100).min(cli.attempt_timeout));
-            }
-        }
+        let targets = targets(&cli, &inputs)?;
         let deadline = (!cli.timeout.is_zero()).then_some(cli.timeout);
         check_timing(
             &cli.attempt_timeout,
@@ -144,25 +120,17 @@ impl Plan {
         if targets.is_empty() && !empty_allowed {
             return Err(PlanError::Invalid(nothing_to_wait_for(env_names)));
         }
-        let mode = mode(cli.check, cli.command, targets.is_empty()).map_err(PlanError::Invalid)?;
+        let mode = mode(
+            cli.check,
+            std::mem::take(&mut cli.command),
+            targets.is_empty(),
+        )
+        .map_err(PlanError::Invalid)?;
         let check = mode == Mode::Check;
         if let Some(w) = &watch {
             w.fits(&mode).map_err(PlanError::Invalid)?;
         }
-        let level = if cli.quiet {
-            Level::Quiet
-        } else if cli.verbose {
-            Level::Verbose
-        } else {
-            Level::Normal
-        };
-        let progress = match cli.progress {
-            Progress::Always => true,
-            Progress::Never => false,
-            Progress::Auto => stderr_is_terminal,
-        } && cli.log_format == LogFormat::Text
-            && level != Level::Quiet
-            && !check;
+        let output = output(&cli, check, stderr_is_terminal);
         Ok(Plan {
             targets,
             settings: Settings {
@@ -183,14 +151,64 @@ impl Plan {
             sources: cli.sources,
             notes,
             watch,
-            output: OutputOptions {
-                format: cli.log_format,
-                level,
-                progress,
-                check,
-            },
+            output,
             mode,
         })
+    }
+}
+
+/// Every target, from the URLs and the exec checks, with the settings that apply to each probe.
+fn targets(cli: &Cli, inputs: &[String]) -> Result<Vec<Target>, PlanError> {
+    let mut targets = inputs
+        .iter()
+        .map(|t| Target::parse(t))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(PlanError::Target)?;
+    for line in &cli.exec_checks {
+        let target = Target::command(line).map_err(|e| match cli.exec_checks_from_env {
+            true => PlanError::Invalid(format!("READYGATE_EXEC_CHECK: {e}")),
+            false => PlanError::Target(e),
+        })?;
+        targets.push(target);
+    }
+    for t in &mut targets {
+        t.probe.set_attempt_timeout(cli.attempt_timeout);
+        if cli.retry_permanent || t.rules.down {
+            t.probe.retry_failed_members();
+        }
+        // Stability does not apply to `--check`'s one attempt (README), nor does watching for
+        // a close that only a second attempt would confirm.
+        if t.rules.stable.unwrap_or(cli.stable) != Stability::Once && !cli.check {
+            // Long enough to see a proxy close what it accepted, short next to an interval.
+            t.probe
+                .watch_for_close(Duration::from_millis(100).min(cli.attempt_timeout));
+        }
+    }
+    Ok(targets)
+}
+
+/// How much to say and how: the status line only on a terminal (unless forced), in text, when not
+/// quiet and not a healthcheck.
+fn output(cli: &Cli, check: bool, stderr_is_terminal: bool) -> OutputOptions {
+    let level = if cli.quiet {
+        Level::Quiet
+    } else if cli.verbose {
+        Level::Verbose
+    } else {
+        Level::Normal
+    };
+    let progress = match cli.progress {
+        Progress::Always => true,
+        Progress::Never => false,
+        Progress::Auto => stderr_is_terminal,
+    } && cli.log_format == LogFormat::Text
+        && level != Level::Quiet
+        && !check;
+    OutputOptions {
+        format: cli.log_format,
+        level,
+        progress,
+        check,
     }
 }
 
