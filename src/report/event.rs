@@ -192,6 +192,9 @@ impl Event<'_> {
     }
 
     /// The event's name, fields and words.
+    ///
+    /// One match on purpose, however long: it is the JSON schema and every line's wording, read
+    /// in one place (docs/output.md is checked against it).
     pub fn line(&self) -> Line<'_> {
         use Event::*;
         use Value::{Int, Num, Str};
