@@ -173,7 +173,7 @@ pub async fn watch_and_wait(
             }
         }
         sig = watch.recv() => {
-            reporter.borrow().interrupted(signal::name(sig));
+            reporter.borrow_mut().interrupted(signal::name(sig));
             return Ending::Signal(sig);
         }
         () = ticker => Ending::Internal,
@@ -183,7 +183,7 @@ pub async fn watch_and_wait(
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             sig = watch.recv() => {
-                reporter.borrow().interrupted(signal::name(sig));
+                reporter.borrow_mut().interrupted(signal::name(sig));
                 return Ending::Signal(sig);
             }
         }

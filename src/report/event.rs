@@ -44,13 +44,17 @@ pub enum Event<'a> {
         deadline: Option<Duration>,
     },
     /// `attempt` (`target`, `attempt`, `reason` when not ready), `-v` only: every attempt.
+    /// (`index`, the target's place in the plan, and `elapsed` are for the drop-in voices.)
     Attempt {
+        index: usize,
         target: &'a str,
         attempt: u32,
         reason: Option<&'a str>,
+        elapsed: Duration,
     },
     /// `ready` (`target`, `elapsed_ms`, `attempts`).
     Ready {
+        index: usize,
         target: &'a str,
         elapsed: Duration,
         attempts: u32,
@@ -75,18 +79,22 @@ pub enum Event<'a> {
     Healthy { ready: &'a str },
     /// `failed` (`target`, `reason`): a permanent failure; the wait ends.
     Failed { target: &'a str, reason: &'a str },
-    /// `unhealthy` (`target`, `reason` for a permanent failure): `--check` found a target not
-    /// ready; `what` names them, cut short.
+    /// `unhealthy` (`target`, `reason` for a permanent failure): `--check` (or a single attempt)
+    /// found a target not ready; `what` names them, cut short. (`elapsed` and `command`, whether
+    /// a command was to start, are for the drop-in voices.)
     Unhealthy {
         failed: Option<(&'a str, &'a str)>,
         what: &'a str,
+        elapsed: Duration,
+        command: bool,
     },
     /// `timeout` (`elapsed_ms`): the deadline passed (`after`, as configured) with `pending`
-    /// targets not ready.
+    /// targets not ready; `command`: one was to start.
     Timeout {
         elapsed: Duration,
         after: Duration,
         pending: &'a str,
+        command: bool,
     },
     /// `interrupted` (`signal`): a signal ended the wait.
     Interrupted { signal: &'a str },
@@ -219,6 +227,7 @@ impl Event<'_> {
                 target,
                 attempt,
                 reason,
+                ..
             } => {
                 let mut fields = vec![("target", Str(target)), ("attempt", Num(attempt.into()))];
                 let message = match reason {
@@ -235,6 +244,7 @@ impl Event<'_> {
                 elapsed,
                 attempts,
                 detail,
+                ..
             } => {
                 let how = detail.map_or(String::new(), |d| format!(", {d}"));
                 let n = if attempts == 1 {
@@ -303,7 +313,7 @@ impl Event<'_> {
                 vec![("target", Str(target)), ("reason", Str(reason))],
                 format!("{target} failed: {reason}; not waiting (waiting will not fix this; --retry-permanent keeps waiting)"),
             ),
-            Unhealthy { failed, what } => (
+            Unhealthy { failed, what, .. } => (
                 "unhealthy",
                 failed.map_or(vec![], |(target, reason)| {
                     vec![("target", Str(target)), ("reason", Str(reason))]
@@ -314,6 +324,7 @@ impl Event<'_> {
                 elapsed,
                 after,
                 pending,
+                ..
             } => (
                 "timeout",
                 vec![("elapsed_ms", ms(elapsed))],

@@ -1,6 +1,7 @@
 //! The one place that turns an [`Event`] into a line: text (`readygate: warning: …`) or a JSON
 //! object (`--log-format json`), for every mode — waiting, `--check`, `--watch`, usage errors.
-//! The drop-in modes speak another tool's lines instead ([`super::voice`]).
+//! In a drop-in mode the same events go to that tool's voice instead ([`super::voice::Voice::speak`]),
+//! which says them as the tool would.
 //!
 //! Why no logging framework: the gate needs exactly two line formats, a status line that log
 //! lines must not tear, and nothing else; these few dozen lines do it with no dependency.

@@ -2,7 +2,8 @@
 //! ready, a final line, and on a terminal a live status line.
 //!
 //! The [`Reporter`] turns scheduler reports into [`Event`]s; [`format::Format`] renders every
-//! event, of the wait and of everything else the gate says, as text or JSON. It only ever holds
+//! event, of the wait and of everything else the gate says, as text or JSON, and in a drop-in mode
+//! the tool's [`voice::Voice`] speaks the same events in that tool's words. It only ever holds
 //! redacted target names, never raw input, so no path through it can print a secret. The
 //! command's arguments are never printed either (they may carry secrets): only the program's name.
 
@@ -84,6 +85,8 @@ pub fn usage_error(message: &str, check: bool, json: bool) {
             Event::Unhealthy {
                 failed: None,
                 what: line.strip_prefix("error: ").unwrap_or(line),
+                elapsed: Duration::ZERO,
+                command: false,
             }
         } else {
             Event::Usage {
@@ -159,84 +162,77 @@ impl Reporter {
         }
     }
 
-    /// Prints what the voice says.
-    fn say(lines: Vec<String>) {
-        for line in lines {
-            stderr::print_line(&line);
-        }
-    }
-
     /// Whether the live status line is drawn (the caller runs the timer that redraws it).
     pub fn shows_progress(&self) -> bool {
         self.options.progress
     }
 
+    /// Healthcheck mode, with readygate's own lines (a drop-in voice speaks as its tool does).
+    fn checking(&self) -> bool {
+        self.options.check && self.voice.is_none()
+    }
+
     pub fn start(&mut self, deadline: Option<Duration>, warnings: &[String]) {
         self.deadline = deadline;
-        if let Some(v) = self.voice.as_mut() {
-            Self::say(v.start());
-            return;
-        }
         for w in warnings {
-            emit(&Event::Warning(w));
+            say(&mut self.voice, &Event::Warning(w));
         }
-        if self.options.check || self.names.is_empty() {
+        if self.voice.is_none() && (self.options.check || self.names.is_empty()) {
             return;
         }
-        emit(&Event::Start {
-            names: &self.names,
-            deadline,
-        });
+        say(
+            &mut self.voice,
+            &Event::Start {
+                names: &self.names,
+                deadline,
+            },
+        );
     }
 
     pub fn on_report(&mut self, r: &Report) {
-        if let Some(v) = self.voice.as_mut() {
-            Self::say(match &r.verdict {
-                Verdict::Ready { detail } => v.ready(r.index, detail.as_deref(), r.elapsed),
-                Verdict::NotReady { reason, .. } => v.not_ready(r.index, reason, r.elapsed),
-                Verdict::Failed { .. } => Vec::new(),
-            });
-            if matches!(r.verdict, Verdict::Ready { .. }) {
-                self.states[r.index] = State::Ready;
-            }
-            return;
-        }
+        let checking = self.checking();
         let name = &self.names[r.index];
+        let attempt = |reason| Event::Attempt {
+            index: r.index,
+            target: name,
+            attempt: r.attempt,
+            reason,
+            elapsed: r.elapsed,
+        };
         match &r.verdict {
             Verdict::Ready { detail } => {
-                emit(&Event::Attempt {
-                    target: name,
-                    attempt: r.attempt,
-                    reason: None,
-                });
+                say(&mut self.voice, &attempt(None));
                 self.states[r.index] = State::Ready;
-                if self.options.check {
+                if checking {
                     return;
                 }
-                emit(&Event::Ready {
-                    target: name,
-                    elapsed: r.elapsed,
-                    attempts: r.attempt,
-                    detail: detail.as_deref(),
-                });
+                say(
+                    &mut self.voice,
+                    &Event::Ready {
+                        index: r.index,
+                        target: name,
+                        elapsed: r.elapsed,
+                        attempts: r.attempt,
+                        detail: detail.as_deref(),
+                    },
+                );
             }
             Verdict::NotReady { reason, .. } => {
-                emit(&Event::Attempt {
-                    target: name,
-                    attempt: r.attempt,
-                    reason: Some(reason),
-                });
+                say(&mut self.voice, &attempt(Some(reason)));
                 // Every attempt passes here (20 a second while a port is refused): allocate only
                 // when the state changes.
                 let unchanged =
                     matches!(&self.states[r.index], State::NotReady(old) if old == reason);
                 if !unchanged {
-                    if !self.options.check {
-                        emit(&Event::NotReady {
-                            target: name,
-                            reason,
-                            elapsed: r.elapsed,
-                        });
+                    if !checking {
+                        say(
+                            &mut self.voice,
+                            &Event::NotReady {
+                                target: name,
+                                reason,
+                                elapsed: r.elapsed,
+                            },
+                        );
                     }
                     self.states[r.index] = State::NotReady(reason.clone());
                 }
@@ -291,58 +287,7 @@ impl Reporter {
     /// The final line(s): warnings for optional targets given up, then one line for the ending.
     pub fn finish(&mut self, outcome: &Outcome, program: Option<&str>) {
         stderr::clear();
-        if let Some(v) = self.voice.as_mut() {
-            Self::say(match outcome {
-                Outcome::AllReady { elapsed, .. } => v.all_ready(*elapsed),
-                Outcome::TimedOut { .. } | Outcome::NotReady { .. } => {
-                    v.timed_out(self.start.elapsed(), program.is_some())
-                }
-                Outcome::Failed { index, reason } => v.failed(&self.names[*index], reason),
-            });
-            return;
-        }
-        match outcome {
-            Outcome::AllReady { skipped, .. } => {
-                for (i, reason) in skipped {
-                    emit(&Event::OptionalNotReady {
-                        target: &self.names[*i],
-                        reason,
-                    });
-                }
-                self.all_ready(outcome, program);
-            }
-            _ => self.ended(outcome),
-        }
-    }
-
-    /// Every required target is ready.
-    fn all_ready(&self, outcome: &Outcome, program: Option<&str>) {
-        match outcome {
-            Outcome::AllReady { skipped, .. } if self.options.check => {
-                // Only what answered: an optional target given up above is not listed as ready.
-                let ready = self
-                    .names
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !skipped.iter().any(|(s, _)| s == i))
-                    .map(|(_, n)| n)
-                    .collect::<Vec<_>>();
-                emit(&Event::Healthy {
-                    ready: &truncate(&list(ready.into_iter(), ", ")),
-                });
-            }
-            Outcome::AllReady { elapsed, skipped } => emit(&Event::AllReady {
-                elapsed: *elapsed,
-                targets: self.names.len(),
-                skipped: skipped.len(),
-                program,
-            }),
-            _ => {}
-        }
-    }
-
-    /// Every other ending.
-    fn ended(&self, outcome: &Outcome) {
+        let checking = self.checking();
         let names = |pending: &[(usize, String)]| -> String {
             list(
                 pending
@@ -351,47 +296,100 @@ impl Reporter {
                 "; ",
             )
         };
-        match outcome {
-            Outcome::AllReady { .. } => {}
-            Outcome::Failed { index, reason } => {
+        let elapsed = self.start.elapsed();
+        let command = program.is_some();
+        let event = match outcome {
+            Outcome::AllReady { skipped, .. } => {
+                for (i, reason) in skipped {
+                    say(
+                        &mut self.voice,
+                        &Event::OptionalNotReady {
+                            target: &self.names[*i],
+                            reason,
+                        },
+                    );
+                }
+                return self.all_ready(outcome, program);
+            }
+            Outcome::Failed { index, reason } if checking => {
                 let name = &self.names[*index];
-                if self.options.check {
-                    emit(&Event::Unhealthy {
-                        failed: Some((name, reason)),
-                        what: &truncate(&format!("{name} ({reason})")),
-                    });
-                } else {
-                    emit(&Event::Failed {
-                        target: name,
-                        reason,
-                    });
+                Event::Unhealthy {
+                    failed: Some((name, reason)),
+                    what: &truncate(&format!("{name} ({reason})")),
+                    elapsed,
+                    command,
                 }
             }
-            Outcome::TimedOut { pending } if !self.options.check => {
-                emit(&Event::Timeout {
-                    elapsed: self.start.elapsed(),
-                    after: self.deadline.unwrap_or_else(|| self.start.elapsed()),
-                    pending: &names(pending),
-                });
-            }
-            Outcome::TimedOut { pending } | Outcome::NotReady { pending } => {
-                emit(&Event::Unhealthy {
-                    failed: None,
-                    what: &truncate(&names(pending)),
-                });
-            }
-        }
+            Outcome::Failed { index, reason } => Event::Failed {
+                target: &self.names[*index],
+                reason,
+            },
+            Outcome::TimedOut { pending } if !checking => Event::Timeout {
+                elapsed,
+                after: self.deadline.unwrap_or(elapsed),
+                pending: &names(pending),
+                command,
+            },
+            Outcome::TimedOut { pending } | Outcome::NotReady { pending } => Event::Unhealthy {
+                failed: None,
+                what: &truncate(&names(pending)),
+                elapsed,
+                command,
+            },
+        };
+        say(&mut self.voice, &event);
     }
 
-    pub fn interrupted(&self, signal_name: &str) {
-        stderr::clear();
-        // The tools say nothing when a signal ends them.
-        if self.voice.is_some() {
+    /// Every required target is ready.
+    fn all_ready(&mut self, outcome: &Outcome, program: Option<&str>) {
+        let Outcome::AllReady { elapsed, skipped } = outcome else {
+            return;
+        };
+        if self.checking() {
+            // Only what answered: an optional target given up is not listed as ready.
+            let ready = self
+                .names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !skipped.iter().any(|(s, _)| s == i))
+                .map(|(_, n)| n)
+                .collect::<Vec<_>>();
+            emit(&Event::Healthy {
+                ready: &truncate(&list(ready.into_iter(), ", ")),
+            });
             return;
         }
-        emit(&Event::Interrupted {
-            signal: signal_name,
-        });
+        say(
+            &mut self.voice,
+            &Event::AllReady {
+                elapsed: *elapsed,
+                targets: self.names.len(),
+                skipped: skipped.len(),
+                program,
+            },
+        );
+    }
+
+    pub fn interrupted(&mut self, signal_name: &str) {
+        stderr::clear();
+        say(
+            &mut self.voice,
+            &Event::Interrupted {
+                signal: signal_name,
+            },
+        );
+    }
+}
+
+/// Says one event: in readygate's words ([`emit`]), or in the drop-in tool's.
+fn say(voice: &mut Option<Box<dyn voice::Voice>>, event: &Event<'_>) {
+    match voice {
+        Some(v) => {
+            for line in v.speak(event) {
+                stderr::print_line(&line);
+            }
+        }
+        None => emit(event),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::Event;
 use crate::exit::Ending;
 
 /// The lines another tool prints at each step of the wait, and the statuses it exits with. Every
@@ -41,6 +42,42 @@ pub trait Voice: std::fmt::Debug + Send {
         vec![format!(
             "readygate: error: {name} failed: {reason}; not waiting"
         )]
+    }
+    /// The tool's lines for one of the gate's events: in a drop-in mode every event passes here
+    /// instead of [`super::format::Format`]. The tools say nothing of warnings, of optional
+    /// targets or of a signal.
+    fn speak(&mut self, event: &Event<'_>) -> Vec<String> {
+        match *event {
+            Event::Start { .. } => self.start(),
+            Event::Attempt {
+                index,
+                reason: Some(reason),
+                elapsed,
+                ..
+            } => self.not_ready(index, reason, elapsed),
+            Event::Ready {
+                index,
+                detail,
+                elapsed,
+                ..
+            } => self.ready(index, detail, elapsed),
+            Event::AllReady { elapsed, .. } => self.all_ready(elapsed),
+            Event::Timeout {
+                elapsed, command, ..
+            }
+            | Event::Unhealthy {
+                failed: None,
+                elapsed,
+                command,
+                ..
+            } => self.timed_out(elapsed, command),
+            Event::Failed { target, reason }
+            | Event::Unhealthy {
+                failed: Some((target, reason)),
+                ..
+            } => self.failed(target, reason),
+            _ => Vec::new(),
+        }
     }
     /// The exit status for an ending, where the tool's differs from readygate's.
     fn status(&self, _ending: Ending) -> Option<i32> {
