@@ -247,46 +247,10 @@ pub fn translate(args: &[OsString]) -> Translation {
     if p.command.is_empty() && p.flags == 0 {
         return exit(USAGE.to_string(), 1);
     }
-    let fatal = |message: String| exit(format!("{}\n", log_line(&message)), 1);
-    let mut headers = Vec::new();
-    for h in &p.headers {
-        if p.waits.is_empty() {
-            return fatal(format!(
-                "-wait-http-header \"{h}\" provided with no -wait option"
-            ));
-        }
-        match h.split_once(':') {
-            Some((k, v)) => headers.push(format!("{}: {}", k.trim(), v.trim())),
-            None => {
-                return fatal(format!(
-                    "bad HTTP Headers argument: {h}. expected \"headerName: headerValue\""
-                ))
-            }
-        }
-    }
-    let mut targets = Vec::new();
-    for w in &p.waits {
-        let scheme = w.split_once("://").map_or("", |(s, _)| s);
-        let target = match scheme {
-            "tcp" | "tcp4" | "tcp6" => format!("tcp://{}", &w[scheme.len() + 3..]),
-            "unix" | "file" => w.clone(),
-            "http" | "https" => {
-                let mut t = w.clone();
-                for h in &headers {
-                    t.push(if t.contains('#') { '&' } else { '#' });
-                    t.push_str("header=");
-                    t.push_str(&crate::redact::percent_encode(h, false));
-                }
-                t
-            }
-            other => {
-                return fatal(format!(
-                    "invalid host protocol provided: {other}. supported protocols are: tcp, tcp4, tcp6 and http"
-                ))
-            }
-        };
-        targets.push(target);
-    }
+    let targets = match targets(&p.waits, &p.headers) {
+        Ok(t) => t,
+        Err(t) => return t,
+    };
     let once = timeout.is_zero();
     if !once && interval >= timeout {
         interval = timeout / 2;
@@ -324,6 +288,52 @@ pub fn translate(args: &[OsString]) -> Translation {
             interval,
         })),
     })
+}
+
+/// Each `-wait` as a readygate target, with the `-wait-http-header`s on the HTTP ones; or
+/// dockerize's own error.
+fn targets(waits: &[String], headers_given: &[String]) -> Result<Vec<String>, Translation> {
+    let fatal = |message: String| Err(exit(format!("{}\n", log_line(&message)), 1));
+    let mut headers = Vec::new();
+    for h in headers_given {
+        if waits.is_empty() {
+            return fatal(format!(
+                "-wait-http-header \"{h}\" provided with no -wait option"
+            ));
+        }
+        match h.split_once(':') {
+            Some((k, v)) => headers.push(format!("{}: {}", k.trim(), v.trim())),
+            None => {
+                return fatal(format!(
+                    "bad HTTP Headers argument: {h}. expected \"headerName: headerValue\""
+                ))
+            }
+        }
+    }
+    let mut targets = Vec::new();
+    for w in waits {
+        let scheme = w.split_once("://").map_or("", |(s, _)| s);
+        let target = match scheme {
+            "tcp" | "tcp4" | "tcp6" => format!("tcp://{}", &w[scheme.len() + 3..]),
+            "unix" | "file" => w.clone(),
+            "http" | "https" => {
+                let mut t = w.clone();
+                for h in &headers {
+                    t.push(if t.contains('#') { '&' } else { '#' });
+                    t.push_str("header=");
+                    t.push_str(&crate::redact::percent_encode(h, false));
+                }
+                t
+            }
+            other => {
+                return fatal(format!(
+                    "invalid host protocol provided: {other}. supported protocols are: tcp, tcp4, tcp6 and http"
+                ))
+            }
+        };
+        targets.push(target);
+    }
+    Ok(targets)
 }
 
 #[derive(Debug)]

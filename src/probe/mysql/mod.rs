@@ -121,76 +121,17 @@ impl MysqlProbe {
         if password.is_none() {
             password = environ::secret(env, "MYSQL_PWD")?;
         }
-        let level = match level.as_deref() {
-            Some("ping") if query.is_some() || migrated.is_some() => {
-                return Err(
-                    "#level=ping cannot run a #query or read #migrated: that needs a login".into(),
-                )
-            }
-            Some("ping") => Level::Ping,
-            Some("login") => Level::Login,
-            Some(other) => {
-                return Err(format!(
-                    "#level={} is not one of ping, login",
-                    crate::text::quote_short(other)
-                ))
-            }
-            None if u.user.is_some() || query.is_some() || migrated.is_some() => Level::Login,
-            None => Level::Ping,
-        };
+        let level = login_level(
+            level.as_deref(),
+            u.user.is_some(),
+            query.is_some() || migrated.is_some(),
+        )?;
         if level == Level::Login && u.user.is_none() {
             return Err(format!(
                 "a login needs a user: {scheme}://USER:PASSWORD@db:3306/app"
             ));
         }
-        let verify = match mode.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            None | Some("PREFERRED") => Some((SslMode::Preferred, Verify::None)),
-            Some("DISABLED") => None,
-            Some("REQUIRED") => Some((SslMode::Required, Verify::None)),
-            Some("VERIFY_CA") => Some((SslMode::Required, Verify::ChainOnly)),
-            Some("VERIFY_IDENTITY") => Some((SslMode::Required, Verify::Full)),
-            Some(other) => {
-                return Err(format!(
-                    "?ssl-mode={} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY",
-                    crate::text::quote_short(other)
-                ))
-            }
-        };
-        // MySQL's client: a CA given with REQUIRED makes it VERIFY_CA.
-        let verify = match (verify, &ca) {
-            (Some((SslMode::Required, Verify::None)), Some(_)) => {
-                Some((SslMode::Required, Verify::ChainOnly))
-            }
-            (v, _) => v,
-        };
-        if ca.is_some() && !matches!(verify, Some((_, Verify::ChainOnly | Verify::Full))) {
-            return Err(
-                "?ssl-ca is used with ?ssl-mode=REQUIRED, VERIFY_CA or VERIFY_IDENTITY".into(),
-            );
-        }
-        let verified = matches!(verify, Some((_, Verify::ChainOnly | Verify::Full)));
-        let (ssl, tls) = match verify {
-            None => (SslMode::Disabled, None),
-            Some((mode, verify)) => {
-                let config = tls::client_config(ca.as_deref().map(Path::new), verify, &[])?;
-                let trust = match (verify, &ca) {
-                    (Verify::None, _) if mode == SslMode::Preferred => {
-                        "TLS when the server offers it, certificate not checked (ssl-mode=PREFERRED)"
-                            .to_string()
-                    }
-                    (Verify::None, _) => "TLS required, certificate not checked (ssl-mode=REQUIRED)".to_string(),
-                    (Verify::ChainOnly, _) => format!(
-                        "TLS required, chain verified against {} (VERIFY_CA)",
-                        ca.as_deref().unwrap_or("the built-in roots")
-                    ),
-                    (Verify::Full, _) => format!(
-                        "TLS required, chain and host name verified against {} (VERIFY_IDENTITY)",
-                        ca.as_deref().unwrap_or("the built-in roots")
-                    ),
-                };
-                (mode, Some(Tls::new(config, trust)))
-            }
-        };
+        let (ssl, tls, verified) = transport(mode.as_deref(), ca.as_deref())?;
         Ok(MysqlProbe {
             endpoint: Endpoint::Tcp(host.clone(), port),
             host,
@@ -562,6 +503,82 @@ async fn skip_columns(s: &mut Box<dyn Io>, p: &[u8]) -> std::io::Result<Option<V
     let (_, eof) = wire::read(s).await?;
     Ok((eof.first() != Some(&0xFE))
         .then(|| Verdict::costly("unexpected packet after the column definitions")))
+}
+
+/// `#level`: ping (the greeting only) or login; a login when a user is given or when the probe
+/// reads something (`#query`, `#migrated`).
+fn login_level(level: Option<&str>, user: bool, reads: bool) -> Result<Level, String> {
+    Ok(match level {
+        Some("ping") if reads => {
+            return Err(
+                "#level=ping cannot run a #query or read #migrated: that needs a login".into(),
+            )
+        }
+        Some("ping") => Level::Ping,
+        Some("login") => Level::Login,
+        Some(other) => {
+            return Err(format!(
+                "#level={} is not one of ping, login",
+                crate::text::quote_short(other)
+            ))
+        }
+        None if user || reads => Level::Login,
+        None => Level::Ping,
+    })
+}
+
+/// `?ssl-mode` and `?ssl-ca` as MySQL's client reads them → the mode asked of the server, the TLS
+/// configuration, and whether the certificate is verified.
+fn transport(mode: Option<&str>, ca: Option<&str>) -> Result<(SslMode, Option<Tls>, bool), String> {
+    let verify = match mode.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("PREFERRED") => Some((SslMode::Preferred, Verify::None)),
+        Some("DISABLED") => None,
+        Some("REQUIRED") => Some((SslMode::Required, Verify::None)),
+        Some("VERIFY_CA") => Some((SslMode::Required, Verify::ChainOnly)),
+        Some("VERIFY_IDENTITY") => Some((SslMode::Required, Verify::Full)),
+        Some(other) => {
+            return Err(format!(
+            "?ssl-mode={} is not one of DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY",
+            crate::text::quote_short(other)
+        ))
+        }
+    };
+    // MySQL's client: a CA given with REQUIRED makes it VERIFY_CA.
+    let verify = match (verify, ca) {
+        (Some((SslMode::Required, Verify::None)), Some(_)) => {
+            Some((SslMode::Required, Verify::ChainOnly))
+        }
+        (v, _) => v,
+    };
+    if ca.is_some() && !matches!(verify, Some((_, Verify::ChainOnly | Verify::Full))) {
+        return Err("?ssl-ca is used with ?ssl-mode=REQUIRED, VERIFY_CA or VERIFY_IDENTITY".into());
+    }
+    let verified = matches!(verify, Some((_, Verify::ChainOnly | Verify::Full)));
+    let (ssl, tls) = match verify {
+        None => (SslMode::Disabled, None),
+        Some((mode, verify)) => {
+            let config = tls::client_config(ca.map(Path::new), verify, &[])?;
+            let trust = match verify {
+                Verify::None if mode == SslMode::Preferred => {
+                    "TLS when the server offers it, certificate not checked (ssl-mode=PREFERRED)"
+                        .to_string()
+                }
+                Verify::None => {
+                    "TLS required, certificate not checked (ssl-mode=REQUIRED)".to_string()
+                }
+                Verify::ChainOnly => format!(
+                    "TLS required, chain verified against {} (VERIFY_CA)",
+                    ca.unwrap_or("the built-in roots")
+                ),
+                Verify::Full => format!(
+                    "TLS required, chain and host name verified against {} (VERIFY_IDENTITY)",
+                    ca.unwrap_or("the built-in roots")
+                ),
+            };
+            (mode, Some(Tls::new(config, trust)))
+        }
+    };
+    Ok((ssl, tls, verified))
 }
 
 #[cfg(test)]

@@ -87,19 +87,7 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
     let url = FromUrl::read(uri)?;
     // Each setting with where it came from, for --explain.
     let mut sources: Vec<String> = Vec::new();
-    let (password, mut password_from) = match url.password {
-        Some(p) => (Some(p), "the URL".to_string()),
-        None => {
-            let from = if env("PGPASSWORD").is_some() {
-                "PGPASSWORD"
-            } else {
-                "PGPASSWORD_FILE"
-            };
-            let p = environ::secret(env, "PGPASSWORD")?;
-            let from = if p.is_some() { from } else { "nowhere" };
-            (p, from.to_string())
-        }
-    };
+    let (password, mut password_from) = given_password(url.password, env)?;
     let (user, user_from) = pick(url.user, "PGUSER", env);
     let user = user.filter(|u| !u.is_empty());
     let (port_given, port_from) = pick(url.port, "PGPORT", env);
@@ -161,17 +149,7 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         Some(_) => format!("password given (from {password_from})"),
         None => "no password".to_string(),
     });
-    sources.insert(
-        0,
-        match level {
-            Level::Ping => "level ping: the server accepts connections (no login)".to_string(),
-            Level::Login => match (&query, &migrated) {
-                (_, Some(m)) => format!("level login: log in, then {}", m.describe()),
-                (Some(_), None) => "level login: log in, then #query must return a row".to_string(),
-                (None, None) => "level login: log in, then SELECT 1".to_string(),
-            },
-        },
-    );
+    sources.insert(0, what_it_does(level, query.is_some(), migrated.as_ref()));
     if let Some(role) = role {
         sources.push(format!("waits for {}", role.wanted()));
     }
@@ -197,6 +175,41 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         statement_timeout: None,
         sources,
     })
+}
+
+/// The password from the URL, else `PGPASSWORD` or `PGPASSWORD_FILE`; with where it came from
+/// (the password file, last in libpq's order, is read once the login is known to need it).
+fn given_password(
+    from_url: Option<Secret>,
+    env: Env<'_>,
+) -> Result<(Option<Secret>, String), String> {
+    if let Some(p) = from_url {
+        return Ok((Some(p), "the URL".to_string()));
+    }
+    let from = if env("PGPASSWORD").is_some() {
+        "PGPASSWORD"
+    } else {
+        "PGPASSWORD_FILE"
+    };
+    let p = environ::secret(env, "PGPASSWORD")?;
+    let from = if p.is_some() { from } else { "nowhere" };
+    Ok((p, from.to_string()))
+}
+
+/// The first line of `--explain` for the target: what an attempt does.
+fn what_it_does(
+    level: Level,
+    query: bool,
+    migrated: Option<&crate::migrations::Expected>,
+) -> String {
+    match level {
+        Level::Ping => "level ping: the server accepts connections (no login)".to_string(),
+        Level::Login => match (query, migrated) {
+            (_, Some(m)) => format!("level login: log in, then {}", m.describe()),
+            (true, None) => "level login: log in, then #query must return a row".to_string(),
+            (false, None) => "level login: log in, then SELECT 1".to_string(),
+        },
+    }
 }
 
 /// A setting from the URL, else from an environment variable; with where it came from.
