@@ -1,5 +1,6 @@
 //! The one place that turns an [`Event`] into a line: text (`readygate: warning: …`) or a JSON
-//! object (`--log-format json`), for every mode — waiting, `--check`, `--watch`, usage errors.
+//! object (`--log-format json`), for every mode — waiting, `--check`, `--watch`, usage errors —
+//! and draws the live status line.
 //! In a drop-in mode the same events go to that tool's voice instead ([`super::voice::Voice::speak`]),
 //! which says them as the tool would.
 //!
@@ -28,6 +29,26 @@ impl Format {
         let line = event.line();
         Some(if self.json { json(&line) } else { text(&line) })
     }
+}
+
+/// The live status line on a terminal: the time, then each target — `…` not tried yet, `✗` and
+/// why not ready, `✓` ready. Redrawn in place, never logged.
+pub fn status_line<'a>(
+    elapsed: std::time::Duration,
+    targets: impl Iterator<Item = (&'a str, Option<Result<(), &'a str>>)>,
+) -> String {
+    let parts: Vec<String> = targets
+        .map(|(name, state)| match state {
+            None => format!("{name} …"),
+            Some(Err(reason)) => format!("{name} ✗ {reason}"),
+            Some(Ok(())) => format!("{name} ✓"),
+        })
+        .collect();
+    format!(
+        "readygate {:>6}  {}",
+        crate::duration::show(elapsed),
+        parts.join("  │  ")
+    )
 }
 
 fn text(line: &Line<'_>) -> String {

@@ -19,7 +19,6 @@ pub use event::Event;
 use event::Severity;
 use format::Format;
 
-use crate::duration::show;
 use crate::schedule::{Outcome, Report};
 use crate::verdict::Verdict;
 
@@ -267,21 +266,15 @@ impl Reporter {
         if !self.options.progress {
             return;
         }
-        let parts: Vec<String> = self
-            .names
-            .iter()
-            .zip(&self.states)
-            .map(|(n, s)| match s {
-                State::Waiting => format!("{n} …"),
-                State::NotReady(r) => format!("{n} ✗ {r}"),
-                State::Ready => format!("{n} ✓"),
-            })
-            .collect();
-        stderr::show(&format!(
-            "readygate {:>6}  {}",
-            show(self.start.elapsed()),
-            parts.join("  │  ")
-        ));
+        let states = self.names.iter().zip(&self.states).map(|(n, s)| {
+            let state = match s {
+                State::Waiting => None,
+                State::NotReady(r) => Some(Err(r.as_str())),
+                State::Ready => Some(Ok(())),
+            };
+            (n.as_str(), state)
+        });
+        stderr::show(&format::status_line(self.start.elapsed(), states));
     }
 
     /// The final line(s): warnings for optional targets given up, then one line for the ending.
