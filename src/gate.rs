@@ -127,7 +127,6 @@ pub fn run(args: Vec<OsString>) -> i32 {
         }
     }
     let statuses = Statuses::of(voice.as_deref());
-    let status_of = |ending: Ending, check: bool| statuses.status(ending, check);
     let check = plan.mode == Mode::Check;
     let command = match &plan.mode {
         Mode::Wait { command } => command.clone(),
@@ -142,7 +141,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
             error: &err.to_string(),
             before_waiting: true,
         });
-        return status_of(err.ending(), check);
+        return statuses.status(err.ending(), check);
     }
     if plan.explain {
         return 0;
@@ -184,9 +183,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
                 error: &err.to_string(),
                 before_waiting: false,
             });
-            status_of(err.ending(), check)
+            statuses.status(err.ending(), check)
         }
-        (ending, _) => status_of(ending, check),
+        (ending, _) => statuses.status(ending, check),
     };
     report::stderr::restore();
     status

@@ -158,8 +158,7 @@ pub enum Event<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value<'a> {
     Str(&'a str),
-    Num(u64),
-    Int(i64),
+    Num(i64),
 }
 
 /// An event as the formats see it.
@@ -172,7 +171,7 @@ pub struct Line<'a> {
 }
 
 fn ms(d: Duration) -> Value<'static> {
-    Value::Num(d.as_millis() as u64)
+    Value::Num(d.as_millis() as i64)
 }
 
 impl Event<'_> {
@@ -205,7 +204,7 @@ impl Event<'_> {
     /// in one place (docs/output.md is checked against it).
     pub fn line(&self) -> Line<'_> {
         use Event::*;
-        use Value::{Int, Num, Str};
+        use Value::{Num, Str};
         let (name, fields, message): (_, Vec<(&'static str, Value)>, _) = match *self {
             Warning(text) => ("warning", vec![], text.to_string()),
             Start { names, deadline } => {
@@ -215,7 +214,7 @@ impl Event<'_> {
                 let plural = if names.len() == 1 { "" } else { "s" };
                 (
                     "start",
-                    vec![("targets", Num(names.len() as u64))],
+                    vec![("targets", Num(names.len() as i64))],
                     format!(
                         "waiting for {} target{plural} ({limit}): {}",
                         names.len(),
@@ -366,7 +365,7 @@ impl Event<'_> {
                 every,
             } => (
                 "started",
-                vec![("pid", Int(pid.into()))],
+                vec![("pid", Num(pid.into()))],
                 format!(
                     "{program} runs as pid {pid}; watching {targets} target(s) every {}",
                     show(every)
@@ -395,7 +394,7 @@ impl Event<'_> {
             ),
             Exited { status } => (
                 "exited",
-                vec![("status", Int(status.into()))],
+                vec![("status", Num(status.into()))],
                 format!("the command exited with status {status}"),
             ),
             Back { target } => (

@@ -104,9 +104,6 @@ fn json(line: &Line<'_>) -> String {
             Value::Num(n) => {
                 let _ = write!(s, "{n}");
             }
-            Value::Int(n) => {
-                let _ = write!(s, "{n}");
-            }
             Value::Str(v) => {
                 s.push('"');
                 escape_capped(&mut s, &crate::redact::scrub(v), cap);

@@ -292,7 +292,10 @@ impl Reporter {
         let elapsed = self.start.elapsed();
         let command = program.is_some();
         let event = match outcome {
-            Outcome::AllReady { skipped, .. } => {
+            Outcome::AllReady {
+                elapsed: ready_after,
+                skipped,
+            } => {
                 for (i, reason) in skipped {
                     say(
                         &mut self.voice,
@@ -302,7 +305,7 @@ impl Reporter {
                         },
                     );
                 }
-                return self.all_ready(outcome, program);
+                return self.all_ready(*ready_after, skipped, program);
             }
             Outcome::Failed { index, reason } if checking => {
                 let name = &self.names[*index];
@@ -334,10 +337,7 @@ impl Reporter {
     }
 
     /// Every required target is ready.
-    fn all_ready(&mut self, outcome: &Outcome, program: Option<&str>) {
-        let Outcome::AllReady { elapsed, skipped } = outcome else {
-            return;
-        };
+    fn all_ready(&mut self, elapsed: Duration, skipped: &[(usize, String)], program: Option<&str>) {
         if self.checking() {
             // Only what answered: an optional target given up is not listed as ready.
             let ready = self
@@ -355,7 +355,7 @@ impl Reporter {
         say(
             &mut self.voice,
             &Event::AllReady {
-                elapsed: *elapsed,
+                elapsed,
                 targets: self.names.len(),
                 skipped: skipped.len(),
                 program,

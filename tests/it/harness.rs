@@ -140,11 +140,12 @@ impl Said {
     /// Blocks until the gate's stderr contains `needle`, failing the test at the run's limit.
     pub fn wait_for(&self, needle: &str) {
         loop {
-            let text = String::from_utf8_lossy(&self.text.lock().unwrap()).into_owned();
-            if text.contains(needle) {
+            // Borrowed while the bytes are UTF-8: no copy of the whole output on every look.
+            if String::from_utf8_lossy(&self.text.lock().unwrap()).contains(needle) {
                 return;
             }
             if self.start.elapsed() > self.limit {
+                let text = String::from_utf8_lossy(&self.text.lock().unwrap()).into_owned();
                 panic!(
                     "the gate never said {needle:?} within {:?}:\n{text}",
                     self.limit

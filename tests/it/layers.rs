@@ -180,45 +180,32 @@ fn code_only(text: &str) -> String {
                 blank(&mut out, ch);
             }
             i = body_start + len;
-        } else if c[i] == '"' {
-            blank(&mut out, c[i]);
-            i += 1;
-            while i < c.len() && c[i] != '"' {
-                if c[i] == '\\' {
-                    blank(&mut out, c[i]);
-                    i += 1;
-                }
-                if i < c.len() {
-                    blank(&mut out, c[i]);
-                    i += 1;
-                }
-            }
-            if i < c.len() {
-                blank(&mut out, c[i]);
-                i += 1;
-            }
-        } else if c[i] == '\'' && (at(&c, i + 2) == Some('\'') || at(&c, i + 1) == Some('\\')) {
+        } else if c[i] == '"'
             // A character literal ('{', '\n', '\u{7}'); a lifetime ('a) has no closing quote.
-            blank(&mut out, c[i]);
-            i += 1;
-            while i < c.len() && c[i] != '\'' {
-                if c[i] == '\\' {
-                    blank(&mut out, c[i]);
-                    i += 1;
-                }
-                blank(&mut out, c[i]);
-                i += 1;
+            || (c[i] == '\'' && (at(&c, i + 2) == Some('\'') || at(&c, i + 1) == Some('\\')))
+        {
+            let end = quoted_end(&c, i);
+            for &ch in &c[i..end] {
+                blank(&mut out, ch);
             }
-            if i < c.len() {
-                blank(&mut out, c[i]);
-                i += 1;
-            }
+            i = end;
         } else {
             out.push(c[i]);
             i += 1;
         }
     }
     out
+}
+
+/// Where the string or character literal opening at `start` ends: after the closing quote that no
+/// backslash escapes (or at the end of the text).
+fn quoted_end(c: &[char], start: usize) -> usize {
+    let quote = c[start];
+    let mut i = start + 1;
+    while i < c.len() && c[i] != quote {
+        i += if c[i] == '\\' { 2 } else { 1 };
+    }
+    (i + 1).min(c.len())
 }
 
 /// Blanks every `#[cfg(test)]` module (unit tests may use anything).
