@@ -1,5 +1,5 @@
-//! Build-time facts for `readygate --version`: the git commit it was built from and the target
-//! triple. The commit comes from `READYGATE_COMMIT` when the build sets it (a Docker build context
+//! Build-time facts for `readygate --version`: the git commit it was built from, the target
+//! triple and the optional parts (cargo features) built in. The commit comes from `READYGATE_COMMIT` when the build sets it (a Docker build context
 //! or a source archive has no `.git`: `docker build --build-arg READYGATE_COMMIT=…`), else from
 //! git in a checkout or worktree, else "unknown".
 
@@ -29,6 +29,20 @@ fn main() {
     println!("cargo:rustc-env=READYGATE_COMMIT={commit}");
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".to_string());
     println!("cargo:rustc-env=READYGATE_TARGET={target}");
+    // The optional parts this build has (cargo features), for `--version`: what a user can check
+    // before deploying a build made with only some protocols.
+    let mut features: Vec<String> = std::env::vars()
+        .filter_map(|(k, _)| k.strip_prefix("CARGO_FEATURE_").map(str::to_string))
+        .filter(|f| f != "DEFAULT" && f != "FUZZING")
+        .map(|f| f.to_ascii_lowercase().replace('_', "-"))
+        .collect();
+    features.sort();
+    let features = if features.is_empty() {
+        "none".to_string()
+    } else {
+        features.join(" ")
+    };
+    println!("cargo:rustc-env=READYGATE_FEATURES={features}");
     // A new commit or a checkout changes these. In a worktree `.git` is a file: the HEAD is in the
     // worktree's own git directory and the branches in the common one, so ask git where they are
     // (a path that does not exist would make cargo run this script on every build).

@@ -18,14 +18,16 @@ pub fn command() -> clap::Command {
     Cli::command().after_help(after_help())
 }
 
-/// `readygate --version`: the version, the commit it was built from and the target triple.
+/// `readygate --version`: the version, the commit it was built from, the target triple, and the
+/// optional parts built in (cargo features; the default build has them all).
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("READYGATE_COMMIT"),
     ", ",
     env!("READYGATE_TARGET"),
-    ")"
+    ")\nfeatures: ",
+    env!("READYGATE_FEATURES")
 );
 
 /// What `--help` says after the options: the targets (from the table of kinds, see

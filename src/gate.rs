@@ -172,7 +172,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         voice.take().filter(|_| speaks),
     );
     // An --exec-check child killed by a cancelled attempt must not become the command's child.
-    crate::probe::command::reap_killed();
+    crate::probe::reap_killed();
     let status = match (ending, command) {
         (Ending::Ready, Some(command)) => {
             report::stderr::restore();

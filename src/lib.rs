@@ -26,7 +26,8 @@
 //! - `report`: everything on stderr (text, JSON, the terminal status line, another tool's voice,
 //!   one non-blocking writer); `exit`: the one table from ending to exit status.
 //! - Leaves that everything may use: `text` (JSON escaping, quoting input, percent-decoding),
-//!   `os` (an OS error in words, a bounded read of a small file), `words`, `suggest`.
+//!   `os` (an OS error in words, a bounded read of a small file), `words`, `suggest`, `features`
+//!   (the protocols and parts a build has: cargo features).
 //!
 //! The modules form floors: no import circle among them (the suite's `layers` test reads the
 //! paths and fails on one, naming the lines).
@@ -35,6 +36,30 @@
 //! people who work on readygate (`cargo doc --document-private-items`), so links into private
 //! modules are meant.
 #![allow(rustdoc::private_intra_doc_links)]
+// A build with only some protocols (cargo features) leaves helpers that only the others use
+// (the migrations reader, the protocol look, secret files) unused, and code after a TLS
+// configuration that a build without TLS cannot make unreachable; the linker drops them. The
+// default build, which the lints check, has no dead code.
+#![cfg_attr(
+    not(all(
+        feature = "postgres",
+        feature = "mysql",
+        feature = "redis",
+        feature = "grpc",
+        feature = "amqp",
+        feature = "nats",
+        feature = "mqtt",
+        feature = "memcached",
+        feature = "exec-check",
+        feature = "tls"
+    )),
+    allow(
+        dead_code,
+        unused_imports,
+        unreachable_code,
+        clippy::only_used_in_recursion
+    )
+)]
 
 mod backoff;
 mod boolean;
@@ -45,6 +70,7 @@ mod environ;
 mod exec;
 mod exit;
 mod explain;
+mod features;
 mod flags;
 // The fuzzers' entry points: built only for them (`--features fuzzing`), never shipped.
 #[cfg(feature = "fuzzing")]

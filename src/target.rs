@@ -141,15 +141,14 @@ impl Target {
     /// enough).
     /// An `--exec-check` command, as a target.
     pub fn command(line: &str) -> Result<Target, TargetError> {
-        let probe =
-            crate::probe::command::CommandProbe::parse(line).map_err(|problem| TargetError {
-                input: crate::text::quote_short(&redact::redact_text(line)),
-                problem,
-                example: "--exec-check 'pg_isready -h db -p 5432'",
-            })?;
+        let (name, probe) = crate::probe::exec_check(line).map_err(|problem| TargetError {
+            input: crate::text::quote_short(&redact::redact_text(line)),
+            problem,
+            example: "--exec-check 'pg_isready -h db -p 5432'",
+        })?;
         Ok(Target {
-            name: probe.name(),
-            probe: Probe::Command(probe),
+            name,
+            probe,
             rules: Rules::default(),
             notes: Vec::new(),
             hosts: Vec::new(),

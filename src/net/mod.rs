@@ -7,6 +7,11 @@ pub mod connect;
 pub mod limit;
 pub mod resolve;
 pub mod sniff;
+#[cfg(feature = "tls")]
+pub mod tls;
+/// A build without TLS has the same names, and refuses every TLS setting at start.
+#[cfg(not(feature = "tls"))]
+#[path = "no_tls.rs"]
 pub mod tls;
 
 use std::path::PathBuf;

@@ -19,22 +19,32 @@
 //! 4. A row in docs/targets.md's table (a test fails until it is there) and its "what each
 //!    answer means" table.
 
+#[cfg(feature = "amqp")]
 pub mod amqp;
+#[cfg(feature = "exec-check")]
 pub mod command;
 pub mod file;
 pub mod group;
+#[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod http;
+#[cfg(feature = "memcached")]
 pub mod memcached;
+#[cfg(feature = "mqtt")]
 pub mod mqtt;
+#[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "redis")]
 pub mod redis;
 pub mod tcp;
 pub mod text;
 pub mod unix;
 
+use crate::features::{built_with, not_built};
 use crate::uri::Uri;
 use crate::verdict::Verdict;
 
@@ -43,18 +53,28 @@ use crate::verdict::Verdict;
 pub enum Probe {
     Tcp(tcp::TcpProbe),
     Http(http::HttpProbe),
+    #[cfg(feature = "postgres")]
     Postgres(postgres::PgProbe),
+    #[cfg(feature = "redis")]
     Redis(redis::RedisProbe),
+    #[cfg(feature = "redis")]
     Sentinel(redis::sentinel::SentinelProbe),
     File(file::FileProbe),
     Unix(unix::UnixProbe),
+    #[cfg(feature = "mysql")]
     Mysql(mysql::MysqlProbe),
+    #[cfg(feature = "amqp")]
     Amqp(amqp::AmqpProbe),
+    #[cfg(feature = "memcached")]
     Memcached(memcached::MemcachedProbe),
+    #[cfg(feature = "nats")]
     Nats(nats::NatsProbe),
+    #[cfg(feature = "mqtt")]
     Mqtt(mqtt::MqttProbe),
+    #[cfg(feature = "grpc")]
     Grpc(grpc::GrpcProbe),
     /// `--exec-check`: ready when a command exits 0.
+    #[cfg(feature = "exec-check")]
     Command(command::CommandProbe),
     /// `a|b`: ready when any member is.
     AnyOf(group::Group),
@@ -65,6 +85,9 @@ pub enum Probe {
 pub struct Kind {
     /// The schemes that select it (the first is the one shown).
     pub schemes: &'static [&'static str],
+    /// The cargo features a build needs for it (see [`crate::features::FEATURES`]); without them the kind is
+    /// still known, so its targets are refused by name instead of as an unknown scheme.
+    pub needs: &'static [&'static str],
     /// The port used when the URL names none (left out of display names).
     pub default_port: Option<u16>,
     /// A correct target, shown with every error about such a target.
@@ -75,10 +98,25 @@ pub struct Kind {
     build: fn(&Uri) -> Result<Probe, String>,
 }
 
+/// A kind's constructor that exists only in builds with its feature: without it, the module (and
+/// the crates it uses) is not compiled at all, and [`Kind::build`] refuses the target before the
+/// stand-in could run.
+macro_rules! built_with {
+    ($feature:literal, $build:expr) => {{
+        #[cfg(feature = $feature)]
+        const BUILD: fn(&Uri) -> Result<Probe, String> = $build;
+        #[cfg(not(feature = $feature))]
+        const BUILD: fn(&Uri) -> Result<Probe, String> =
+            |u| Err(not_built(&format!("{}://", u.scheme), $feature));
+        BUILD
+    }};
+}
+
 /// Every kind of target readygate knows.
 pub const KINDS: &[Kind] = &[
     Kind {
         schemes: &["tcp"],
+        needs: &[],
         default_port: None,
         example: "tcp://db:5432 (or db:5432)",
         usage: "tcp://HOST:PORT, HOST:PORT",
@@ -87,6 +125,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         schemes: &["http"],
+        needs: &[],
         default_port: Some(80),
         example: "http://api:8080/healthz",
         usage: "http://HOST[:PORT]/PATH",
@@ -95,6 +134,7 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         schemes: &["https"],
+        needs: &["tls"],
         default_port: Some(443),
         example: "https://api.example.com/healthz#ca=/run/secrets/ca.pem",
         usage: "https://HOST[:PORT]/PATH",
@@ -103,46 +143,57 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         schemes: &["postgres", "postgresql"],
-        default_port: Some(postgres::DEFAULT_PORT),
+        needs: &["postgres"],
+        default_port: Some(5432),
         example: "postgres://app@db:5432/app",
         usage: "postgres://[USER[:PASS]@]HOST[:PORT]/DB",
         meaning: "accepts connections / the user can log in   (postgresql:// too)",
-        build: |u| postgres::PgProbe::from_uri(u).map(Probe::Postgres),
+        build: built_with!("postgres", |u| postgres::PgProbe::from_uri(u)
+            .map(Probe::Postgres)),
     },
     Kind {
         schemes: &["redis"],
-        default_port: Some(redis::DEFAULT_PORT),
+        needs: &["redis"],
+        default_port: Some(6379),
         example: "redis://cache:6379/0",
         usage: "redis://[[USER]:PASS@]HOST[:PORT]/DB",
         meaning: "PING answers PONG after AUTH and SELECT",
-        build: |u| redis::RedisProbe::from_uri(u).map(Probe::Redis),
+        build: built_with!("redis", |u| redis::RedisProbe::from_uri(u)
+            .map(Probe::Redis)),
     },
     Kind {
         schemes: &["rediss"],
-        default_port: Some(redis::DEFAULT_PORT),
+        needs: &["redis", "tls"],
+        default_port: Some(6379),
         example: "rediss://cache:6380/0#ca=/run/secrets/ca.pem",
         usage: "rediss://…",
         meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
-        build: |u| redis::RedisProbe::from_uri(u).map(Probe::Redis),
+        build: built_with!("redis", |u| redis::RedisProbe::from_uri(u)
+            .map(Probe::Redis)),
     },
     Kind {
         schemes: &["redis+unix"],
+        needs: &["redis"],
         default_port: None,
         example: "redis+unix:///run/redis/redis.sock?db=0",
         usage: "redis+unix:///PATH/redis.sock[?db=N]",
         meaning: "the same over a unix socket",
-        build: |u| redis::RedisProbe::from_uri(u).map(Probe::Redis),
+        build: built_with!("redis", |u| redis::RedisProbe::from_uri(u)
+            .map(Probe::Redis)),
     },
     Kind {
         schemes: &["redis+sentinel"],
-        default_port: Some(redis::sentinel::DEFAULT_PORT),
+        needs: &["redis"],
+        default_port: Some(26379),
         example: "redis+sentinel://sentinel:26379/mymaster/0",
         usage: "redis+sentinel://[[USER]:PASS@]HOST[:PORT]/MASTER",
         meaning: "the sentinel names a master, which answers as master",
-        build: |u| redis::sentinel::SentinelProbe::from_uri(u).map(Probe::Sentinel),
+        build: built_with!("redis", |u| redis::sentinel::SentinelProbe::from_uri(u)
+            .map(Probe::Sentinel)),
     },
     Kind {
         schemes: &["file"],
+        needs: &[],
         default_port: None,
         example: "file:///run/app/ready",
         usage: "file:///PATH",
@@ -151,14 +202,16 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         schemes: &["grpc", "grpcs"],
+        needs: &["grpc"],
         default_port: None,
         example: "grpc://api:50051#service=app.v1.Orders",
         usage: "grpc://HOST:PORT[#service=NAME]",
         meaning: "the gRPC health service says SERVING   (grpcs:// with TLS)",
-        build: |u| grpc::GrpcProbe::from_uri(u).map(Probe::Grpc),
+        build: built_with!("grpc", |u| grpc::GrpcProbe::from_uri(u).map(Probe::Grpc)),
     },
     Kind {
         schemes: &["unix"],
+        needs: &[],
         default_port: None,
         example: "unix:///run/php/php-fpm.sock",
         usage: "unix:///PATH",
@@ -167,61 +220,98 @@ pub const KINDS: &[Kind] = &[
     },
     Kind {
         schemes: &["mysql", "mariadb"],
-        default_port: Some(mysql::DEFAULT_PORT),
+        needs: &["mysql"],
+        default_port: Some(3306),
         example: "mysql://app@db:3306/app",
         usage: "mysql://[USER[:PASS]@]HOST[:PORT]/DB",
         meaning: "accepts connections / the user can log in   (mariadb:// too)",
-        build: |u| mysql::MysqlProbe::from_uri(u).map(Probe::Mysql),
+        build: built_with!("mysql", |u| mysql::MysqlProbe::from_uri(u)
+            .map(Probe::Mysql)),
     },
     Kind {
         schemes: &["amqp"],
-        default_port: Some(amqp::DEFAULT_PORT),
+        needs: &["amqp"],
+        default_port: Some(5672),
         example: "amqp://app:secret@rabbitmq:5672/app",
         usage: "amqp://[USER:PASS@]HOST[:PORT]/VHOST",
         meaning: "the AMQP 0-9-1 handshake opens the vhost (RabbitMQ)",
-        build: |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp),
+        build: built_with!("amqp", |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp)),
     },
     Kind {
         schemes: &["amqps"],
-        default_port: Some(amqp::DEFAULT_TLS_PORT),
+        needs: &["amqp", "tls"],
+        default_port: Some(5671),
         example: "amqps://app:secret@rabbitmq:5671/app#ca=/run/secrets/ca.pem",
         usage: "amqps://…",
         meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
-        build: |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp),
+        build: built_with!("amqp", |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp)),
     },
     Kind {
         schemes: &["memcached"],
-        default_port: Some(memcached::DEFAULT_PORT),
+        needs: &["memcached"],
+        default_port: Some(11211),
         example: "memcached://cache:11211",
         usage: "memcached://[USER:PASS@]HOST[:PORT]",
         meaning: "version answers VERSION",
-        build: |u| memcached::MemcachedProbe::from_uri(u).map(Probe::Memcached),
+        build: built_with!("memcached", |u| memcached::MemcachedProbe::from_uri(u)
+            .map(Probe::Memcached)),
     },
     Kind {
         schemes: &["nats"],
-        default_port: Some(nats::DEFAULT_PORT),
+        needs: &["nats"],
+        default_port: Some(4222),
         example: "nats://nats:4222",
         usage: "nats://[USER:PASS@|TOKEN@]HOST[:PORT]",
         meaning: "INFO, then PONG to CONNECT + PING   (#tls)",
-        build: |u| nats::NatsProbe::from_uri(u).map(Probe::Nats),
+        build: built_with!("nats", |u| nats::NatsProbe::from_uri(u).map(Probe::Nats)),
     },
     Kind {
         schemes: &["mqtt"],
-        default_port: Some(mqtt::DEFAULT_PORT),
+        needs: &["mqtt"],
+        default_port: Some(1883),
         example: "mqtt://broker:1883",
         usage: "mqtt://[USER[:PASS]@]HOST[:PORT]",
         meaning: "CONNECT is accepted   (#version=5)",
-        build: |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt),
+        build: built_with!("mqtt", |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt)),
     },
     Kind {
         schemes: &["mqtts"],
-        default_port: Some(mqtt::DEFAULT_TLS_PORT),
+        needs: &["mqtt", "tls"],
+        default_port: Some(8883),
         example: "mqtts://broker:8883#ca=/run/secrets/ca.pem",
         usage: "mqtts://…",
         meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
-        build: |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt),
+        build: built_with!("mqtt", |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt)),
     },
 ];
+
+/// An `--exec-check` command's probe and the name it prints.
+#[cfg(feature = "exec-check")]
+pub fn exec_check(line: &str) -> Result<(String, Probe), String> {
+    let probe = command::CommandProbe::parse(line)?;
+    Ok((probe.name(), Probe::Command(probe)))
+}
+
+/// An `--exec-check` command's probe: refused in a build without the feature.
+#[cfg(not(feature = "exec-check"))]
+pub fn exec_check(_line: &str) -> Result<(String, Probe), String> {
+    Err(not_built("--exec-check", "exec-check"))
+}
+
+/// The checks' children: a supervisor leaves those still awaited to their attempts, and the gate
+/// reaps those a cancelled attempt killed (see [`command`]).
+#[cfg(feature = "exec-check")]
+pub use command::{is_running as is_check_child, reap_killed};
+
+/// A build without `--exec-check` starts no check children.
+#[cfg(not(feature = "exec-check"))]
+pub fn is_check_child(_pid: i32) -> bool {
+    false
+}
+
+/// A build without `--exec-check` has no killed check children to reap.
+#[cfg(not(feature = "exec-check"))]
+pub fn reap_killed() {}
 
 /// A host-and-port target's host and port: the URL's port, or its scheme's default from [`KINDS`]
 /// (the one table, which also leaves that port out of the target's printed name).
@@ -253,23 +343,45 @@ pub fn help() -> String {
     const COLUMN: usize = 42;
     let mut out = String::from("Targets (the scheme picks the probe):\n");
     for k in KINDS {
+        let absent = k
+            .missing_feature(k.schemes[0])
+            .map(|f| format!("not in this build (feature {f})"));
+        let meaning = absent.as_deref().unwrap_or(k.meaning);
         // A form too long for its column gets its meaning on the next line, never run together.
         if k.usage.chars().count() < COLUMN {
-            out.push_str(&format!("  {:<COLUMN$}{}\n", k.usage, k.meaning));
+            out.push_str(&format!("  {:<COLUMN$}{}\n", k.usage, meaning));
         } else {
-            out.push_str(&format!("  {}\n  {:<COLUMN$}{}\n", k.usage, "", k.meaning));
+            out.push_str(&format!("  {}\n  {:<COLUMN$}{}\n", k.usage, "", meaning));
         }
     }
     out.push_str(
         "  IPv6 literals go in brackets: tcp://[::1]:5432. Targets are also read from\n  READYGATE_TARGETS when none is given as an argument.",
     );
+    let (with, without) = crate::features::listed();
+    out.push_str(&format!("\n  Features in this build: {}", with.join(" ")));
+    if !without.is_empty() {
+        out.push_str(&format!("; left out: {}", without.join(" ")));
+    }
     out
 }
 
 impl Kind {
     /// Builds the probe for a parsed URL of this kind, validating every option.
     pub fn build(&self, uri: &Uri) -> Result<Probe, String> {
+        if let Some(missing) = self.missing_feature(&uri.scheme) {
+            return Err(not_built(&format!("{}://", uri.scheme), missing));
+        }
         (self.build)(uri)
+    }
+
+    /// The first feature this build lacks for `scheme` (grpcs:// needs TLS where grpc:// does not).
+    pub fn missing_feature(&self, scheme: &str) -> Option<&'static str> {
+        let tls = matches!(scheme, "grpcs").then_some("tls");
+        self.needs
+            .iter()
+            .copied()
+            .chain(tls)
+            .find(|f| !built_with(f))
     }
 }
 
@@ -287,28 +399,40 @@ impl Probe {
         match self {
             Probe::Tcp(t) => t.attempt().await,
             Probe::Http(h) => Box::pin(h.attempt()).await,
+            #[cfg(feature = "postgres")]
             Probe::Postgres(p) => Box::pin(p.attempt()).await,
+            #[cfg(feature = "redis")]
             Probe::Redis(r) => Box::pin(r.attempt()).await,
+            #[cfg(feature = "redis")]
             Probe::Sentinel(s) => Box::pin(s.attempt()).await,
             Probe::File(f) => Box::pin(f.attempt()).await,
             Probe::Unix(u) => Box::pin(u.attempt()).await,
+            #[cfg(feature = "mysql")]
             Probe::Mysql(m) => Box::pin(m.attempt()).await,
+            #[cfg(feature = "amqp")]
             Probe::Amqp(a) => Box::pin(a.attempt()).await,
+            #[cfg(feature = "memcached")]
             Probe::Memcached(m) => Box::pin(m.attempt()).await,
+            #[cfg(feature = "nats")]
             Probe::Nats(n) => Box::pin(n.attempt()).await,
+            #[cfg(feature = "mqtt")]
             Probe::Mqtt(m) => Box::pin(m.attempt()).await,
+            #[cfg(feature = "grpc")]
             Probe::Grpc(g) => Box::pin(g.attempt()).await,
+            #[cfg(feature = "exec-check")]
             Probe::Command(c) => Box::pin(c.attempt()).await,
             Probe::AnyOf(g) => Box::pin(g.attempt()).await,
         }
     }
 
-    /// Tells the probe how long an attempt may take, for protocols that can also bound the work
-    /// on the server's side.
     /// Whether the server holds a handshake dropped half-way against the client (MySQL's
     /// `max_connect_errors` blocks the host), so that a group lets it finish.
     pub fn counts_dropped_handshakes(&self) -> bool {
-        matches!(self, Probe::Mysql(_))
+        match self {
+            #[cfg(feature = "mysql")]
+            Probe::Mysql(_) => true,
+            _ => false,
+        }
     }
 
     /// How many pairs of descriptors one attempt holds at its peak: a socket (and a second one
@@ -317,6 +441,7 @@ impl Probe {
     /// holds each member's at once.
     pub fn slots(&self) -> u32 {
         match self {
+            #[cfg(feature = "exec-check")]
             Probe::Command(_) => 3,
             Probe::AnyOf(g) => g.probes().map(Probe::slots).sum(),
             _ => 1,
@@ -330,9 +455,13 @@ impl Probe {
         }
     }
 
+    /// Tells the probe how long an attempt may take, for protocols that can also bound the work
+    /// on the server's side.
     pub fn set_attempt_timeout(&mut self, timeout: std::time::Duration) {
         match self {
+            #[cfg(feature = "postgres")]
             Probe::Postgres(p) => p.set_attempt_timeout(timeout),
+            #[cfg(feature = "redis")]
             Probe::Sentinel(s) => s.set_attempt_timeout(timeout),
             Probe::AnyOf(g) => g.probes_mut().for_each(|p| p.set_attempt_timeout(timeout)),
             _ => {}
@@ -344,17 +473,27 @@ impl Probe {
         match self {
             Probe::Tcp(t) => t.explain(),
             Probe::Http(h) => h.explain(),
+            #[cfg(feature = "postgres")]
             Probe::Postgres(p) => p.explain(),
+            #[cfg(feature = "redis")]
             Probe::Redis(r) => r.explain(),
+            #[cfg(feature = "redis")]
             Probe::Sentinel(s) => s.explain(),
             Probe::File(f) => f.explain(),
             Probe::Unix(u) => u.explain(),
+            #[cfg(feature = "mysql")]
             Probe::Mysql(m) => m.explain(),
+            #[cfg(feature = "amqp")]
             Probe::Amqp(a) => a.explain(),
+            #[cfg(feature = "memcached")]
             Probe::Memcached(m) => m.explain(),
+            #[cfg(feature = "nats")]
             Probe::Nats(n) => n.explain(),
+            #[cfg(feature = "mqtt")]
             Probe::Mqtt(m) => m.explain(),
+            #[cfg(feature = "grpc")]
             Probe::Grpc(g) => g.explain(),
+            #[cfg(feature = "exec-check")]
             Probe::Command(c) => c.explain(),
             Probe::AnyOf(g) => g.explain(),
         }
@@ -374,11 +513,17 @@ impl Probe {
     pub fn warnings(&self) -> Vec<String> {
         match self {
             Probe::Http(h) => h.warning().into_iter().collect(),
+            #[cfg(feature = "redis")]
             Probe::Redis(r) => r.warning().into_iter().collect(),
+            #[cfg(feature = "amqp")]
             Probe::Amqp(a) => a.warning().into_iter().collect(),
+            #[cfg(feature = "mqtt")]
             Probe::Mqtt(m) => m.warning().into_iter().collect(),
+            #[cfg(feature = "grpc")]
             Probe::Grpc(g) => g.warning().into_iter().collect(),
+            #[cfg(feature = "nats")]
             Probe::Nats(n) => n.warning().into_iter().collect(),
+            #[cfg(feature = "postgres")]
             Probe::Postgres(p) => p.warning.iter().cloned().collect(),
             Probe::AnyOf(g) => g.warnings(),
             _ => Vec::new(),

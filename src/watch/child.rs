@@ -90,7 +90,7 @@ pub fn reap(main: Option<i32>) -> Option<c_int> {
         if rc != 0 || pid == 0 {
             return found;
         }
-        if crate::probe::command::is_running(pid) {
+        if crate::probe::is_check_child(pid) {
             // A check's child: its attempt reaps it; the rest waits for the next round.
             return found;
         }

@@ -226,3 +226,97 @@ fn more_targets_than_descriptors_are_probed_in_turns() {
         r.stderr
     );
 }
+
+/// Every kind of target that speaks over TCP, aimed at `port` (mixed: each target's kind is its
+/// index modulo the list).
+fn mixed_targets(port: u16, n: usize) -> Vec<String> {
+    let kinds = [
+        "http://127.0.0.1:{p}/{i}",
+        "https://127.0.0.1:{p}/{i}",
+        "postgres://127.0.0.1:{p}/db{i}",
+        "mysql://127.0.0.1:{p}/db{i}",
+        "redis://127.0.0.1:{p}/{d}",
+        "amqp://127.0.0.1:{p}/v{i}",
+        "nats://127.0.0.1:{p}",
+        "mqtt://127.0.0.1:{p}",
+        "memcached://127.0.0.1:{p}",
+        "grpc://127.0.0.1:{p}#service=s{i}",
+        "127.0.0.1:{p}",
+    ];
+    (0..n)
+        .map(|i| {
+            kinds[i % kinds.len()]
+                .replace("{p}", &port.to_string())
+                .replace("{i}", &i.to_string())
+                .replace("{d}", &(i % 16).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_deadline_holds_at_ten_thousand_silent_targets_of_every_kind() {
+    // A server that accepts and never says a word, 10,000 targets of eleven kinds, 1,024
+    // descriptors: attempts wait for a turn, TLS handshakes and logins hang, the look at a silent
+    // port opens second connections, and still the deadline ends the wait on time.
+    let port = fake::silent();
+    let mut cmd = gate();
+    cmd.args(["--log-format", "json", "-t", "3", "--attempt-timeout", "1s"]);
+    cmd.args(mixed_targets(port, 10_000));
+    crate::harness::with_descriptors(&mut cmd, 1024);
+    let r = crate::harness::run(&mut cmd, ms(30_000));
+    assert_eq!(r.code(), 124, "{}", r.stderr);
+    let elapsed = r.event_ms("timeout");
+    // The gate's own clock: the goal is ±100 ms; the rest of the slack is for a loaded machine.
+    assert!(
+        (3000..3400).contains(&elapsed),
+        "ended {elapsed} ms after start"
+    );
+}
+
+#[test]
+fn ten_thousand_targets_silent_at_first_start_the_command_when_they_answer() {
+    // Silent for 1.5 s (connections accepted and held, nothing said), then an HTTP and memcached
+    // speaker: the targets queue for 1,024 descriptors through the silence and are all ready after.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let start = Instant::now();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for mut s in l.incoming().flatten() {
+            if start.elapsed() < ms(1500) {
+                held.push(s);
+                continue;
+            }
+            held.clear();
+            let _ = s.set_read_timeout(Some(ms(500)));
+            let mut buf = [0u8; 1024];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let reply: &[u8] = if buf[..n].starts_with(b"version") {
+                b"VERSION 1.6.21\r\n"
+            } else {
+                b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            };
+            let _ = s.write_all(reply);
+        }
+    });
+    let targets: Vec<String> = (0..10_000)
+        .map(|i| match i % 3 {
+            0 => format!("http://127.0.0.1:{port}/{i}"),
+            1 => format!("memcached://127.0.0.1:{port}"),
+            _ => format!("127.0.0.1:{port}"),
+        })
+        .collect();
+    let mut cmd = gate();
+    cmd.args(["-t", "60", "--attempt-timeout", "1s"])
+        .args(&targets)
+        .args(["--", "sh", "-c", "echo started"]);
+    crate::harness::with_descriptors(&mut cmd, 1024);
+    let r = crate::harness::run(&mut cmd, ms(90_000));
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "started\n");
+    assert!(
+        r.elapsed >= ms(1500),
+        "ready during the silence: {:?}",
+        r.elapsed
+    );
+}

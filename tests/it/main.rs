@@ -18,6 +18,7 @@ mod django;
 mod dns;
 mod dropin;
 mod exec;
+mod features;
 mod http;
 mod kubernetes;
 mod layers;

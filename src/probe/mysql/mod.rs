@@ -556,6 +556,11 @@ fn transport(mode: Option<&str>, ca: Option<&str>) -> Result<(SslMode, Option<Tl
     let verified = matches!(verify, Some((_, Verify::ChainOnly | Verify::Full)));
     let (ssl, tls) = match verify {
         None => (SslMode::Disabled, None),
+        // A build without TLS goes in plaintext where the default (PREFERRED) would try TLS
+        // first; anything that insists on TLS is refused by client_config.
+        Some((SslMode::Preferred, _)) if !crate::features::built_with("tls") => {
+            (SslMode::Preferred, None)
+        }
         Some((mode, verify)) => {
             let config = tls::client_config(ca.map(Path::new), verify, &[])?;
             let trust = match verify {

@@ -277,6 +277,11 @@ fn tls(mode: SslMode, endpoint: &Endpoint, rootcert: Option<&str>) -> Result<Opt
     if mode == SslMode::Disable || matches!(endpoint, Endpoint::Unix(_)) {
         return Ok(None);
     }
+    // A build without TLS goes in plaintext where the default (prefer) would try TLS first, as
+    // libpq built without SSL does; anything that insists on TLS is refused by client_config.
+    if mode == SslMode::Prefer && rootcert.is_none() && !crate::features::built_with("tls") {
+        return Ok(None);
+    }
     let verify = match mode {
         SslMode::VerifyFull => Verify::Full,
         SslMode::VerifyCa => Verify::ChainOnly,
