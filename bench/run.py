@@ -25,6 +25,7 @@ bench/.venv), and root for the PID-1 (unshare) figure. A missing tool is reporte
 
 import argparse
 import calendar
+import itertools
 import json
 import os
 import random
@@ -1022,6 +1023,100 @@ def fig_scale(s, res, rounds, sizes, redis_targets):
     res.add("Scale: peak RSS", "MiB", rss)
 
 
+class Silent:
+    """A listener that accepts every connection and never says a word (held until close)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4096)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def forget(self):
+        """Closes the connections held so far (a run's, once it has ended)."""
+        held, self.held = self.held, []
+        for c in held:
+            c.close()
+
+    def close(self):
+        self.sock.close()
+        self.forget()
+
+
+# The kinds whose memory is measured, as target URLs on a port (each target its own path or
+# database where the kind has one, so no two are the same).
+MEMORY_KINDS = {
+    "TCP": "tcp://127.0.0.1:{p}",
+    "HTTP": "http://127.0.0.1:{p}/{i}",
+    "HTTPS": "https://127.0.0.1:{p}/{i}",
+    "PostgreSQL": "postgres://127.0.0.1:{p}/db{i}",
+    "MySQL": "mysql://127.0.0.1:{p}/db{i}",
+    "Redis": "redis://127.0.0.1:{p}/{d}",
+}
+
+
+def fig_memory(s, res, rounds, n):
+    """Memory per target and per attempt in flight, and the deadline at n silent targets.
+
+    Idle: n targets on a refused port (each attempt ends at once; between attempts a target only
+    waits), peak RSS minus one target's, over n. In flight: the same n targets against servers
+    that accept and stay silent, so every attempt stays open until the deadline; its peak RSS minus
+    the idle run's, over n. Four silent listeners share the targets, so that no accept queue (4,096
+    at most) overflows and every attempt is past its connect. Deadline: n silent targets of mixed
+    kinds under ulimit -n 1024, -t 3, the gate's exit against its deadline (the launcher's clock)."""
+    closed = [free_port()]
+    silents = [Silent() for _ in range(4)]
+    quiet_ports = [x.port for x in silents]
+    idle, flight, total = {}, {}, {}
+
+    def targets(kind, ports, count):
+        return [MEMORY_KINDS[kind].format(p=ports[i % len(ports)], i=i, d=i % 16) for i in range(count)]
+
+    def peak(argv):
+        r = Launch(s, [str(s.readygate), "-q", "-t", "3", "--attempt-timeout", "5s", *argv]).wait(limit=60)
+        return r["maxrss_kb"]
+
+    for kind in MEMORY_KINDS:
+        idle[kind] = []
+        # A TCP target is ready as soon as a silent server accepts: it has no attempt in flight.
+        if kind != "TCP":
+            flight[kind], total[kind] = [], []
+        for _ in range(rounds):
+            one = peak(targets(kind, closed, 1))
+            refused = peak(targets(kind, closed, n))
+            idle[kind].append((refused - one) / n)
+            if kind != "TCP":
+                quiet = peak(targets(kind, quiet_ports, n))
+                for x in silents:
+                    x.forget()
+                flight[kind].append((quiet - refused) / n)
+                total[kind].append(quiet / 1024)
+    late = {"readygate, mixed kinds": []}
+    mixed = [MEMORY_KINDS[k].format(p=quiet_ports[i % 4], i=i, d=i % 16)
+             for i, k in zip(range(n), itertools.cycle(MEMORY_KINDS))]
+    for _ in range(rounds):
+        r = Launch(s, [str(s.readygate), "-q", "-t", "3", "--attempt-timeout", "1s", *mixed], nofile=1024).wait(limit=60)
+        late["readygate, mixed kinds"].append((r["end_ns"] - r["start_ns"]) / 1e6 - 3000)
+        for x in silents:
+            x.forget()
+    for x in silents:
+        x.close()
+    res.add(f"Memory: idle, per target ({n:,} targets on a refused port)", "KiB", idle)
+    res.add(f"Memory: per attempt in flight ({n:,} targets against silent servers)", "KiB", flight)
+    res.add(f"Memory: peak RSS of {n:,} targets against silent servers", "MiB", total)
+    res.add(f"Deadline: {n:,} silent targets of mixed kinds under ulimit -n 1024, -t 3: exit after the deadline",
+            "ms", late)
+
+
 def fig_sizes(s, res):
     sizes = {"readygate (static, everything built in)": [s.readygate.stat().st_size / 1048576]}
     if s.wfi_deb:
@@ -1054,7 +1149,7 @@ def main():
                          + ", ".join(PEERS))
     ap.add_argument("--watch-minutes", type=float, default=10, help="the --watch CPU figure's length (default 10)")
     ap.add_argument("--soak-minutes", type=float, default=30, help="the --watch soak's length (default 30)")
-    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale", "migrated", "watch"],
+    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale", "migrated", "watch", "memory"],
                     help="run just this figure")
     args = ap.parse_args()
 
@@ -1095,6 +1190,8 @@ def main():
         fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
     elif args.only == "migrated":
         fig_migrated(s, res, rounds=1 if q else 11)
+    elif args.only == "memory":
+        fig_memory(s, res, rounds=1 if q else 3, n=200 if q else 10000)
     elif args.only == "watch":
         fig_watch(s, res, minutes=0.1 if q else args.watch_minutes, soak_minutes=0.5 if q else args.soak_minutes)
     if args.only:
@@ -1111,6 +1208,7 @@ def main():
     log("protocols");  fig_protocols(s, res, rounds=1 if q else 7, delay=(0.2, 0.4) if q else (1.0, 2.0))
     log("late name");  fig_late_name(s, res, rounds=1 if q else 11, delay=(0.5, 1.0) if q else (1.0, 3.0))
     log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
+    log("memory");     fig_memory(s, res, rounds=1 if q else 3, n=200 if q else 10000)
     fig_sizes(s, res)
 
     print(f"## readygate benchmark ({'quick' if q else 'full'} run)\n\n{machine()}. Medians with min–max; runs interleaved.")

@@ -393,7 +393,10 @@ async fn target_loop<A: Attempts>(
         let budget = left.map_or(settings.attempt_timeout, |l| {
             l.min(settings.attempt_timeout)
         });
-        let verdict = tokio::time::timeout(budget, attempts.attempt(index)).await;
+        // Boxed: the attempt's state (a connect, a login) lives only while it runs, so a target
+        // between attempts holds a pointer, not the largest attempt's state (10,000 waiting TCP
+        // targets: 0.97 KiB each for their loops inline, measured with massif).
+        let verdict = tokio::time::timeout(budget, Box::pin(attempts.attempt(index))).await;
         // The attempt's sockets are closed: the slot goes to the next target in line, not held
         // through this target's pause.
         drop(slot);

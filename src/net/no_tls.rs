@@ -37,7 +37,10 @@ pub fn client_config(
 pub enum Tls {}
 
 impl Tls {
-    pub fn new(config: Arc<ClientConfig>, _trust: String) -> Self {
+    pub fn new(
+        config: Arc<ClientConfig>,
+        _trust: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Self {
         match *config {}
     }
 

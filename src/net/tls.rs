@@ -304,24 +304,28 @@ fn time(tag: u8, text: &[u8]) -> Option<i64> {
 pub struct Tls {
     config: Arc<ClientConfig>,
     insecure: bool,
-    /// What is verified, in words, for `--explain`.
-    trust: String,
+    /// What is verified, in words, for `--explain` (a fixed sentence for most targets: not a copy
+    /// per target).
+    trust: std::borrow::Cow<'static, str>,
 }
 
 impl Tls {
     /// TLS with this configuration (a protocol with its own TLS settings, such as PostgreSQL's
     /// `sslmode`, builds its own with [`client_config`]).
-    pub fn new(config: Arc<ClientConfig>, trust: String) -> Self {
+    pub fn new(
+        config: Arc<ClientConfig>,
+        trust: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Self {
         Tls {
             config,
             insecure: false,
-            trust,
+            trust: trust.into(),
         }
     }
 
     /// What a target's TLS verifies, in words (for `--explain`), or that it has none.
     pub fn describe(tls: Option<&Tls>) -> String {
-        tls.map_or("no TLS".to_string(), |t| t.trust.clone())
+        tls.map_or("no TLS".to_string(), |t| t.trust.to_string())
     }
 
     /// Reads `#ca` and `#insecure` for a scheme. `enabled`: the scheme uses TLS (`https`,
@@ -349,9 +353,9 @@ impl Tls {
         let verify = if insecure { Verify::None } else { Verify::Full };
         let config = client_config(ca.as_deref().map(Path::new), verify, alpn)?;
         let trust = match (&ca, insecure) {
-            (_, true) => "TLS, certificate NOT verified (#insecure)".to_string(),
-            (Some(ca), _) => format!("TLS, verified against {ca} (#ca)"),
-            (None, _) => "TLS, verified against the built-in roots".to_string(),
+            (_, true) => "TLS, certificate NOT verified (#insecure)".into(),
+            (Some(ca), _) => format!("TLS, verified against {ca} (#ca)").into(),
+            (None, _) => "TLS, verified against the built-in roots".into(),
         };
         Ok(Some(Tls {
             config,

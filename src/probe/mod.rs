@@ -48,34 +48,36 @@ use crate::features::{built_with, not_built};
 use crate::uri::Uri;
 use crate::verdict::Verdict;
 
-/// What to probe and how, per protocol.
+/// What to probe and how, per protocol. Every protocol's settings but TCP's (and the small
+/// file and socket ones) are boxed: inline, every target would be as large as PostgreSQL's
+/// settings (352 bytes) whatever its kind, and 10,000 waiting targets carry that each.
 #[derive(Debug)]
 pub enum Probe {
     Tcp(tcp::TcpProbe),
-    Http(http::HttpProbe),
+    Http(Box<http::HttpProbe>),
     #[cfg(feature = "postgres")]
-    Postgres(postgres::PgProbe),
+    Postgres(Box<postgres::PgProbe>),
     #[cfg(feature = "redis")]
-    Redis(redis::RedisProbe),
+    Redis(Box<redis::RedisProbe>),
     #[cfg(feature = "redis")]
-    Sentinel(redis::sentinel::SentinelProbe),
+    Sentinel(Box<redis::sentinel::SentinelProbe>),
     File(file::FileProbe),
     Unix(unix::UnixProbe),
     #[cfg(feature = "mysql")]
-    Mysql(mysql::MysqlProbe),
+    Mysql(Box<mysql::MysqlProbe>),
     #[cfg(feature = "amqp")]
-    Amqp(amqp::AmqpProbe),
+    Amqp(Box<amqp::AmqpProbe>),
     #[cfg(feature = "memcached")]
-    Memcached(memcached::MemcachedProbe),
+    Memcached(Box<memcached::MemcachedProbe>),
     #[cfg(feature = "nats")]
-    Nats(nats::NatsProbe),
+    Nats(Box<nats::NatsProbe>),
     #[cfg(feature = "mqtt")]
-    Mqtt(mqtt::MqttProbe),
+    Mqtt(Box<mqtt::MqttProbe>),
     #[cfg(feature = "grpc")]
-    Grpc(grpc::GrpcProbe),
+    Grpc(Box<grpc::GrpcProbe>),
     /// `--exec-check`: ready when a command exits 0.
     #[cfg(feature = "exec-check")]
-    Command(command::CommandProbe),
+    Command(Box<command::CommandProbe>),
     /// `a|b`: ready when any member is.
     AnyOf(group::Group),
 }
@@ -130,7 +132,7 @@ pub const KINDS: &[Kind] = &[
         example: "http://api:8080/healthz",
         usage: "http://HOST[:PORT]/PATH",
         meaning: "GET answers 2xx   (#status=, #contains=, #header=)",
-        build: |u| http::HttpProbe::from_uri(u).map(Probe::Http),
+        build: |u| http::HttpProbe::from_uri(u).map(|p| Probe::Http(Box::new(p))),
     },
     Kind {
         schemes: &["https"],
@@ -139,7 +141,7 @@ pub const KINDS: &[Kind] = &[
         example: "https://api.example.com/healthz#ca=/run/secrets/ca.pem",
         usage: "https://HOST[:PORT]/PATH",
         meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
-        build: |u| http::HttpProbe::from_uri(u).map(Probe::Http),
+        build: |u| http::HttpProbe::from_uri(u).map(|p| Probe::Http(Box::new(p))),
     },
     Kind {
         schemes: &["postgres", "postgresql"],
@@ -149,7 +151,7 @@ pub const KINDS: &[Kind] = &[
         usage: "postgres://[USER[:PASS]@]HOST[:PORT]/DB",
         meaning: "accepts connections / the user can log in   (postgresql:// too)",
         build: built_with!("postgres", |u| postgres::PgProbe::from_uri(u)
-            .map(Probe::Postgres)),
+            .map(|p| Probe::Postgres(Box::new(p)))),
     },
     Kind {
         schemes: &["redis"],
@@ -159,7 +161,7 @@ pub const KINDS: &[Kind] = &[
         usage: "redis://[[USER]:PASS@]HOST[:PORT]/DB",
         meaning: "PING answers PONG after AUTH and SELECT",
         build: built_with!("redis", |u| redis::RedisProbe::from_uri(u)
-            .map(Probe::Redis)),
+            .map(|p| Probe::Redis(Box::new(p)))),
     },
     Kind {
         schemes: &["rediss"],
@@ -169,7 +171,7 @@ pub const KINDS: &[Kind] = &[
         usage: "rediss://…",
         meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
         build: built_with!("redis", |u| redis::RedisProbe::from_uri(u)
-            .map(Probe::Redis)),
+            .map(|p| Probe::Redis(Box::new(p)))),
     },
     Kind {
         schemes: &["redis+unix"],
@@ -179,7 +181,7 @@ pub const KINDS: &[Kind] = &[
         usage: "redis+unix:///PATH/redis.sock[?db=N]",
         meaning: "the same over a unix socket",
         build: built_with!("redis", |u| redis::RedisProbe::from_uri(u)
-            .map(Probe::Redis)),
+            .map(|p| Probe::Redis(Box::new(p)))),
     },
     Kind {
         schemes: &["redis+sentinel"],
@@ -189,7 +191,7 @@ pub const KINDS: &[Kind] = &[
         usage: "redis+sentinel://[[USER]:PASS@]HOST[:PORT]/MASTER",
         meaning: "the sentinel names a master, which answers as master",
         build: built_with!("redis", |u| redis::sentinel::SentinelProbe::from_uri(u)
-            .map(Probe::Sentinel)),
+            .map(|p| Probe::Sentinel(Box::new(p)))),
     },
     Kind {
         schemes: &["file"],
@@ -207,7 +209,8 @@ pub const KINDS: &[Kind] = &[
         example: "grpc://api:50051#service=app.v1.Orders",
         usage: "grpc://HOST:PORT[#service=NAME]",
         meaning: "the gRPC health service says SERVING   (grpcs:// with TLS)",
-        build: built_with!("grpc", |u| grpc::GrpcProbe::from_uri(u).map(Probe::Grpc)),
+        build: built_with!("grpc", |u| grpc::GrpcProbe::from_uri(u)
+            .map(|p| Probe::Grpc(Box::new(p)))),
     },
     Kind {
         schemes: &["unix"],
@@ -226,7 +229,7 @@ pub const KINDS: &[Kind] = &[
         usage: "mysql://[USER[:PASS]@]HOST[:PORT]/DB",
         meaning: "accepts connections / the user can log in   (mariadb:// too)",
         build: built_with!("mysql", |u| mysql::MysqlProbe::from_uri(u)
-            .map(Probe::Mysql)),
+            .map(|p| Probe::Mysql(Box::new(p)))),
     },
     Kind {
         schemes: &["amqp"],
@@ -235,7 +238,8 @@ pub const KINDS: &[Kind] = &[
         example: "amqp://app:secret@rabbitmq:5672/app",
         usage: "amqp://[USER:PASS@]HOST[:PORT]/VHOST",
         meaning: "the AMQP 0-9-1 handshake opens the vhost (RabbitMQ)",
-        build: built_with!("amqp", |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp)),
+        build: built_with!("amqp", |u| amqp::AmqpProbe::from_uri(u)
+            .map(|p| Probe::Amqp(Box::new(p)))),
     },
     Kind {
         schemes: &["amqps"],
@@ -244,7 +248,8 @@ pub const KINDS: &[Kind] = &[
         example: "amqps://app:secret@rabbitmq:5671/app#ca=/run/secrets/ca.pem",
         usage: "amqps://…",
         meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
-        build: built_with!("amqp", |u| amqp::AmqpProbe::from_uri(u).map(Probe::Amqp)),
+        build: built_with!("amqp", |u| amqp::AmqpProbe::from_uri(u)
+            .map(|p| Probe::Amqp(Box::new(p)))),
     },
     Kind {
         schemes: &["memcached"],
@@ -254,7 +259,7 @@ pub const KINDS: &[Kind] = &[
         usage: "memcached://[USER:PASS@]HOST[:PORT]",
         meaning: "version answers VERSION",
         build: built_with!("memcached", |u| memcached::MemcachedProbe::from_uri(u)
-            .map(Probe::Memcached)),
+            .map(|p| Probe::Memcached(Box::new(p)))),
     },
     Kind {
         schemes: &["nats"],
@@ -263,7 +268,8 @@ pub const KINDS: &[Kind] = &[
         example: "nats://nats:4222",
         usage: "nats://[USER:PASS@|TOKEN@]HOST[:PORT]",
         meaning: "INFO, then PONG to CONNECT + PING   (#tls)",
-        build: built_with!("nats", |u| nats::NatsProbe::from_uri(u).map(Probe::Nats)),
+        build: built_with!("nats", |u| nats::NatsProbe::from_uri(u)
+            .map(|p| Probe::Nats(Box::new(p)))),
     },
     Kind {
         schemes: &["mqtt"],
@@ -272,7 +278,8 @@ pub const KINDS: &[Kind] = &[
         example: "mqtt://broker:1883",
         usage: "mqtt://[USER[:PASS]@]HOST[:PORT]",
         meaning: "CONNECT is accepted   (#version=5)",
-        build: built_with!("mqtt", |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt)),
+        build: built_with!("mqtt", |u| mqtt::MqttProbe::from_uri(u)
+            .map(|p| Probe::Mqtt(Box::new(p)))),
     },
     Kind {
         schemes: &["mqtts"],
@@ -281,7 +288,8 @@ pub const KINDS: &[Kind] = &[
         example: "mqtts://broker:8883#ca=/run/secrets/ca.pem",
         usage: "mqtts://…",
         meaning: "the same over verified TLS   (#ca=FILE, #insecure)",
-        build: built_with!("mqtt", |u| mqtt::MqttProbe::from_uri(u).map(Probe::Mqtt)),
+        build: built_with!("mqtt", |u| mqtt::MqttProbe::from_uri(u)
+            .map(|p| Probe::Mqtt(Box::new(p)))),
     },
 ];
 
@@ -289,7 +297,7 @@ pub const KINDS: &[Kind] = &[
 #[cfg(feature = "exec-check")]
 pub fn exec_check(line: &str) -> Result<(String, Probe), String> {
     let probe = command::CommandProbe::parse(line)?;
-    Ok((probe.name(), Probe::Command(probe)))
+    Ok((probe.name(), Probe::Command(Box::new(probe))))
 }
 
 /// An `--exec-check` command's probe: refused in a build without the feature.
@@ -388,13 +396,11 @@ impl Kind {
 impl Probe {
     /// One attempt (see the module doc).
     ///
-    /// Each protocol's attempt is boxed but TCP's: unboxed, every target's waiting loop would be as
-    /// large as the largest protocol's state (9.3 KiB, PostgreSQL's and TLS's) whatever its own
-    /// protocol, and 10,000 TCP targets took 114 MiB. Boxed, a loop holds a pointer between
-    /// attempts and an attempt allocates only its own protocol's state. TCP's state is small and
-    /// stays inline: its attempt is the one repeated every 50 ms by the thousands, and musl's
-    /// allocator maps and unmaps a page for a lone allocation of a size class (an mmap and a munmap
-    /// per attempt doubled the CPU time of waiting on a refused port).
+    /// Each protocol's attempt is boxed but TCP's: unboxed, every attempt (and every group's and
+    /// watch loop's) would be as large as the largest protocol's state (9.3 KiB, PostgreSQL's and
+    /// TLS's once) whatever its own protocol. TCP's state is small and stays inline: its attempt is
+    /// the one repeated every 50 ms by the thousands. (The scheduler boxes each attempt as a whole
+    /// too, so that a target between attempts holds only a pointer.)
     pub async fn attempt(&self) -> Verdict {
         match self {
             Probe::Tcp(t) => t.attempt().await,

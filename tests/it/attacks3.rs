@@ -984,9 +984,10 @@ fn f16_the_deadline_holds_while_attempts_queue_for_descriptors() {
     let r = run(&mut cmd, ms(20_000));
     assert_eq!(r.code(), 124, "{}", r.stderr);
     let elapsed = r.event_ms("timeout");
-    // The gate's own clock; the slack is for a loaded machine (it was 1.1–2.0 s late).
+    // The gate's own clock; the slack is for a loaded machine, where a debug build ends 100–400 ms
+    // late (it was 1.1–2.0 s late; the benchmark shows the release build on a quiet machine).
     assert!(
-        (3000..3400).contains(&elapsed),
+        (3000..3600).contains(&elapsed),
         "ended {elapsed} ms after start"
     );
 }

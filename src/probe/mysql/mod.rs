@@ -563,22 +563,22 @@ fn transport(mode: Option<&str>, ca: Option<&str>) -> Result<(SslMode, Option<Tl
         }
         Some((mode, verify)) => {
             let config = tls::client_config(ca.map(Path::new), verify, &[])?;
-            let trust = match verify {
+            let trust: std::borrow::Cow<'static, str> = match verify {
                 Verify::None if mode == SslMode::Preferred => {
                     "TLS when the server offers it, certificate not checked (ssl-mode=PREFERRED)"
-                        .to_string()
+                        .into()
                 }
-                Verify::None => {
-                    "TLS required, certificate not checked (ssl-mode=REQUIRED)".to_string()
-                }
+                Verify::None => "TLS required, certificate not checked (ssl-mode=REQUIRED)".into(),
                 Verify::ChainOnly => format!(
                     "TLS required, chain verified against {} (VERIFY_CA)",
                     ca.unwrap_or("the built-in roots")
-                ),
+                )
+                .into(),
                 Verify::Full => format!(
                     "TLS required, chain and host name verified against {} (VERIFY_IDENTITY)",
                     ca.unwrap_or("the built-in roots")
-                ),
+                )
+                .into(),
             };
             (mode, Some(Tls::new(config, trust)))
         }

@@ -76,16 +76,14 @@ pub struct PgProbe {
     migrated: Option<crate::migrations::Expected>,
     /// The kind of server waited for (`#primary`, `target_session_attrs`), if any.
     role: Option<settings::Role>,
-    /// "user app, database app, host db:5432", for failure messages.
-    context: String,
     /// Whether the cleartext-password warning was printed (once per target).
     warned: std::sync::atomic::AtomicBool,
     /// The server-side `statement_timeout` of the probe's session: the attempt timeout, so that a
     /// query the gate has given up on (waiting on a lock) does not go on holding a session. A
     /// backend blocked on a lock does not notice that its client has gone.
     statement_timeout: Option<std::time::Duration>,
-    /// Each setting and where it came from, for `--explain`.
-    sources: Vec<String>,
+    /// Each setting and where it came from, for `--explain`, NUL between them.
+    sources: Box<str>,
 }
 
 impl PgProbe {
@@ -93,9 +91,20 @@ impl PgProbe {
         settings::from_parts(uri, &environ::process)
     }
 
+    /// "user app, database app, host db:5432", for failure messages (made when one is said, not
+    /// kept by every target).
+    fn context(&self) -> String {
+        format!(
+            "user {}, database {}, host {}",
+            self.user.as_deref().unwrap_or("postgres"),
+            self.database,
+            settings::shown_endpoint(&self.endpoint)
+        )
+    }
+
     /// What the probe will do, for `--explain` (never a password).
     pub fn explain(&self) -> Vec<String> {
-        self.sources.clone()
+        self.sources.split('\0').map(str::to_string).collect()
     }
 
     /// Bounds the probe's queries on the server side too (see `statement_timeout`).
@@ -155,7 +164,7 @@ impl PgProbe {
                 return Err(Verdict::failed(format!(
                     "the server does not support TLS, and sslmode={} forbids plaintext ({})",
                     sslmode_name(self.sslmode),
-                    self.context
+                    self.context()
                 )))
             }
             Err(v) => return Err(v),
@@ -170,7 +179,7 @@ impl PgProbe {
             }
             // A rejected certificate names the connection, like every permanent failure here.
             Err(Verdict::Failed { reason }) => {
-                Err(Verdict::failed(format!("{reason} ({})", self.context)))
+                Err(Verdict::failed(format!("{reason} ({})", self.context())))
             }
             Err(v) => Err(v),
         }
@@ -238,7 +247,7 @@ impl PgProbe {
         }
         crate::report::emit(&crate::report::Event::Warning(&format!(
             "the server asked for the password {how} over an unencrypted connection ({}); sslmode=require prevents this",
-            self.context
+            self.context()
         )));
     }
 
@@ -290,7 +299,7 @@ impl PgProbe {
             Ok(Err(too_many)) => Verdict::failed(format!(
                 "{} holds {too_many}: not a migration history ({})",
                 expected.table(),
-                self.context
+                self.context()
             )),
             // 42P01 undefined_table: the first migration has not run yet.
             Err(e) if e.code().map(|c| c.code()) == Some("42P01") => expected.no_table(),
@@ -311,12 +320,12 @@ impl PgProbe {
             return match classify_sqlstate(code) {
                 Class::Transient => Verdict::costly(format!("{message} (SQLSTATE {code})")),
                 Class::Permanent => {
-                    Verdict::failed(format!("{message} (SQLSTATE {code}; {})", self.context))
+                    Verdict::failed(format!("{message} (SQLSTATE {code}; {})", self.context()))
                 }
                 // The "--retry-permanent keeps waiting" hint is the final line's, said once.
                 Class::MissingDatabase => Verdict::failed(format!(
                     "{message} (SQLSTATE {code}; {}; a typo, or a database created later?)",
-                    self.context
+                    self.context()
                 )),
                 Class::Other => Verdict::costly(format!("{message} (SQLSTATE {code})")),
             };
@@ -330,13 +339,13 @@ impl PgProbe {
         {
             return Verdict::failed(format!(
                 "the server asks for an authentication method readygate does not support ({source}; {})",
-                self.context
+                self.context()
             ));
         }
         if source.contains("password missing") {
             return Verdict::failed(format!(
                 "the server asks for a password and none was given (URL, PGPASSWORD, PGPASSWORD_FILE or a password file) ({})",
-                self.context
+                self.context()
             ));
         }
         if e.is_closed() {

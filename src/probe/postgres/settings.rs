@@ -153,11 +153,6 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
     if let Some(role) = role {
         sources.push(format!("waits for {}", role.wanted()));
     }
-    let context = format!(
-        "user {}, database {database}, host {}",
-        user.as_deref().unwrap_or("postgres"),
-        shown(&endpoint, port)
-    );
     Ok(PgProbe {
         warning,
         endpoint,
@@ -170,10 +165,11 @@ pub fn from_parts(uri: &Uri, env: Env<'_>) -> Result<PgProbe, String> {
         query,
         migrated,
         role,
-        context,
         warned: Default::default(),
         statement_timeout: None,
-        sources,
+        // One allocation instead of one per line, kept by every target for --explain only; NUL
+        // parts (a line may hold a newline from a percent-encoded name, never a NUL: refused).
+        sources: sources.join("\0").into_boxed_str(),
     })
 }
 
@@ -296,7 +292,7 @@ fn tls(mode: SslMode, endpoint: &Endpoint, rootcert: Option<&str>) -> Result<Opt
         Verify::None if mode == SslMode::Prefer => "TLS when the server offers it, not verified",
         Verify::None => "TLS required, certificate not verified",
     };
-    Ok(Some(Tls::new(config, trust.to_string())))
+    Ok(Some(Tls::new(config, trust)))
 }
 
 /// The kind of server a target waits for, as libpq's `target_session_attrs` names them.
@@ -430,9 +426,9 @@ fn pgpass_host(endpoint: &Endpoint) -> String {
     }
 }
 
-fn shown(endpoint: &Endpoint, port: u16) -> String {
+pub(super) fn shown_endpoint(endpoint: &Endpoint) -> String {
     match endpoint {
-        Endpoint::Tcp(h, _) => format!("{}:{port}", h.to_url_form()),
+        Endpoint::Tcp(h, port) => format!("{}:{port}", h.to_url_form()),
         Endpoint::Unix(path) => PathBuf::from(path).display().to_string(),
     }
 }
