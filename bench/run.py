@@ -1072,7 +1072,8 @@ def fig_memory(s, res, rounds, n):
     that accept and stay silent, so every attempt stays open until the deadline; its peak RSS minus
     the idle run's, over n. Four silent listeners share the targets, so that no accept queue (4,096
     at most) overflows and every attempt is past its connect. Deadline: n silent targets of mixed
-    kinds under ulimit -n 1024, -t 3, the gate's exit against its deadline (the launcher's clock)."""
+    kinds under ulimit -n 1024, -t 3: how long after its deadline the gate ended the wait (its own
+    clock, which starts once the targets are read) and exited (from the launch)."""
     closed = [free_port()]
     silents = [Silent() for _ in range(4)]
     quiet_ports = [x.port for x in silents]
@@ -1100,12 +1101,18 @@ def fig_memory(s, res, rounds, n):
                     x.forget()
                 flight[kind].append((quiet - refused) / n)
                 total[kind].append(quiet / 1024)
-    late = {"readygate, mixed kinds": []}
+    late = {"launch to exit": [], "the gate's own clock (JSON elapsed_ms)": []}
     mixed = [MEMORY_KINDS[k].format(p=quiet_ports[i % 4], i=i, d=i % 16)
              for i, k in zip(range(n), itertools.cycle(MEMORY_KINDS))]
     for _ in range(rounds):
-        r = Launch(s, [str(s.readygate), "-q", "-t", "3", "--attempt-timeout", "1s", *mixed], nofile=1024).wait(limit=60)
-        late["readygate, mixed kinds"].append((r["end_ns"] - r["start_ns"]) / 1e6 - 3000)
+        # Not under the launcher: the gate's own clock is in its stderr, which the launcher drops.
+        began = time.monotonic()
+        r = subprocess.run([str(s.readygate), "-q", "--log-format", "json", "-t", "3", "--attempt-timeout", "1s",
+                            *mixed], capture_output=True, text=True, timeout=60,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024)))
+        late["launch to exit"].append((time.monotonic() - began) * 1000 - 3000)
+        said = [json.loads(line) for line in r.stderr.splitlines() if '"event":"timeout"' in line]
+        late["the gate's own clock (JSON elapsed_ms)"].append(said[-1]["elapsed_ms"] - 3000 if said else None)
         for x in silents:
             x.forget()
     for x in silents:
@@ -1113,7 +1120,7 @@ def fig_memory(s, res, rounds, n):
     res.add(f"Memory: idle, per target ({n:,} targets on a refused port)", "KiB", idle)
     res.add(f"Memory: per attempt in flight ({n:,} targets against silent servers)", "KiB", flight)
     res.add(f"Memory: peak RSS of {n:,} targets against silent servers", "MiB", total)
-    res.add(f"Deadline: {n:,} silent targets of mixed kinds under ulimit -n 1024, -t 3: exit after the deadline",
+    res.add(f"Deadline: {n:,} silent targets of mixed kinds under ulimit -n 1024, -t 3: past the deadline",
             "ms", late)
 
 

@@ -137,8 +137,6 @@ fn example_for(scheme: &str) -> &'static str {
 }
 
 impl Target {
-    /// Parses and validates one target: a URL, or several joined by `|` (any one of them ready is
-    /// enough).
     /// An `--exec-check` command, as a target.
     pub fn command(line: &str) -> Result<Target, TargetError> {
         let (name, probe) = crate::probe::exec_check(line).map_err(|problem| TargetError {
@@ -155,6 +153,8 @@ impl Target {
         })
     }
 
+    /// Parses and validates one target: a URL, or several joined by `|` (any one of them ready is
+    /// enough).
     pub fn parse(input: &str) -> Result<Target, TargetError> {
         if !input.contains('|') {
             let mut t = Self::parse_one(input)?;

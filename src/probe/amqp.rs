@@ -24,8 +24,6 @@ use crate::redact::Secret;
 use crate::uri::{self, Uri};
 use crate::verdict::Verdict;
 
-pub const DEFAULT_PORT: u16 = 5672;
-pub const DEFAULT_TLS_PORT: u16 = 5671;
 /// RabbitMQ's connection.start is about 500 bytes; frames past this are refused.
 const MAX_FRAME: usize = 128 * 1024;
 const BUDGET: usize = 512 * 1024;

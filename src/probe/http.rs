@@ -153,7 +153,7 @@ impl HttpProbe {
         }
     }
 
-    /// The request as hyper would write it (lower-case names, as hyper sends them).
+    /// The request the server gets (lower-case names, as hyper would write them).
     fn request_head(&self) -> Vec<u8> {
         let mut head = format!(
             "GET {} HTTP/1.1\r\nhost: {}\r\nuser-agent: readygate/{}\r\naccept: */*\r\nconnection: close\r\n",
@@ -199,17 +199,10 @@ impl HttpProbe {
             Err(e) => return Verdict::costly(format!("HTTP error: {e}")),
         };
         let _conn = AbortOnDrop(tokio::spawn(conn));
-        let mut req = Request::get(self.path_and_query.as_str())
-            .header(hyper::header::HOST, self.host_header.as_str())
-            .header(
-                hyper::header::USER_AGENT,
-                concat!("readygate/", env!("CARGO_PKG_VERSION")),
-            )
-            .header(hyper::header::ACCEPT, "*/*")
-            .header(hyper::header::CONNECTION, "close");
-        for (name, value) in &self.headers {
-            req = req.header(name, value);
-        }
+        // Only what hyper's reading of the answer depends on (a GET, and a connection that ends
+        // with it): the request the server got is `request_head`'s.
+        let req =
+            Request::get(self.path_and_query.as_str()).header(hyper::header::CONNECTION, "close");
         let req = match req.body(NoBody) {
             Ok(r) => r,
             Err(e) => return Verdict::failed(format!("cannot build the request: {e}")),

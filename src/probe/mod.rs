@@ -14,9 +14,13 @@
 //!    format of its own): a struct with `from_uri(&Uri) -> Result<Self, String>` that reads its
 //!    options with [`crate::params::Params`] (and TLS with `Tls::from_options`), and
 //!    `async fn attempt(&self) -> Verdict` that opens its stream with `Endpoint::open`.
-//! 2. One arm in [`Probe`] (and in its three `match`es below: the compiler lists them).
-//! 3. One row in [`KINDS`]: schemes, default port, example, help line, constructor.
-//! 4. A row in docs/targets.md's table (a test fails until it is there) and its "what each
+//! 2. One arm in [`Probe`] (and in its `match`es below: the compiler lists them).
+//! 3. One row in [`KINDS`]: schemes, the features it needs, default port, example, help line,
+//!    constructor.
+//! 4. A heavy protocol is a cargo feature: in Cargo.toml (default and `fuzzing` lists too) and
+//!    [`crate::features::FEATURES`]; `#[cfg(feature = …)]` on its module, arm and `match` arms;
+//!    `built_with!` around its constructor (a build without it still knows the kind by name).
+//! 5. A row in docs/targets.md's table (a test fails until it is there) and its "what each
 //!    answer means" table.
 
 #[cfg(feature = "amqp")]
@@ -352,7 +356,7 @@ pub fn help() -> String {
     let mut out = String::from("Targets (the scheme picks the probe):\n");
     for k in KINDS {
         let absent = k
-            .missing_feature(k.schemes[0])
+            .missing_feature()
             .map(|f| format!("not in this build (feature {f})"));
         let meaning = absent.as_deref().unwrap_or(k.meaning);
         // A form too long for its column gets its meaning on the next line, never run together.
@@ -376,20 +380,16 @@ pub fn help() -> String {
 impl Kind {
     /// Builds the probe for a parsed URL of this kind, validating every option.
     pub fn build(&self, uri: &Uri) -> Result<Probe, String> {
-        if let Some(missing) = self.missing_feature(&uri.scheme) {
+        if let Some(missing) = self.missing_feature() {
             return Err(not_built(&format!("{}://", uri.scheme), missing));
         }
         (self.build)(uri)
     }
 
-    /// The first feature this build lacks for `scheme` (grpcs:// needs TLS where grpc:// does not).
-    pub fn missing_feature(&self, scheme: &str) -> Option<&'static str> {
-        let tls = matches!(scheme, "grpcs").then_some("tls");
-        self.needs
-            .iter()
-            .copied()
-            .chain(tls)
-            .find(|f| !built_with(f))
+    /// The first feature this build lacks for this kind. (TLS asked of a kind that has it as an
+    /// option, `grpcs://` or `nats://…#tls`, is refused by `net::tls` in a build without it.)
+    pub fn missing_feature(&self) -> Option<&'static str> {
+        self.needs.iter().copied().find(|f| !built_with(f))
     }
 }
 
@@ -540,6 +540,20 @@ impl Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_probes_default_ports_are_the_tables() {
+        #[cfg(feature = "postgres")]
+        assert_eq!(
+            kind("postgres").unwrap().default_port,
+            Some(postgres::DEFAULT_PORT)
+        );
+        #[cfg(feature = "redis")]
+        assert_eq!(
+            kind("redis").unwrap().default_port,
+            Some(redis::DEFAULT_PORT)
+        );
+    }
 
     #[test]
     fn every_scheme_belongs_to_one_kind() {

@@ -21,8 +21,6 @@ use crate::redact::Secret;
 use crate::uri::Uri;
 use crate::verdict::Verdict;
 
-pub const DEFAULT_PORT: u16 = 1883;
-pub const DEFAULT_TLS_PORT: u16 = 8883;
 /// A CONNACK is 4 bytes in 3.1.1; MQTT 5 adds properties (a reason string, limits): a few hundred.
 const MAX_PACKET: usize = 16 * 1024;
 const OPTIONS: &[&str] = &["version", "ca", "insecure"];

@@ -26,7 +26,6 @@ use crate::uri::Host;
 use crate::uri::Uri;
 use crate::verdict::Verdict;
 
-pub const DEFAULT_PORT: u16 = 4222;
 /// A banner is a few hundred bytes; a cluster's `connect_urls` list can make it a few KiB.
 const MAX_LINE: usize = 64 * 1024;
 const BUDGET: usize = 256 * 1024;

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use crate::fake;
-use crate::harness::{have, ms, require, run, HeldPort};
+use crate::harness::{gate_at as gate, have, ms, require, run, HeldPort};
 use crate::servers::{postgres_available, Pg};
 
 /// Builds a set of features once per test run (bench/sizes.sh serializes builds across runs).
@@ -47,15 +47,19 @@ fn prerequisites(set: &str) -> Option<PathBuf> {
     .flatten()
 }
 
-fn gate(bin: &Path) -> Command {
-    let mut cmd = Command::new(bin);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("READYGATE_") || k.starts_with("PG") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.stdin(std::process::Stdio::null());
-    cmd
+/// A refusal at start: exit 2 within a second, saying `said`.
+fn refused(cmd: &mut Command, said: &str) {
+    let r = run(cmd, ms(5000));
+    assert_eq!(r.code(), 2, "{said}: {}", r.stderr);
+    assert!(r.stderr.contains(said), "{said}: {}", r.stderr);
+    assert!(r.elapsed < ms(1000), "{said}: took {:?}", r.elapsed);
+}
+
+/// The targets were ready and the command ran.
+fn started(cmd: &mut Command) {
+    let r = run(cmd.args(["--", "sh", "-c", "echo started"]), ms(20_000));
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "started\n");
 }
 
 #[test]
@@ -82,11 +86,6 @@ fn a_kind_left_out_is_refused_naming_its_feature() {
         // Inside a group too, and after a target that this build has.
         ("tcp://a:1|postgres://db", "postgres"),
     ] {
-        let r = run(
-            gate(&bin).args(["-t", "30s", target, "--", "true"]),
-            ms(5000),
-        );
-        assert_eq!(r.code(), 2, "{target}: {}", r.stderr);
         let scheme = target
             .rsplit('|')
             .next()
@@ -94,25 +93,14 @@ fn a_kind_left_out_is_refused_naming_its_feature() {
             .split("://")
             .next()
             .unwrap();
-        assert!(
-            r.stderr.contains(&format!(
-                "{scheme}:// is not in this build (feature {feature}"
-            )),
-            "{target}: {}",
-            r.stderr
+        refused(
+            gate(&bin).args(["-t", "30s", target, "--", "true"]),
+            &format!("{scheme}:// is not in this build (feature {feature}"),
         );
-        assert!(r.elapsed < ms(1000), "{target} took {:?}", r.elapsed);
     }
-    let r = run(
+    refused(
         gate(&bin).args(["--exec-check", "true", "--", "true"]),
-        ms(5000),
-    );
-    assert_eq!(r.code(), 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("--exec-check is not in this build (feature exec-check"),
-        "{}",
-        r.stderr
+        "--exec-check is not in this build (feature exec-check",
     );
 
     let r = run(gate(&bin).arg("--version"), ms(5000));
@@ -153,35 +141,12 @@ fn what_the_build_has_works() {
         format!("http://127.0.0.1:{}/health", http.port),
         format!("https://localhost:{https}/health#ca={}", ca.display()),
     ];
-    let r = run(
-        gate(&tls)
-            .args(["-t", "20s"])
-            .args(&targets)
-            .args(["--", "sh", "-c", "echo started"]),
-        ms(20_000),
-    );
-    assert_eq!(r.code(), 0, "{}", r.stderr);
-    assert_eq!(r.stdout, "started\n");
-
+    started(gate(&tls).args(["-t", "20s"]).args(&targets));
     // The build without TLS: the same plain targets, and HTTPS refused by name.
-    let r = run(
-        gate(&none).args(["-t", "20s"]).args(&targets[..2]).args([
-            "--",
-            "sh",
-            "-c",
-            "echo started",
-        ]),
-        ms(20_000),
-    );
-    assert_eq!(r.code(), 0, "{}", r.stderr);
-    assert_eq!(r.stdout, "started\n");
-    let r = run(gate(&none).args(["-t", "20s", &targets[2]]), ms(5000));
-    assert_eq!(r.code(), 2, "{}", r.stderr);
-    assert!(
-        r.stderr
-            .contains("https:// is not in this build (feature tls"),
-        "{}",
-        r.stderr
+    started(gate(&none).args(["-t", "20s"]).args(&targets[..2]));
+    refused(
+        gate(&none).args(["-t", "20s", &targets[2]]),
+        "https:// is not in this build (feature tls",
     );
     let r = run(gate(&none).arg("--version"), ms(5000));
     assert!(r.stdout.contains("\nfeatures: none\n"), "{}", r.stdout);
@@ -202,15 +167,9 @@ fn postgres_without_tls_logs_in_in_plaintext_and_refuses_what_insists_on_tls() {
     assert_eq!(r.code(), 0, "{}", r.stderr);
     assert!(r.stderr.contains("logged in"), "{}", r.stderr);
     for mode in ["require", "verify-ca", "verify-full"] {
-        let r = run(
+        refused(
             gate(&bin).args(["-t", "20s", &format!("{url}?sslmode={mode}")]),
-            ms(5000),
-        );
-        assert_eq!(r.code(), 2, "{mode}: {}", r.stderr);
-        assert!(
-            r.stderr.contains("TLS is not in this build (feature tls"),
-            "{mode}: {}",
-            r.stderr
+            "TLS is not in this build (feature tls",
         );
     }
     let r = run(gate(&bin).arg("--version"), ms(5000));

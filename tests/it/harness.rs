@@ -82,7 +82,12 @@ impl Run {
 /// A gate command with a clean environment: no READYGATE_* or PG* variable leaks in from the
 /// machine running the tests.
 pub fn gate() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_readygate"));
+    gate_at(Path::new(env!("CARGO_BIN_EXE_readygate")))
+}
+
+/// [`gate`] for another build of readygate (a static one, one with only some features).
+pub fn gate_at(bin: &Path) -> Command {
+    let mut cmd = Command::new(bin);
     for (k, _) in std::env::vars() {
         if k.starts_with("READYGATE_") || k.starts_with("PG") || k.starts_with("REDIS") {
             cmd.env_remove(k);

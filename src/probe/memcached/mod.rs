@@ -23,7 +23,6 @@ use crate::redact::Secret;
 use crate::uri::Uri;
 use crate::verdict::Verdict;
 
-pub const DEFAULT_PORT: u16 = 11211;
 const MAX_LINE: usize = 1024;
 
 #[derive(Debug)]

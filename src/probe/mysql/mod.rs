@@ -36,7 +36,6 @@ use crate::uri::{self, Host, Uri};
 use crate::verdict::Verdict;
 use wire::ServerError;
 
-pub const DEFAULT_PORT: u16 = 3306;
 const OPTIONS: &[&str] = &["level", "query", "migrated"];
 /// Every byte one attempt may read (greeting, auth round trips, one row).
 const BUDGET: usize = 1024 * 1024;

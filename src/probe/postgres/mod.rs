@@ -42,6 +42,8 @@ use crate::uri::Uri;
 use crate::verdict::Verdict;
 use wire::{FirstReply, SslAnswer};
 
+/// The same as the kinds table's (a test holds them equal; the table is compiled into every
+/// build, this module only into builds with its feature).
 pub const DEFAULT_PORT: u16 = 5432;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,6 +28,8 @@ use crate::uri::{self, Uri};
 use crate::verdict::Verdict;
 use resp::Reply;
 
+/// The same as the kinds table's (a test holds them equal; the table is compiled into every
+/// build, this module only into builds with its feature).
 pub const DEFAULT_PORT: u16 = 6379;
 const OPTIONS: &[&str] = &["primary", "cluster", "ca", "insecure"];
 

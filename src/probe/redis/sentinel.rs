@@ -18,8 +18,6 @@ use crate::redact::Secret;
 use crate::uri::{self, Host, Uri};
 use crate::verdict::Verdict;
 
-pub const DEFAULT_PORT: u16 = 26379;
-
 #[derive(Debug)]
 pub struct SentinelProbe {
     sentinel: Endpoint,
