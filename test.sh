@@ -12,13 +12,14 @@ cd "$(dirname "$0")"
 # Mosquitto), a C compiler for the test inspector,
 # musl for the static build, the namespace/mount tools of the PID-1 and DNS tests, and for the
 # container tests the Docker Engine, Compose and debootstrap (the PostgreSQL image is built from a
-# Debian root filesystem: there is no registry to pull from).
+# Debian root filesystem: there is no registry to pull from); for the engine targets' tests a static
+# busybox (the shell of their FROM-scratch images) and nginx (a read-only proxy of the engine's socket).
 packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount procps file iproute2 make python3-pip
           ca-certificates docker.io docker-compose debootstrap python3-venv
           gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
           qemu-user-static buildah skopeo
           mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin nats-server mosquitto mosquitto-clients
-          wait-for-it python3-django python3-psycopg2 python3-mysqldb man-db)
+          wait-for-it python3-django python3-psycopg2 python3-mysqldb man-db busybox-static nginx-light)
 # The release build (dist/build.sh) fetches the armhf musl with `apt-get download`.
 if [ "$(id -u)" = 0 ] && ! dpkg --print-foreign-architectures | grep -qx armhf; then
   dpkg --add-architecture armhf

@@ -1,5 +1,5 @@
 //! The optional parts of readygate (cargo features) and whether this build has each: the heavy
-//! protocols, `--exec-check`, and TLS. The default build has them all; a build for TCP and HTTP
+//! protocols, `--exec-check`, TLS, and the container engine's targets. The default build has them all; a build for TCP and HTTP
 //! only (`--no-default-features --features tls`) carries none of the other protocols' code. A part
 //! left out is still known by name, so its use is refused at start saying which feature it needs
 //! instead of looking like a typing mistake.
@@ -16,6 +16,7 @@ pub const FEATURES: &[(&str, bool)] = &[
     ("memcached", cfg!(feature = "memcached")),
     ("exec-check", cfg!(feature = "exec-check")),
     ("tls", cfg!(feature = "tls")),
+    ("docker", cfg!(feature = "docker")),
 ];
 
 /// Whether this build has a feature of [`FEATURES`].

@@ -53,6 +53,17 @@ pub fn read_small_file(path: &std::path::Path, max: u64) -> Result<Vec<u8>, Stri
     Ok(data)
 }
 
+/// Whether this process may read and write `path` by its permissions (connecting to a unix socket
+/// takes write permission on it), as the kernel would decide with the real user and groups.
+pub fn may_read_and_write(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access() only reads the NUL-terminated path, which lives until the call returns.
+    unsafe { libc::access(c_path.as_ptr(), libc::R_OK | libc::W_OK) == 0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

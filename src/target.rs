@@ -272,7 +272,7 @@ impl Target {
         let probe = kind.build(&parsed).map_err(|p| fail(&parsed.scheme, p))?;
         let name = display_name(&parsed, kind.default_port);
         let hosts = match &parsed.host {
-            Some(uri::Host::Name(h)) => vec![h.clone()],
+            Some(uri::Host::Name(h)) if probe.resolves_its_host() => vec![h.clone()],
             _ => Vec::new(),
         };
         Ok(Target {

@@ -52,6 +52,9 @@ pub struct Uri {
     pub password: Option<Secret>,
     /// `None` when the authority has no host (`postgres:///db?host=/run/postgresql`).
     pub host: Option<Host>,
+    /// A host name as written, case kept (names are lowercased in `host`, as DNS ignores case;
+    /// a container's name does not).
+    pub host_as_written: Option<String>,
     pub port: Option<u16>,
     /// The path as given (still percent-encoded), `""` or starting with `/`.
     pub path: String,
@@ -185,12 +188,17 @@ pub fn parse(input: &str) -> Result<Uri, UriError> {
         }
     };
     let (host, port) = parse_hostport(hostport)?;
+    let host_as_written = match &host {
+        Some(Host::Name(_)) => Some(decode_text(split_once_opt(hostport, ':').0)?),
+        _ => None,
+    };
 
     Ok(Uri {
         scheme,
         user,
         password,
         host,
+        host_as_written,
         port,
         path: path.to_string(),
         raw_query: raw_query.map(str::to_string),

@@ -4,6 +4,7 @@
 //! itself.
 
 pub mod connect;
+pub mod http1;
 pub mod limit;
 pub mod resolve;
 pub mod sniff;

@@ -172,7 +172,17 @@ fn targets(cli: &Cli, inputs: &[String]) -> Result<Vec<Target>, PlanError> {
         targets.push(target);
     }
     for t in &mut targets {
+        t.probe.preflight().map_err(|problem| {
+            PlanError::Target(TargetError {
+                input: t.name.clone(),
+                problem,
+                example: "docker://migrate#exited (with -v /var/run/docker.sock:/var/run/docker.sock:ro)",
+            })
+        })?;
         t.probe.set_attempt_timeout(cli.attempt_timeout);
+        if cli.check || t.rules.down {
+            t.probe.answer_at_once();
+        }
         if cli.retry_permanent || t.rules.down {
             t.probe.retry_failed_members();
         }

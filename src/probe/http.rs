@@ -15,17 +15,16 @@
 //! endless response cannot grow memory. The whole exchange (connect, TLS, request, headers, body) is
 //! bounded by the scheduler's attempt timeout, so a slowloris server cannot hold an attempt open.
 
-use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::net::http1::{next_data, AbortOnDrop, NoBody};
 use crate::net::tls::Tls;
 use crate::net::{Endpoint, Io};
 use crate::params::Params;
 use crate::uri::Uri;
 use crate::verdict::{Cost, Verdict};
-use hyper::body::{Body, Bytes, Frame, Incoming};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -361,18 +360,6 @@ fn io_source(e: &hyper::Error) -> Option<&std::io::Error> {
     None
 }
 
-async fn next_data(body: &mut Incoming) -> Option<Result<Bytes, hyper::Error>> {
-    loop {
-        let frame: Frame<Bytes> = match poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)).await? {
-            Ok(f) => f,
-            Err(e) => return Some(Err(e)),
-        };
-        if let Ok(data) = frame.into_data() {
-            return Some(Ok(data));
-        }
-    }
-}
-
 /// Looks for a needle in a body that arrives in chunks, scanning each byte a bounded number of
 /// times: only the last `needle.len() - 1` bytes are kept between chunks, so a slow stream of tiny
 /// chunks costs as little as one large one (rescanning everything read so far on every chunk made
@@ -483,10 +470,6 @@ fn base64(input: &str) -> String {
     out
 }
 
-/// An empty request body (GET has none).
-#[derive(Debug)]
-struct NoBody;
-
 /// The connection as hyper sees it once the request is written and the first bytes of the answer
 /// are read: reads give those bytes first, then the connection's; writes (hyper's copy of the
 /// request, already sent) are dropped. Nothing is read before hyper has written its request: an
@@ -555,29 +538,6 @@ impl tokio::io::AsyncWrite for Replayed {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-impl Body for NoBody {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Poll::Ready(None)
-    }
-    fn is_end_stream(&self) -> bool {
-        true
-    }
-}
-
-/// Aborts the connection driver when the attempt ends (or is cancelled by its timeout).
-struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

@@ -27,6 +27,8 @@
 pub mod amqp;
 #[cfg(feature = "exec-check")]
 pub mod command;
+#[cfg(feature = "docker")]
+pub mod engine;
 pub mod file;
 pub mod group;
 #[cfg(feature = "grpc")]
@@ -82,6 +84,9 @@ pub enum Probe {
     /// `--exec-check`: ready when a command exits 0.
     #[cfg(feature = "exec-check")]
     Command(Box<command::CommandProbe>),
+    /// `docker://`, `compose://`, `swarm://`: what the container engine knows.
+    #[cfg(feature = "docker")]
+    Engine(Box<engine::EngineProbe>),
     /// `a|b`: ready when any member is.
     AnyOf(group::Group),
 }
@@ -295,6 +300,36 @@ pub const KINDS: &[Kind] = &[
         build: built_with!("mqtt", |u| mqtt::MqttProbe::from_uri(u)
             .map(|p| Probe::Mqtt(Box::new(p)))),
     },
+    Kind {
+        schemes: &["docker"],
+        needs: &["docker"],
+        default_port: None,
+        example: "docker://migrate#exited",
+        usage: "docker://CONTAINER",
+        meaning: "the engine says it runs   (#healthy, #exited[=CODE], #log=REGEX)",
+        build: built_with!("docker", |u| engine::EngineProbe::from_uri(u)
+            .map(|p| Probe::Engine(Box::new(p)))),
+    },
+    Kind {
+        schemes: &["compose"],
+        needs: &["docker"],
+        default_port: None,
+        example: "compose://db#healthy",
+        usage: "compose://SERVICE",
+        meaning: "the same for every container of a compose service   (#project=)",
+        build: built_with!("docker", |u| engine::EngineProbe::from_uri(u)
+            .map(|p| Probe::Engine(Box::new(p)))),
+    },
+    Kind {
+        schemes: &["swarm"],
+        needs: &["docker"],
+        default_port: None,
+        example: "swarm://api#running=3",
+        usage: "swarm://SERVICE",
+        meaning: "a swarm service has its replicas running   (#running=N)",
+        build: built_with!("docker", |u| engine::EngineProbe::from_uri(u)
+            .map(|p| Probe::Engine(Box::new(p)))),
+    },
 ];
 
 /// An `--exec-check` command's probe and the name it prints.
@@ -427,6 +462,8 @@ impl Probe {
             Probe::Grpc(g) => Box::pin(g.attempt()).await,
             #[cfg(feature = "exec-check")]
             Probe::Command(c) => Box::pin(c.attempt()).await,
+            #[cfg(feature = "docker")]
+            Probe::Engine(e) => Box::pin(e.attempt()).await,
             Probe::AnyOf(g) => Box::pin(g.attempt()).await,
         }
     }
@@ -469,6 +506,8 @@ impl Probe {
             Probe::Postgres(p) => p.set_attempt_timeout(timeout),
             #[cfg(feature = "redis")]
             Probe::Sentinel(s) => s.set_attempt_timeout(timeout),
+            #[cfg(feature = "docker")]
+            Probe::Engine(e) => e.set_attempt_timeout(timeout),
             Probe::AnyOf(g) => g.probes_mut().for_each(|p| p.set_attempt_timeout(timeout)),
             _ => {}
         }
@@ -501,7 +540,42 @@ impl Probe {
             Probe::Grpc(g) => g.explain(),
             #[cfg(feature = "exec-check")]
             Probe::Command(c) => c.explain(),
+            #[cfg(feature = "docker")]
+            Probe::Engine(e) => e.explain(),
             Probe::AnyOf(g) => g.explain(),
+        }
+    }
+
+    /// Probes that listen for news between looks (the engine's events) look once and answer
+    /// instead: `--check` asks about now, and `#down` about absence, which no event announces
+    /// sooner than a look.
+    pub fn answer_at_once(&mut self) {
+        match self {
+            #[cfg(feature = "docker")]
+            Probe::Engine(e) => e.answer_at_once(),
+            Probe::AnyOf(g) => g.probes_mut().for_each(Probe::answer_at_once),
+            _ => {}
+        }
+    }
+
+    /// What can be known at start to make the target unusable for good (the engine's socket
+    /// missing): refused then, with exit 2, never waited on.
+    pub fn preflight(&self) -> Result<(), String> {
+        match self {
+            #[cfg(feature = "docker")]
+            Probe::Engine(e) => e.preflight(),
+            Probe::AnyOf(g) => g.probes().try_for_each(Probe::preflight),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the target's host is a name the network resolves (`--watch` follows its
+    /// addresses); a container's or service's name on the engine is not.
+    pub fn resolves_its_host(&self) -> bool {
+        match self {
+            #[cfg(feature = "docker")]
+            Probe::Engine(_) => false,
+            _ => true,
         }
     }
 
@@ -566,8 +640,13 @@ mod tests {
             // The example is a target of this kind that parses.
             let example = k.example.split(' ').next().unwrap();
             let uri = crate::uri::parse(example).unwrap();
+            // Except where the example depends on the machine: a CA file to read, a compose
+            // project to find (in a container of one, or COMPOSE_PROJECT_NAME).
             assert!(
-                k.build(&uri).is_ok() || example.contains("#ca="),
+                k.build(&uri).is_ok()
+                    || example.contains("#ca=")
+                    || (example.starts_with("compose://")
+                        && std::env::var_os("COMPOSE_PROJECT_NAME").is_none()),
                 "{example}"
             );
         }

@@ -17,6 +17,7 @@ mod dist;
 mod django;
 mod dns;
 mod dropin;
+mod engine;
 mod exec;
 mod features;
 mod http;

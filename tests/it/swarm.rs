@@ -16,7 +16,7 @@ use crate::django::{setup, Stack};
 use crate::harness::{ms, require, wait_until};
 
 /// Serializes swarm tests of concurrent runs (a machine has one engine, and one swarm).
-fn lock() -> std::fs::File {
+pub(crate) fn lock() -> std::fs::File {
     let f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
