@@ -1124,6 +1124,63 @@ def fig_memory(s, res, rounds, n):
             "ms", late)
 
 
+def fig_engine(s, res, rounds):
+    """The engine's own event against a polling loop: a container's health check passes 1.5-2.5 s
+    after it starts (random); from the engine's `health_status: healthy` event (docker events'
+    TimeNano) to the command running, for `readygate docker://NAME#healthy` and for the loop users
+    write today (`docker inspect` every second, and every 0.1 s)."""
+    busybox = shutil.which("busybox")
+    if not (busybox and shutil.which("docker") and subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL,
+                                                                   stderr=subprocess.DEVNULL).returncode == 0):
+        log("MISSING: a running Docker Engine and busybox (busybox-static); the engine figure is left out")
+        return
+    image = f"readygate-bench-bb:{os.getpid()}"
+    ctx = Path(tempfile.mkdtemp(prefix="readygate-bench-engine", dir=BUILD))
+    shutil.copy(busybox, ctx / "busybox")
+    (ctx / "Dockerfile").write_text('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
+    run(["docker", "build", "-q", "-t", image, str(ctx)])
+    mark = ctx / "mark"
+    stamp = f"date +%s%N > {mark}"
+    loop = "until [ \"$(docker inspect -f '{{{{.State.Health.Status}}}}' {name} 2>/dev/null)\" = healthy ]; do sleep {every}; done; " + stamp
+    cases = {
+        "readygate docker://NAME#healthy": lambda name: [str(s.readygate), "-q", "-t", "60", f"docker://{name}#healthy",
+                                                         "--", "sh", "-c", stamp],
+        "docker inspect every 1 s": lambda name: ["sh", "-c", loop.format(name=name, every=1)],
+        "docker inspect every 0.1 s": lambda name: ["sh", "-c", loop.format(name=name, every=0.1)],
+    }
+    lat = {n: [] for n in cases}
+    try:
+        for r, case in interleave(rounds, list(cases)):
+            name = f"rgb-engine-{os.getpid()}-{r}-{len(lat[case])}-{abs(hash(case)) % 1000}"
+            mark.unlink(missing_ok=True)
+            events = subprocess.Popen(["docker", "events", "--filter", f"container={name}", "--filter",
+                                       "event=health_status", "--format", "{{.TimeNano}} {{.Action}}"],
+                                      stdout=subprocess.PIPE, text=True)
+            time.sleep(0.3)
+            waiter = subprocess.Popen(cases[case](name), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ready_after = random.uniform(1.5, 2.5)
+            run(["docker", "run", "-d", "--name", name, "--health-cmd", "test -f /ok", "--health-interval", "100ms",
+                 "--health-start-period", "0s", image, "sh", "-c", f"sleep {ready_after:.2f}; touch /ok; exec sleep 100"])
+            healthy = None
+            for line in events.stdout:
+                t, _, action = line.strip().partition(" ")
+                if action.endswith("healthy") and "unhealthy" not in action:
+                    healthy = int(t)
+                    break
+            events.terminate()
+            events.wait()
+            waiter.wait(timeout=60)
+            ran = int(mark.read_text().split()[0]) if mark.exists() else None
+            lat[case].append((ran - healthy) / 1e6 if ran and healthy else None)
+            subprocess.run(["docker", "rm", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finally:
+        subprocess.run(["docker", "rmi", "-f", image], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(ctx, ignore_errors=True)
+    res.add("Engine targets: a container's health check passes → command running, from the engine's "
+            "health_status: healthy event", "ms", lat,
+            note="readygate listens to the engine's event stream; the loops are what users write today.")
+
+
 def fig_sizes(s, res):
     sizes = {"readygate (static, everything built in)": [s.readygate.stat().st_size / 1048576]}
     if s.wfi_deb:
@@ -1156,7 +1213,7 @@ def main():
                          + ", ".join(PEERS))
     ap.add_argument("--watch-minutes", type=float, default=10, help="the --watch CPU figure's length (default 10)")
     ap.add_argument("--soak-minutes", type=float, default=30, help="the --watch soak's length (default 30)")
-    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale", "migrated", "watch", "memory"],
+    ap.add_argument("--only", choices=["overhead", "waiting", "protocols", "late-name", "scale", "migrated", "watch", "memory", "engine"],
                     help="run just this figure")
     args = ap.parse_args()
 
@@ -1199,6 +1256,8 @@ def main():
         fig_migrated(s, res, rounds=1 if q else 11)
     elif args.only == "memory":
         fig_memory(s, res, rounds=1 if q else 3, n=200 if q else 10000)
+    elif args.only == "engine":
+        fig_engine(s, res, rounds=1 if q else 7)
     elif args.only == "watch":
         fig_watch(s, res, minutes=0.1 if q else args.watch_minutes, soak_minutes=0.5 if q else args.soak_minutes)
     if args.only:
@@ -1216,6 +1275,7 @@ def main():
     log("late name");  fig_late_name(s, res, rounds=1 if q else 11, delay=(0.5, 1.0) if q else (1.0, 3.0))
     log("scale");      fig_scale(s, res, rounds=1 if q else 5, sizes=SCALE_QUICK if q else SCALE_FULL, redis_targets=20 if q else 100)
     log("memory");     fig_memory(s, res, rounds=1 if q else 3, n=200 if q else 10000)
+    log("engine");     fig_engine(s, res, rounds=1 if q else 7)
     fig_sizes(s, res)
 
     print(f"## readygate benchmark ({'quick' if q else 'full'} run)\n\n{machine()}. Medians with min–max; runs interleaved.")

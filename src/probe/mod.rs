@@ -479,13 +479,16 @@ impl Probe {
     }
 
     /// How many pairs of descriptors one attempt holds at its peak: a socket (and a second one
-    /// for a moment while connecting to two addresses) is one; starting a command takes three
-    /// pipes at once (its stdout, its stderr, and the exec-error pipe of the spawn); a group
-    /// holds each member's at once.
+    /// for a moment while connecting to two addresses) is one; an engine target's two sockets are
+    /// two; starting a command takes three pipes at once (its stdout, its stderr, and the
+    /// exec-error pipe of the spawn); a group holds each member's at once.
     pub fn slots(&self) -> u32 {
         match self {
             #[cfg(feature = "exec-check")]
             Probe::Command(_) => 3,
+            // The event stream held open, and a request to the engine beside it.
+            #[cfg(feature = "docker")]
+            Probe::Engine(_) => 2,
             Probe::AnyOf(g) => g.probes().map(Probe::slots).sum(),
             _ => 1,
         }

@@ -367,6 +367,22 @@ fn the_gate_follows_its_database_to_another_node() {
     let connected = killed.elapsed();
     let second = running_on(&nodes, &manager, "db").unwrap();
     assert_ne!(first, second, "the database was not rescheduled");
+    // swarm:// asked of the manager: the database's task rescheduled on another node counts, and
+    // the app's. (A task killed and replaced on one node: tests/it/engine.rs.)
+    let bin = crate::static_build::static_binary().expect("static build");
+    docker(&[
+        "cp",
+        bin.to_str().unwrap(),
+        &format!("{manager}:/usr/local/bin/readygate"),
+    ]);
+    let counted = Command::new("docker")
+        .args(["exec", &manager, "readygate", "-t", "60", "swarm://db"])
+        .args(["swarm://app#running=1", "--", "true"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&counted.stderr);
+    assert!(counted.status.success(), "{said}");
+    assert!(said.contains("db: 1 of 1 tasks running"), "{said}");
     assert!(log.contains("not ready"), "the app never waited: {log}");
     assert!(log.contains("logged in"), "{log}");
     // One app task, started once: no restart loop.

@@ -92,9 +92,12 @@ pub struct EngineProbe {
     listen: Duration,
     /// One look, no listening (`--check`, `#down`).
     at_once: bool,
-    /// `#log`: the container and the time of the last line an attempt read, where the next one
-    /// resumes (a long log is read once, not from its start on every attempt).
+    /// `#log`: the container and its start (a restart is a new log), and the time of the last line
+    /// an attempt read, where the next one resumes (a long log is read once, not from its start
+    /// on every attempt).
     resume: std::sync::Mutex<Option<(String, String)>>,
+    /// The gate's own compose project, once read from its container's labels.
+    own_project: std::sync::OnceLock<String>,
 }
 
 /// The process environment, as the constructors read it (tests give their own).
@@ -188,6 +191,7 @@ impl EngineProbe {
             listen: LISTEN_MAX,
             at_once: false,
             resume: std::sync::Mutex::new(None),
+            own_project: std::sync::OnceLock::new(),
         })
     }
 
@@ -320,7 +324,7 @@ impl EngineProbe {
             } => {
                 let project = match project {
                     Project::Named { name, .. } => name.clone(),
-                    Project::OfContainer(id) => own_project(s, id).await?,
+                    Project::OfContainer(id) => self.own_project(s, id).await?,
                 };
                 filters(&[
                     ("type", &["container"]),
@@ -366,7 +370,7 @@ impl EngineProbe {
             } => {
                 let project = match project {
                     Project::Named { name, .. } => name.clone(),
-                    Project::OfContainer(id) => own_project(s, id).await?,
+                    Project::OfContainer(id) => self.own_project(s, id).await?,
                 };
                 let found = service_containers(s, &project, service, died).await?;
                 (
@@ -413,8 +417,10 @@ impl EngineProbe {
         until: Instant,
     ) -> Result<Outcome, Verdict> {
         let follow = if self.at_once { 0 } else { 1 };
+        // This run of the container: its id and start.
+        let run = format!("{id}@{since}");
         let resumed = match &*self.resume.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some((of, at)) if of == id => at.clone(),
+            Some((of, at)) if *of == run => at.clone(),
             _ => since.to_string(),
         };
         let path = format!(
@@ -426,7 +432,7 @@ impl EngineProbe {
             .match_log(name, &mut stream, &mut reader, re, until)
             .await;
         if let Some(at) = reader.last_stamp.as_deref().and_then(state::unix_time) {
-            *self.resume.lock().unwrap_or_else(|p| p.into_inner()) = Some((id.to_string(), at));
+            *self.resume.lock().unwrap_or_else(|p| p.into_inner()) = Some((run, at));
         }
         outcome
     }
@@ -582,8 +588,19 @@ fn death(line: &[u8]) -> Option<(String, i64)> {
     Some((name, code))
 }
 
-/// The compose project of the gate's own container, from its labels.
-async fn own_project(s: &Session<'_>, id: &str) -> Result<String, Verdict> {
+impl EngineProbe {
+    /// The compose project of the gate's own container, asked once.
+    async fn own_project(&self, s: &Session<'_>, id: &str) -> Result<String, Verdict> {
+        if let Some(p) = self.own_project.get() {
+            return Ok(p.clone());
+        }
+        let project = project_of(s, id).await?;
+        Ok(self.own_project.get_or_init(|| project).clone())
+    }
+}
+
+/// The compose project of a container (the gate's own), from its labels.
+async fn project_of(s: &Session<'_>, id: &str) -> Result<String, Verdict> {
     let short = &id[..id.len().min(12)];
     match s.document(&format!("/containers/{id}/json")).await? {
         Answer::Found(v) => v
