@@ -109,6 +109,37 @@ pub const DECODERS: &[(&str, Decode)] = &[
             let _ = crate::probe::redis::resp::reply(v);
         }
     }),
+    ("engine_json", |d| {
+        // An event line and an inspection, as the engine targets read them, under every condition.
+        use crate::probe::engine::state::{Condition, Container};
+        let _ = crate::probe::engine::death(d);
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(d) {
+            let c = Container::from_inspection(&v);
+            let log = regex_lite::Regex::new("x").expect("a valid pattern");
+            for condition in [
+                Condition::Running,
+                Condition::Healthy,
+                Condition::Exited(0),
+                Condition::Log(Box::new(log)),
+            ] {
+                let _ = c.outcome(&condition);
+            }
+        }
+    }),
+    ("engine_log", |d| {
+        // A log stream in chunks of the first byte's size, multiplexed when the second is odd.
+        use crate::probe::engine::logs::LogReader;
+        if let Some((&[size, tty], rest)) = d.split_first_chunk::<2>() {
+            let re = regex_lite::Regex::new("^READY").expect("a valid pattern");
+            let mut reader = LogReader::new(tty % 2 == 0);
+            for chunk in rest.chunks(usize::from(size).max(1)) {
+                if !matches!(reader.feed(chunk, &re), Ok(false)) {
+                    break;
+                }
+            }
+            let _ = reader.finish(&re);
+        }
+    }),
 ];
 
 /// One decoder by name (a cargo-fuzz target each); `false` when there is none of that name.

@@ -861,6 +861,29 @@ fn an_engine_socket_that_is_missing_is_refused_at_start() {
     );
     assert_eq!(g.code(), 2, "{g:?}");
     assert!(g.stderr.contains("is not a socket"), "{}", g.stderr);
+    // A socket the gate's user may not connect to (as the engine's is to a user outside its
+    // group): named at start, not waited on. Run as nobody, which only root can arrange.
+    if crate::harness::is_root() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        std::fs::remove_file(&missing).unwrap();
+        let _listener = UnixListener::bind(&missing).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let g = run(
+            gate_on(Some(&missing))
+                .uid(65534)
+                .gid(65534)
+                .args(["docker://db", "--", "true"]),
+            Duration::from_secs(10),
+        );
+        assert_eq!(g.code(), 2, "{g:?}");
+        assert!(
+            g.stderr.contains("is not open to this user"),
+            "{}",
+            g.stderr
+        );
+    }
     let g = run(
         gate()
             .env("DOCKER_HOST", "ssh://me@host")

@@ -569,7 +569,7 @@ fn condition(params: &mut Params) -> Result<Condition, String> {
 }
 
 /// A `die` event's container and exit code.
-fn death(line: &[u8]) -> Option<(String, i64)> {
+pub fn death(line: &[u8]) -> Option<(String, i64)> {
     let event: Value = serde_json::from_slice(line).ok()?;
     let action = event
         .get("Action")
