@@ -696,9 +696,8 @@ async fn count_tasks(s: &Session<'_>, service: &str, want: Option<u64>) -> Resul
     let replicas = spec
         .pointer("/Spec/Mode/Replicated/Replicas")
         .and_then(Value::as_u64);
-    // A global service runs one task per eligible node: as many as it wants running.
-    let want = want.or(replicas).unwrap_or(tasks.len() as u64);
-    if running >= want && (want > 0 || want == replicas.unwrap_or(1)) {
+    let (want, enough) = enough_tasks(running, want, replicas, tasks.len() as u64);
+    if enough {
         return Ok(Waited::Done(Verdict::ready(format!(
             "{service}: {running} of {want} tasks running"
         ))));
@@ -724,6 +723,21 @@ async fn count_tasks(s: &Session<'_>, service: &str, want: Option<u64>) -> Resul
     Ok(Waited::Not(Verdict::cheap(format!(
         "{service}: {running} of {want} tasks running{why}"
     ))))
+}
+
+/// How many tasks a swarm service needs running, and whether `running` is that many: the number
+/// asked for, else its replicas, else (a global service: one task per eligible node) every task it
+/// wants running, of which there must be one.
+fn enough_tasks(
+    running: u64,
+    asked: Option<u64>,
+    replicas: Option<u64>,
+    wanted: u64,
+) -> (u64, bool) {
+    match (asked, replicas) {
+        (Some(n), _) | (None, Some(n)) => (n, running >= n),
+        (None, None) => (wanted, wanted > 0 && running >= wanted),
+    }
 }
 
 /// This process's container, if it runs in one: the engine bind-mounts files from the
@@ -889,6 +903,19 @@ mod tests {
             None
         );
         assert_eq!(container_id_in("x /containers/abc/hostname\n"), None);
+    }
+
+    #[test]
+    fn a_service_has_enough_tasks_by_the_count_asked_its_replicas_or_all_it_wants() {
+        assert_eq!(enough_tasks(2, None, Some(3), 3), (3, false));
+        assert_eq!(enough_tasks(3, None, Some(3), 3), (3, true));
+        assert_eq!(enough_tasks(1, Some(1), Some(3), 3), (1, true));
+        assert_eq!(enough_tasks(0, Some(0), Some(3), 3), (0, true));
+        assert_eq!(enough_tasks(0, None, Some(0), 0), (0, true));
+        // Global: every task it wants, and at least one.
+        assert_eq!(enough_tasks(0, None, None, 0), (0, false));
+        assert_eq!(enough_tasks(2, None, None, 3), (3, false));
+        assert_eq!(enough_tasks(3, None, None, 3), (3, true));
     }
 
     #[test]
