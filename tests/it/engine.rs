@@ -347,7 +347,9 @@ fn docker_targets_on_the_engine() {
 }
 
 /// A read-only proxy of the engine's socket (nginx) that allows GET on the README's paths and
-/// nothing else: every target works through it, and it really refuses the rest.
+/// nothing else: every target works through it, and it really refuses the rest. One process
+/// (`master_process off`): killing a master leaves its workers behind, and as root the single
+/// process may use the engine's socket.
 struct Proxy {
     child: std::process::Child,
     _dir: tempfile::TempDir,
@@ -376,7 +378,7 @@ fn proxy() -> Option<Proxy> {
     let socket = dir.path().join("proxy.sock");
     let conf = format!(
         r#"daemon off;
-user root;
+master_process off;
 pid {d}/nginx.pid;
 error_log {d}/error.log;
 events {{ worker_connections 256; }}
