@@ -72,6 +72,20 @@ pub fn show(d: Duration) -> String {
     }
 }
 
+/// A UTC calendar time as Unix seconds (the proleptic Gregorian calendar; days from the civil
+/// date after H. Hinnant's algorithm). The caller checks the fields' ranges. Certificates' validity
+/// and the container engine's times both need it.
+pub fn utc_seconds(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + hour * 3600 + minute * 60 + second
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -287,15 +287,7 @@ fn time(tag: u8, text: &[u8]) -> Option<i64> {
     let field = |i: usize| -> Option<i64> { rest.get(i..i + 2)?.parse().ok() };
     let (month, day) = (field(0)?, field(2)?);
     let (h, m, s) = (field(4)?, field(6)?, field(8)?);
-    // Days from the civil date (H. Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + m * 60 + s)
+    Some(crate::duration::utc_seconds(year, month, day, h, m, s))
 }
 
 /// TLS as a target uses it: the configuration, built once when the plan is made, and whether

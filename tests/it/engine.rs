@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::containers::{docker, docker_quiet, docker_ready, sh, tag};
+use crate::fake::{read_head, write_reply, Reply};
 use crate::harness::{
     gate, ms, require, run, run_during, run_measuring_rss, run_watching, wait_until,
 };
@@ -660,18 +661,11 @@ fn fake_engine(
         for s in listener.incoming().flatten() {
             std::thread::spawn(move || {
                 let mut s = s;
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
+                let head = read_head(&s);
                 let path = head.split(' ').nth(1).unwrap_or("").to_string();
                 if path == "/_ping" {
-                    let _ = write!(
-                        s,
-                        "HTTP/1.1 200 OK\r\nApi-Version: {version}\r\nContent-Length: 2\r\n\r\nOK"
-                    );
+                    let version = vec![("Api-Version", version.to_string())];
+                    write_reply(&mut s, Reply::Status(200, version, "OK".into()));
                 } else {
                     answer(&path, &mut s);
                 }
@@ -679,6 +673,12 @@ fn fake_engine(
         }
     });
     (dir, socket)
+}
+
+/// An inspection of the fake's one container, `job`, in `status`.
+fn job(s: &mut UnixStream, status: &str) {
+    let body = format!(r#"{{"Id":"x","Name":"/job","State":{{"Status":"{status}"}}}}"#);
+    write_reply(s, Reply::Status(200, vec![], body));
 }
 
 fn chunked_head(s: &mut UnixStream) {
@@ -715,12 +715,7 @@ fn a_hostile_engine_is_bounded_and_named() {
                         }
                     }
                 }
-                let body = r#"{"Id":"x","Name":"/job","State":{"Status":"running"}}"#;
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
+                job(s, "running");
             },
             124,
             "job is still running",
@@ -735,12 +730,7 @@ fn a_hostile_engine_is_bounded_and_named() {
                     while s.write_all(chunk.as_bytes()).is_ok() {}
                     return;
                 }
-                let body = r#"{"Id":"x","Name":"/job","State":{"Status":"created"}}"#;
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
+                job(s, "created");
             },
             124,
             "a line longer than 256 KiB",
@@ -754,9 +744,7 @@ fn a_hostile_engine_is_bounded_and_named() {
                     std::thread::sleep(Duration::from_secs(30));
                     return;
                 }
-                let _ = write!(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-                let chunk = format!("{:x}\r\n{}\r\n", 65536, " ".repeat(65536));
-                while s.write_all(chunk.as_bytes()).is_ok() {}
+                write_reply(s, Reply::EndlessBody);
             },
             124,
             "longer than 4096 KiB",
@@ -773,11 +761,7 @@ fn a_hostile_engine_is_bounded_and_named() {
             "1.51",
             |_, s| {
                 let body = r#"{"message":"client version 1.47 is too new. Maximum supported API version is 1.40"}"#;
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 400 Bad Request\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
+                write_reply(s, Reply::Status(400, vec![], body.into()));
             },
             1,
             "client version 1.47 is too new",
@@ -786,10 +770,7 @@ fn a_hostile_engine_is_bounded_and_named() {
             "a proxy that forbids a path",
             "1.45",
             |_, s| {
-                let _ = write!(
-                    s,
-                    "HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nForbidden"
-                );
+                write_reply(s, Reply::Status(403, vec![], "Forbidden".into()));
             },
             1,
             "a socket proxy must allow GET",

@@ -112,7 +112,7 @@ pub fn http_on(l: TcpListener, script: Vec<Reply>) -> Http {
     }
 }
 
-fn read_head<S: Read>(s: S) -> String {
+pub fn read_head<S: Read>(s: S) -> String {
     let mut reader = BufReader::new(s);
     let mut head = String::new();
     loop {

@@ -395,19 +395,7 @@ pub fn filters(pairs: &[(&str, &[&str])]) -> String {
             )
         })
         .collect();
-    encode(&Value::Object(object).to_string())
-}
-
-/// Percent-encodes a query value (everything but unreserved characters).
-pub fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::redact::percent_encode(&Value::Object(object).to_string(), false)
 }
 
 #[cfg(test)]

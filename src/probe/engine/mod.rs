@@ -353,7 +353,10 @@ impl EngineProbe {
     ) -> Result<Waited, Verdict> {
         let (condition, containers, absent) = match &self.what {
             What::Container { name, condition } => {
-                let path = format!("/containers/{}/json", api::encode(name));
+                let path = format!(
+                    "/containers/{}/json",
+                    crate::redact::percent_encode(name, false)
+                );
                 let found = match s.document(&path).await? {
                     Answer::Found(v) => vec![Container::from_inspection(&v)],
                     Answer::Missing => match died {
@@ -668,7 +671,10 @@ async fn service_containers(
 /// A swarm service's running tasks against what it asks for.
 async fn count_tasks(s: &Session<'_>, service: &str, want: Option<u64>) -> Result<Waited, Verdict> {
     let spec = match s
-        .document(&format!("/services/{}", api::encode(service)))
+        .document(&format!(
+            "/services/{}",
+            crate::redact::percent_encode(service, false)
+        ))
         .await?
     {
         Answer::Found(v) => v,
@@ -743,6 +749,12 @@ fn enough_tasks(
 /// This process's container, if it runs in one: the engine bind-mounts files from the
 /// container's own directory (`…/containers/ID/hostname`), which its mount table names.
 fn own_container_id() -> Option<String> {
+    // Read once per process, however many compose:// targets ask.
+    static ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ID.get_or_init(read_own_container_id).clone()
+}
+
+fn read_own_container_id() -> Option<String> {
     use std::io::Read;
     let mut table = String::new();
     std::fs::File::open("/proc/self/mountinfo")

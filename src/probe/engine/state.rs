@@ -252,15 +252,7 @@ pub fn unix_time(rfc3339: &str) -> Option<String> {
     {
         return None;
     }
-    // Days from the civil date (the proleptic Gregorian calendar), after H. Hinnant's algorithm.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second;
+    let seconds = crate::duration::utc_seconds(year, month, day, hour, minute, second);
     Some(format!("{seconds}.{fraction:0<9}"))
 }
 
