@@ -29,6 +29,7 @@ import itertools
 import json
 import os
 import random
+import re
 import resource
 import selectors
 import shutil
@@ -937,7 +938,11 @@ def fig_late_name(s, res, rounds, delay):
     d = Docker(s)
     out = Path(tempfile.mkdtemp(prefix="readygate-bench-late", dir=BUILD))
     cases = {"readygate": lambda dep: ["-e", "MARK_FILE=/out/mark", d.tag, "/readygate", "-v", "-t", "30s",
-                                       f"tcp://{dep}:7000", "--", "/mark"]}
+                                       f"tcp://{dep}:7000", "--", "/mark"],
+             # --arp: ARP requests of the gate's own while the kernel's entry is incomplete
+             # (CAP_NET_RAW, which Docker grants by default).
+             "readygate --arp": lambda dep: ["-e", "MARK_FILE=/out/mark", d.tag, "/readygate", "-v", "--arp",
+                                             "-t", "30s", f"tcp://{dep}:7000", "--", "/mark"]}
     if "docker-compose-wait" in s.peers:
         cases["docker-compose-wait"] = lambda dep: ["-e", "MARK_FILE=/out/mark", "-e", f"WAIT_HOSTS={dep}:7000",
                                                     "-e", "WAIT_TIMEOUT=30", "-e", "WAIT_COMMAND=/mark", d.tag,
@@ -948,7 +953,7 @@ def fig_late_name(s, res, rounds, delay):
     rate = {per_second(n): [] for n in cases}
     try:
         for r, name in interleave(rounds, list(cases)):
-            dep = f"rgb-dep-{os.getpid()}-{r}-{name[:9]}"
+            dep = f"rgb-dep-{os.getpid()}-{r}-" + re.sub(r"[^a-z0-9]+", "-", name).strip("-")
             mark = out / "mark"
             mark.unlink(missing_ok=True)
             app = run(["docker", "run", "-d", "--network", d.net, "-v", f"{out}:/out", *cases[name](dep)]).stdout.strip()

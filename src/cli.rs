@@ -171,6 +171,11 @@ pub struct Cli {
     #[arg(long, env = "READYGATE_STRICT_ENV", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
     pub strict_env: bool,
 
+    /// Ask the link who has a dependency's IPv4 address every 100 ms while a connection waits on
+    /// ARP (a container that just started; needs CAP_NET_RAW, which Docker grants by default)
+    #[arg(long, env = "READYGATE_ARP", num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true", value_name = "BOOL", value_parser = crate::boolean::parse_arg)]
+    pub arp: bool,
+
     /// (docker-compose-wait's WAIT_BEFORE) a pause before the first attempt
     #[arg(long, hide = true, value_parser = crate::duration::parse)]
     pub pause_before: Option<Duration>,

@@ -158,6 +158,9 @@ pub fn run(args: Vec<OsString>) -> i32 {
             return exit::code(Ending::Internal, check);
         }
     };
+    if plan.arp {
+        crate::net::arp::enable();
+    }
     // A stderr that nobody reads must not freeze the wait; given back below on every path.
     report::stderr::nonblocking();
     if let Some(watching) = plan.watch.take() {

@@ -164,7 +164,20 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
     }
     let stream = TcpStream::from_std(std_stream)?;
     if in_progress {
-        stream.writable().await?;
+        match super::arp::applies(addr) {
+            // `--arp`: while the kernel waits for the dependency's ARP answer, ask too.
+            Some(target) => {
+                let local = match stream.local_addr() {
+                    Ok(SocketAddr::V4(v4)) => Some(*v4.ip()),
+                    _ => None,
+                };
+                tokio::select! {
+                    ready = stream.writable() => ready?,
+                    never = super::arp::nudge_while_pending(local, target) => match never {},
+                }
+            }
+            None => stream.writable().await?,
+        }
         if let Some(err) = stream.take_error()? {
             return Err(err);
         }

@@ -3,6 +3,7 @@
 //! ([`tls`]). A probe asks for a stream and speaks its protocol over it; it never opens a socket
 //! itself.
 
+pub mod arp;
 pub mod connect;
 pub mod http1;
 pub mod limit;

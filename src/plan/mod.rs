@@ -44,6 +44,8 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// `--watch`: supervise the command and keep watching after the start.
     pub watch: Option<watch::WatchPlan>,
+    /// `--arp`: ask who has a dependency's address while a connection waits on ARP (`net::arp`).
+    pub arp: bool,
 }
 
 /// A usage or configuration error (exit 2, or 1 in `--check` mode).
@@ -151,6 +153,7 @@ impl Plan {
             sources: cli.sources,
             notes,
             watch,
+            arp: cli.arp,
             output,
             mode,
         })
@@ -283,6 +286,7 @@ const KNOWN_VARIABLES: &[&str] = &[
     "READYGATE_SERVE",
     "READYGATE_SIGNAL_GROUP",
     "READYGATE_STRICT_ENV",
+    "READYGATE_ARP",
     "READYGATE_TARGETS",
 ];
 

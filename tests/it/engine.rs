@@ -18,15 +18,15 @@ use crate::harness::{
 };
 
 /// The busybox image and the containers a test made, removed on drop.
-struct Engine {
-    image: String,
+pub(crate) struct Engine {
+    pub(crate) image: String,
     containers: Vec<String>,
 }
 
 impl Engine {
     /// Builds the image (a static busybox, its applets linked in /bin), or `None` (skip). Each
     /// test has its own tag: one test's clean-up never removes another's image.
-    fn start(test: &str) -> Option<Engine> {
+    pub(crate) fn start(test: &str) -> Option<Engine> {
         if !docker_ready()
             || !require(
                 Path::new("/bin/busybox").exists(),
@@ -51,7 +51,7 @@ impl Engine {
     }
 
     /// A container name of this run.
-    fn name(&mut self, what: &str) -> String {
+    pub(crate) fn name(&mut self, what: &str) -> String {
         let name = format!("rg-{}-{what}", tag());
         docker_quiet(&["rm", "-f", &name]);
         self.containers.push(name.clone());
@@ -59,7 +59,7 @@ impl Engine {
     }
 
     /// `docker run -d` of a shell script, with extra options before the image.
-    fn run(&self, name: &str, options: &[&str], script: &str) -> String {
+    pub(crate) fn run(&self, name: &str, options: &[&str], script: &str) -> String {
         let mut args = vec!["run", "-d", "--name", name];
         args.extend_from_slice(options);
         args.extend_from_slice(&[&self.image, "sh", "-c", script]);

@@ -8,6 +8,7 @@ mod fake;
 mod hardening;
 mod harness;
 
+mod arp;
 mod attacks;
 mod attacks3;
 mod brokers;
