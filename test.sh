@@ -19,7 +19,8 @@ packages=(postgresql redis-server gcc libc6-dev musl-tools util-linux mount proc
           gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
           qemu-user-static buildah skopeo
           mariadb-server mariadb-client rabbitmq-server memcached sasl2-bin nats-server mosquitto mosquitto-clients
-          wait-for-it python3-django python3-psycopg2 python3-mysqldb man-db busybox-static nginx-light)
+          wait-for-it python3-django python3-psycopg2 python3-mysqldb man-db busybox-static nginx-light
+          lld)
 # The release build (dist/build.sh) fetches the armhf musl with `apt-get download`.
 if [ "$(id -u)" = 0 ] && ! dpkg --print-foreign-architectures | grep -qx armhf; then
   dpkg --add-architecture armhf
