@@ -40,8 +40,32 @@ impl Network {
 }
 
 impl Drop for Network {
+    /// Its containers first (a network with a running container cannot be removed), whatever the
+    /// order in which the test's values are dropped.
     fn drop(&mut self) {
-        docker_quiet(&["network", "rm", &self.name]);
+        let out = std::process::Command::new("docker")
+            .args([
+                "network",
+                "inspect",
+                "-f",
+                "{{range .Containers}}{{.Name}} {{end}}",
+            ])
+            .arg(&self.name)
+            .output();
+        if let Ok(out) = out {
+            for name in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                docker_quiet(&["rm", "-f", name]);
+            }
+        }
+        // The engine releases a removed container's endpoint a moment after `rm -f` returns.
+        for _ in 0..50 {
+            if docker_quiet(&["network", "rm", &self.name])
+                || !docker_quiet(&["network", "inspect", &self.name])
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
