@@ -72,6 +72,15 @@ fn render(plan: &Plan) -> String {
         },
         from("--retry-permanent")
     );
+    // Said only when on: it sends packets of the gate's own.
+    if plan.arp {
+        let _ = writeln!(
+            out,
+            "  ARP: while a connection waits for an address on a link to answer, ask who has it every {} (from {}; needs CAP_NET_RAW)",
+            show(crate::net::arp::EVERY),
+            from("--arp")
+        );
+    }
     let what = match &plan.mode {
         Mode::Check => "healthcheck: one attempt per target, exit 0 or 1".to_string(),
         Mode::Wait { command: Some(c) } => format!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::containers::{docker, docker_quiet};
 use crate::engine::Engine;
-use crate::harness::{ms, wait_until};
+use crate::harness::{gate, ms, run, wait_until};
 
 /// A user network with a subnet of its own (a fixed `--ip` needs one), removed on drop.
 struct Network {
@@ -141,4 +141,29 @@ fn a_dependency_that_does_not_answer_arp_yet_is_asked_for() {
             logs(name)
         );
     }
+}
+
+/// `--explain` says when the gate would send packets of its own, and where the setting came from;
+/// without the flag it says nothing of ARP.
+#[test]
+fn explain_names_arp_only_when_it_is_on() {
+    let said = |args: &[&str], env: Option<&str>| {
+        let mut cmd = gate();
+        cmd.env_remove("READYGATE_ARP");
+        if let Some(v) = env {
+            cmd.env("READYGATE_ARP", v);
+        }
+        let g = run(
+            cmd.arg("--explain").args(args).arg("tcp://db:5432"),
+            Duration::from_secs(10),
+        );
+        assert_eq!(g.code(), 0, "{g:?}");
+        g.stdout
+    };
+    let on = said(&["--arp"], None);
+    assert!(on.contains("ARP:") && on.contains("from --arp"), "{on}");
+    let env = said(&[], Some("yes"));
+    assert!(env.contains("from READYGATE_ARP"), "{env}");
+    assert!(!said(&[], None).contains("ARP"));
+    assert!(!said(&["--arp=false"], None).contains("ARP"));
 }
