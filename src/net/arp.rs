@@ -17,7 +17,8 @@ use std::convert::Infallible;
 use std::io::{self, Read};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// How long the kernel's own first request is given, and the pace of ours after it: a tenth of
 /// the kernel's retransmission interval, so the dependency is seen within ~0.1 s of answering.
@@ -66,16 +67,68 @@ pub async fn nudge_while_pending(local: Option<Ipv4Addr>, target: Ipv4Addr) -> I
     }
 }
 
-fn nudge(local: Option<Ipv4Addr>, target: Ipv4Addr) {
-    let mut table = String::new();
-    let read = std::fs::File::open("/proc/net/arp")
-        .and_then(|f| f.take(TABLE_MAX).read_to_string(&mut table));
-    if read.is_err() {
-        return;
+/// What every connection's nudges share: thousands of connections waiting on ARP cost one read of
+/// the neighbour table per half interval and one request per address per interval, not one each.
+#[derive(Debug)]
+struct Shared {
+    table: String,
+    read_at: Option<Instant>,
+    /// Addresses asked about within the last interval (pruned on every call: as many as the
+    /// addresses asked about in one interval).
+    asked: Vec<(Ipv4Addr, Instant)>,
+}
+
+static SHARED: Mutex<Shared> = Mutex::new(Shared {
+    table: String::new(),
+    read_at: None,
+    asked: Vec::new(),
+});
+
+impl Shared {
+    /// The device to ask on, if the kernel's entry for `target` is incomplete and nobody asked
+    /// for it within most of an interval (two connections to one address tick apart).
+    fn due(
+        &mut self,
+        target: Ipv4Addr,
+        now: Instant,
+        read: impl FnOnce() -> Option<String>,
+    ) -> Option<String> {
+        if self
+            .read_at
+            .is_none_or(|t| now.duration_since(t) >= EVERY / 2)
+        {
+            self.table = read().unwrap_or_default();
+            self.read_at = Some(now);
+        }
+        let recent = EVERY * 9 / 10;
+        self.asked.retain(|(_, t)| now.duration_since(*t) < recent);
+        if self.asked.iter().any(|(ip, _)| *ip == target) {
+            return None;
+        }
+        let device = waiting_on(&self.table, target)?.to_string();
+        self.asked.push((target, now));
+        Some(device)
     }
-    let Some(device) = waiting_on(&table, target) else {
+}
+
+/// The neighbour table's text, read up to [`TABLE_MAX`].
+fn read_table() -> Option<String> {
+    let mut table = String::new();
+    std::fs::File::open("/proc/net/arp")
+        .and_then(|f| f.take(TABLE_MAX).read_to_string(&mut table))
+        .ok()?;
+    Some(table)
+}
+
+fn nudge(local: Option<Ipv4Addr>, target: Ipv4Addr) {
+    let due = SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .due(target, Instant::now(), read_table);
+    let Some(device) = due else {
         return;
     };
+    let device = device.as_str();
     let sent = send(device, local, target);
     match sent {
         Ok(()) => crate::report::emit(&crate::report::Event::Diagnostic(&format!(
@@ -229,6 +282,51 @@ IP address       HW type     Flags       HW address            Mask     Device
         assert_eq!(waiting_on(TABLE, ip("172.18.0.4")), None);
         assert_eq!(waiting_on(TABLE, ip("172.18.0.5")), None);
         assert_eq!(waiting_on("garbage\n1 2 3\n\n", ip("172.18.0.3")), None);
+    }
+
+    #[test]
+    fn many_connections_share_one_read_and_one_request_per_interval() {
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        let mut shared = Shared {
+            table: String::new(),
+            read_at: None,
+            asked: Vec::new(),
+        };
+        let t0 = Instant::now();
+        let reads = std::cell::Cell::new(0);
+        let read = || {
+            reads.set(reads.get() + 1);
+            Some(TABLE.to_string())
+        };
+        // A thousand connections to one address in one tick: one read, one request.
+        let asked = (0..1000)
+            .filter(|_| shared.due(ip("172.18.0.3"), t0, read).is_some())
+            .count();
+        assert_eq!((asked, reads.get()), (1, 1));
+        // Another incomplete address in the same tick is asked about; a complete one is not.
+        assert_eq!(
+            shared.due(ip("10.0.0.9"), t0, read).as_deref(),
+            Some("br-1a2b")
+        );
+        assert_eq!(shared.due(ip("172.18.0.4"), t0, read), None);
+        // A connection ticking 40 ms later: neither a new read nor a second request.
+        assert_eq!(shared.due(ip("172.18.0.3"), t0 + EVERY * 2 / 5, read), None);
+        assert_eq!(reads.get(), 1);
+        // The next interval: the table read again, the address asked about again.
+        assert_eq!(
+            shared.due(ip("172.18.0.3"), t0 + EVERY, read).as_deref(),
+            Some("eth0")
+        );
+        assert_eq!(reads.get(), 2);
+        // The list of addresses asked about does not grow past one interval's.
+        assert!(shared.asked.len() <= 2, "{:?}", shared.asked);
+        // An unreadable table: nothing is asked.
+        let mut blind = Shared {
+            table: String::new(),
+            read_at: None,
+            asked: Vec::new(),
+        };
+        assert_eq!(blind.due(ip("172.18.0.3"), t0, || None), None);
     }
 
     #[test]
