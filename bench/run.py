@@ -937,12 +937,12 @@ def fig_late_name(s, res, rounds, delay):
         return
     d = Docker(s)
     out = Path(tempfile.mkdtemp(prefix="readygate-bench-late", dir=BUILD))
-    cases = {"readygate": lambda dep: ["-e", "MARK_FILE=/out/mark", d.tag, "/readygate", "-v", "-t", "30s",
-                                       f"tcp://{dep}:7000", "--", "/mark"],
-             # --arp: ARP requests of the gate's own while the kernel's entry is incomplete
-             # (CAP_NET_RAW, which Docker grants by default).
-             "readygate --arp": lambda dep: ["-e", "MARK_FILE=/out/mark", d.tag, "/readygate", "-v", "--arp",
-                                             "-t", "30s", f"tcp://{dep}:7000", "--", "/mark"]}
+    def gate(*flags):
+        return lambda dep: ["-e", "MARK_FILE=/out/mark", d.tag, "/readygate", "-v", *flags, "-t", "30s",
+                            f"tcp://{dep}:7000", "--", "/mark"]
+    # --arp: ARP requests of the gate's own while the kernel's entry is incomplete (CAP_NET_RAW,
+    # which Docker grants by default).
+    cases = {"readygate": gate(), "readygate --arp": gate("--arp")}
     if "docker-compose-wait" in s.peers:
         cases["docker-compose-wait"] = lambda dep: ["-e", "MARK_FILE=/out/mark", "-e", f"WAIT_HOSTS={dep}:7000",
                                                     "-e", "WAIT_TIMEOUT=30", "-e", "WAIT_COMMAND=/mark", d.tag,

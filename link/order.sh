@@ -36,7 +36,7 @@ for args in "-q tcp://127.0.0.1:$port -- $work/refused" "-q --check tcp://127.0.
         --callgrind-out-file="$work/$n.out" "$bin" $args 2>/dev/null || true
 done
 {
-    echo "# Functions a start-up runs, first seen first (link/order.sh wrote this; link/startup-first.sh reads it)."
+    echo "# The functions a start-up runs, as callgrind lists them (link/order.sh wrote this; link/startup-first.sh reads it)."
     cat "$work"/*.out | sed -n 's/^c\{0,1\}fn=//p' | grep -v '^0x\|^(' | "$root/link/startup-first.sh" --keys | awk '!seen[$0]++'
 } > "$root/link/startup.order"
 echo "link/startup.order: $(grep -vc '^#' "$root/link/startup.order") functions"

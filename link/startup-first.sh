@@ -21,7 +21,7 @@ keys='
 if [ "${1:-}" = --keys ]; then
     exec awk "$keys"' { print key($0) }'
 fi
-cc=${READYGATE_LINK_CC:-cc}
+cc=cc
 command -v ld.lld >/dev/null 2>&1 || exec "$cc" "$@"
 [ -r "$here/startup.order" ] || exec "$cc" "$@"
 objects=

@@ -78,13 +78,17 @@ struct Shared {
     asked: Vec<(Ipv4Addr, Instant)>,
 }
 
-static SHARED: Mutex<Shared> = Mutex::new(Shared {
-    table: String::new(),
-    read_at: None,
-    asked: Vec::new(),
-});
+static SHARED: Mutex<Shared> = Mutex::new(Shared::new());
 
 impl Shared {
+    const fn new() -> Shared {
+        Shared {
+            table: String::new(),
+            read_at: None,
+            asked: Vec::new(),
+        }
+    }
+
     /// The device to ask on, if the kernel's entry for `target` is incomplete and nobody asked
     /// for it within most of an interval (two connections to one address tick apart).
     fn due(
@@ -287,11 +291,7 @@ IP address       HW type     Flags       HW address            Mask     Device
     #[test]
     fn many_connections_share_one_read_and_one_request_per_interval() {
         let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
-        let mut shared = Shared {
-            table: String::new(),
-            read_at: None,
-            asked: Vec::new(),
-        };
+        let mut shared = Shared::new();
         let t0 = Instant::now();
         let reads = std::cell::Cell::new(0);
         let read = || {
@@ -321,11 +321,7 @@ IP address       HW type     Flags       HW address            Mask     Device
         // The list of addresses asked about does not grow past one interval's.
         assert!(shared.asked.len() <= 2, "{:?}", shared.asked);
         // An unreadable table: nothing is asked.
-        let mut blind = Shared {
-            table: String::new(),
-            read_at: None,
-            asked: Vec::new(),
-        };
+        let mut blind = Shared::new();
         assert_eq!(blind.due(ip("172.18.0.3"), t0, || None), None);
     }
 

@@ -119,8 +119,12 @@ fn the_start_up_code_is_laid_out_together() {
         .unwrap();
     let comment = String::from_utf8_lossy(&comment.stdout);
     assert!(comment.contains("LLD"), "not linked by lld:\n{comment}");
+    let refused = crate::harness::HeldPort::new();
     let (g, peak_kib) = crate::harness::run_measuring_rss(
-        Command::new(bin).args(["-q", "-t", "400ms", "tcp://127.0.0.1:1", "--", "true"]),
+        Command::new(bin)
+            .args(["-q", "-t", "400ms"])
+            .arg(format!("tcp://127.0.0.1:{}", refused.port))
+            .args(["--", "true"]),
         std::time::Duration::from_secs(10),
     );
     assert_eq!(g.code(), 124, "{g:?}");
